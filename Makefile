@@ -1,0 +1,50 @@
+# All Go commands carry the duckdb_arrow tag: duckdb-go's Arrow interface
+# (NewArrowFromConn) exists only under it.
+TAGS    := duckdb_arrow
+GO      ?= go
+GOTAGS  := -tags=$(TAGS)
+BIN     := bin/backtest
+VENV    := .venv
+PKGS    := ./...
+
+.PHONY: all build test test-race bench lint fmt vet interop demo cover clean
+
+all: build
+
+build:
+	$(GO) build $(GOTAGS) -o $(BIN) ./cmd/backtest
+
+test:
+	$(GO) test $(GOTAGS) -count=1 $(PKGS)
+
+test-race:
+	$(GO) test $(GOTAGS) -race -count=1 ./lake/...
+
+cover:
+	$(GO) test $(GOTAGS) -cover ./risk/
+
+bench:
+	$(GO) test $(GOTAGS) -run='^$$' -bench=. -benchmem $(PKGS)
+
+vet:
+	$(GO) vet $(GOTAGS) $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+$(VENV)/.ok: tests/interop/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r tests/interop/requirements.txt
+	touch $@
+
+interop: $(VENV)/.ok
+	$(VENV)/bin/python -m pytest -q tests/interop
+
+demo:
+	$(GO) run $(GOTAGS) ./cmd/backtest run scenarios/spy_crash.yaml
+
+clean:
+	rm -rf bin runs
