@@ -1,0 +1,425 @@
+package feeds
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Formats of FileConfig.Format.
+const (
+	FormatCSV     = "csv"
+	FormatParquet = "parquet"
+	FormatDelta   = "delta"
+)
+
+// Presets of FileConfig.Preset.
+const (
+	PresetDeltaNeutral = "deltaneutral" // vendor end-of-day CSV layout (see deltaneutral.go)
+	PresetNative       = "native"       // the layout WriteParquet writes (see native.go)
+)
+
+// Column roles: the keys of FileConfig.Columns.
+const (
+	ColTime            = "time"             // required: quote time
+	ColSymbol          = "symbol"           // OCC symbol; or give underlying+expiry+strike+right
+	ColUnderlying      = "underlying"       // underlying symbol (default: the OCC root)
+	ColExpiry          = "expiry"           // expiry date or timestamp
+	ColStrike          = "strike"           //
+	ColRight           = "right"            // C/P or call/put, any case
+	ColMultiplier      = "multiplier"       // default FileConfig.Multiplier
+	ColBid             = "bid"              // required
+	ColAsk             = "ask"              // required
+	ColUnderlyingPrice = "underlying_price" // required
+	ColIV              = "iv"               // absent: 0
+	ColDelta           = "delta"            // absent: 0
+	ColGamma           = "gamma"            // absent: 0
+	ColVega            = "vega"             // absent: 0 (per vol point)
+	ColTheta           = "theta"            // absent: 0 (per day)
+)
+
+// columnRoles lists every role in a fixed order.
+var columnRoles = [...]string{ColTime, ColSymbol, ColUnderlying, ColExpiry, ColStrike, ColRight, ColMultiplier,
+	ColBid, ColAsk, ColUnderlyingPrice, ColIV, ColDelta, ColGamma, ColVega, ColTheta}
+
+// FileConfig describes a file source. Decode it straight from the scenario's `feed.file`.
+type FileConfig struct {
+	// Path is a file, a glob (files are read one after another in lexical order), or for
+	// format "delta" the table's folder.
+	Path string `yaml:"path"`
+	// Format is "csv", "parquet" or "delta" (a Delta table of Parquet files). Default: from
+	// the extension of Path (.csv, .parquet); a folder with _delta_log is "delta".
+	Format string `yaml:"format"`
+	// Preset is "deltaneutral", "native" or "" (custom: Columns is required).
+	Preset string `yaml:"preset"`
+	// Columns maps roles (time, symbol, underlying, expiry, strike, right, multiplier, bid, ask,
+	// underlying_price, iv, delta, gamma, vega, theta) to column names in the file. With a preset
+	// it overrides single entries. time, bid, ask and underlying_price are required, and either
+	// symbol (an OCC symbol) or all of underlying, expiry, strike and right.
+	Columns map[string]string `yaml:"columns"`
+	// TimeFormat is a strptime format (DuckDB's, e.g. "%Y-%m-%d %H:%M:%S") for the time column
+	// of a CSV file. Default: ISO 8601 (DuckDB's timestamp cast). Time zone offsets in the text
+	// are not read: times are wall-clock in Timezone. Ignored for typed (Parquet) columns.
+	TimeFormat string `yaml:"time_format"`
+	// ExpiryFormat is the strptime format of a text expiry column. Default: ISO date. A date
+	// (no time of day) means 16:00 America/New_York of that day.
+	ExpiryFormat string `yaml:"expiry_format"`
+	// Timezone is the zone of wall-clock (zone-less) times, e.g. "America/New_York".
+	// Default "UTC". Parquet timestamps marked UTC are read as such.
+	Timezone string `yaml:"timezone"`
+	// Multiplier is the shares per contract when no multiplier column is mapped. Default 100.
+	Multiplier float64 `yaml:"multiplier"`
+}
+
+// Validate checks the configuration and names the offending field.
+func (c FileConfig) Validate() error {
+	if strings.TrimSpace(c.Path) == "" {
+		return &FieldError{Field: "path", Msg: "want a file, glob or table folder, found nothing"}
+	}
+	switch c.Format {
+	case "", FormatCSV, FormatParquet, FormatDelta:
+	default:
+		return &FieldError{Field: "format", Msg: fmt.Sprintf("want csv, parquet or delta, found %q", c.Format)}
+	}
+	switch c.Preset {
+	case "", PresetDeltaNeutral, PresetNative:
+	default:
+		return &FieldError{Field: "preset", Msg: fmt.Sprintf("want deltaneutral, native or nothing, found %q", c.Preset)}
+	}
+	for _, k := range sortedKeys(c.Columns) {
+		if !slices.Contains(columnRoles[:], k) {
+			return &FieldError{Field: "columns." + k, Msg: fmt.Sprintf("unknown role; want one of %s", strings.Join(columnRoles[:], ", "))}
+		}
+		if strings.TrimSpace(c.Columns[k]) == "" {
+			return &FieldError{Field: "columns." + k, Msg: "want a column name, found nothing"}
+		}
+	}
+	if c.Preset == "" {
+		for _, k := range []string{ColTime, ColBid, ColAsk, ColUnderlyingPrice} {
+			if c.Columns[k] == "" {
+				return &FieldError{Field: "columns." + k, Msg: "required without a preset"}
+			}
+		}
+		if c.Columns[ColSymbol] == "" {
+			for _, k := range []string{ColUnderlying, ColExpiry, ColStrike, ColRight} {
+				if c.Columns[k] == "" {
+					return &FieldError{Field: "columns." + k, Msg: "required when columns.symbol is not given"}
+				}
+			}
+		}
+	}
+	if c.Timezone != "" {
+		if _, err := loadZone(c.Timezone); err != nil {
+			return &FieldError{Field: "timezone", Msg: err.Error()}
+		}
+	}
+	if c.Multiplier < 0 || math.IsNaN(c.Multiplier) || math.IsInf(c.Multiplier, 0) {
+		return &FieldError{Field: "multiplier", Msg: fmt.Sprintf("want > 0 (0 = default 100), found %v", c.Multiplier)}
+	}
+	for _, nf := range [...]struct{ name, f string }{{"time_format", c.TimeFormat}, {"expiry_format", c.ExpiryFormat}} {
+		name, f := nf.name, nf.f
+		if strings.ContainsAny(f, "'\x00") {
+			return &FieldError{Field: name, Msg: fmt.Sprintf("quotes and NUL are not allowed, found %q", f)}
+		}
+	}
+	return nil
+}
+
+// DayBar is one trading day's anchors: the underlying's open, high, low and close and the VIX
+// close. Days not listed are holidays.
+type DayBar struct {
+	Date  string  `yaml:"date"` // 2006-01-02
+	Open  float64 `yaml:"open"`
+	High  float64 `yaml:"high"`
+	Low   float64 `yaml:"low"`
+	Close float64 `yaml:"close"`
+	VIX   float64 `yaml:"vix"` // VIX close, in points (20 = 20% annualised)
+}
+
+// StrikeConfig lays out the chain's strikes.
+type StrikeConfig struct {
+	// AroundSpotPct: strikes from open×(1-p/100) to open×(1+p/100), fixed for the day from the
+	// day's open. Default 10.
+	AroundSpotPct float64 `yaml:"around_spot_pct"`
+	// Step between strikes, in dollars. Default 5.
+	Step float64 `yaml:"step"`
+}
+
+// ExpiryConfig picks the listed expiries.
+type ExpiryConfig struct {
+	// Weekly is the number of Friday expiries listed (the nearest first). Default 4; -1 = none.
+	Weekly int `yaml:"weekly"`
+	// Monthly is the number of third-Friday expiries listed. Default 2; -1 = none. A monthly
+	// that is also one of the weeklies is listed once.
+	Monthly int `yaml:"monthly"`
+}
+
+// SpreadConfig is the bid/ask model. With theo the Black-Scholes price, σ the quote's IV and
+// m = |ln(K/F)|/(σ√T) the distance from the money in standard deviations:
+//
+//	width = MinWidth + theo × RelWidth × (1 + VolCoef×σ) × (1 + MoneyCoef×m)
+//	width = min(width, 1.8 × theo)      // so bid ≥ 0.1×theo > 0
+//	bid = theo − width/2, ask = theo + width/2   (mid = theo exactly; no tick rounding)
+type SpreadConfig struct {
+	MinWidth  float64 `yaml:"min_width"`  // dollars; default 0.01
+	RelWidth  float64 `yaml:"rel_width"`  // fraction of theo; default 0.02
+	VolCoef   float64 `yaml:"vol_coef"`   // per 1.00 of IV; default 2
+	MoneyCoef float64 `yaml:"money_coef"` // per standard deviation from the money; default 0.25
+}
+
+// SyntheticConfig describes a synthetic chain anchored to real daily bars. Decode it from the
+// scenario's `feed.synthetic`; the seed is the scenario's and is passed to NewSynthetic.
+//
+// Implied vol (τ the time to expiry in years, τ30 = 30/365, v = VIX/100 interpolated intraday
+// linearly from the previous day's close to the day's close, F the forward, K the strike):
+//
+//	atm(τ) = v × (τ30 / max(τ, 1/365))^TermSlope
+//	σ(K,τ) = clamp(atm(τ) × (1 − Skew × ln(K/F) / √(max(τ,1/365)/τ30)), 0.01, 5)
+//
+// so TermSlope > 0 lifts short-dated vol (the inverted curve of a sell-off) and Skew > 0
+// lifts puts' vol more the shorter the expiry. Zero means flat for both (that zero is not a
+// default). Typical SPX values: skew 0.8–1.2, term_slope 0.05–0.2.
+type SyntheticConfig struct {
+	Underlying string   `yaml:"underlying"` // required, e.g. SPY; also the OCC root
+	Days       []DayBar `yaml:"days"`       // required, strictly increasing dates
+	// Every is the quote interval. Default 5m. The session's close is always quoted.
+	Every time.Duration `yaml:"every"`
+	// Session is "HH:MM-HH:MM Zone". Default "09:30-16:00 America/New_York".
+	Session       string       `yaml:"session"`
+	Strikes       StrikeConfig `yaml:"strikes"`
+	Expiries      ExpiryConfig `yaml:"expiries"`
+	Rate          float64      `yaml:"rate"`           // continuous risk-free rate; 0 is zero
+	DividendYield float64      `yaml:"dividend_yield"` // continuous yield; 0 is zero
+	Skew          float64      `yaml:"skew"`           // see above; 0 = flat
+	TermSlope     float64      `yaml:"term_slope"`     // see above; 0 = flat
+	Spread        SpreadConfig `yaml:"spread"`
+	// MinPrice: options whose Black-Scholes price is below it are not quoted (real chains
+	// show them with a zero bid). Default 0.01.
+	MinPrice float64 `yaml:"min_price"`
+	// Multiplier is the shares per contract. Default 100.
+	Multiplier float64 `yaml:"multiplier"`
+}
+
+// Defaults.
+const (
+	defaultEvery         = 5 * time.Minute
+	defaultSession       = "09:30-16:00 America/New_York"
+	defaultAroundSpotPct = 10
+	defaultStrikeStep    = 5
+	defaultWeekly        = 4
+	defaultMonthly       = 2
+	defaultMinWidth      = 0.01
+	defaultRelWidth      = 0.02
+	defaultVolCoef       = 2
+	defaultMoneyCoef     = 0.25
+	defaultMinPrice      = 0.01
+	maxChainStrikes      = 2000 // bound per day and expiry: a tiny step must not explode memory
+	maxExpiries          = 60
+)
+
+func (c SyntheticConfig) withDefaults() SyntheticConfig {
+	if c.Every == 0 {
+		c.Every = defaultEvery
+	}
+	if c.Session == "" {
+		c.Session = defaultSession
+	}
+	if c.Strikes.AroundSpotPct == 0 {
+		c.Strikes.AroundSpotPct = defaultAroundSpotPct
+	}
+	if c.Strikes.Step == 0 {
+		c.Strikes.Step = defaultStrikeStep
+	}
+	if c.Expiries.Weekly == 0 {
+		c.Expiries.Weekly = defaultWeekly
+	}
+	if c.Expiries.Monthly == 0 {
+		c.Expiries.Monthly = defaultMonthly
+	}
+	if c.Spread.MinWidth == 0 {
+		c.Spread.MinWidth = defaultMinWidth
+	}
+	if c.Spread.RelWidth == 0 {
+		c.Spread.RelWidth = defaultRelWidth
+	}
+	if c.Spread.VolCoef == 0 {
+		c.Spread.VolCoef = defaultVolCoef
+	}
+	if c.Spread.MoneyCoef == 0 {
+		c.Spread.MoneyCoef = defaultMoneyCoef
+	}
+	if c.MinPrice == 0 {
+		c.MinPrice = defaultMinPrice
+	}
+	if c.Multiplier == 0 {
+		c.Multiplier = DefaultMultiplier
+	}
+	return c
+}
+
+// session is a parsed SyntheticConfig.Session.
+type session struct {
+	open, close time.Duration // since local midnight
+	loc         *time.Location
+}
+
+func parseSession(s string) (session, error) {
+	hours, zone, ok := strings.Cut(strings.TrimSpace(s), " ")
+	if !ok {
+		return session{}, fmt.Errorf("want \"HH:MM-HH:MM Zone\", found %q", s)
+	}
+	a, b, ok := strings.Cut(hours, "-")
+	if !ok {
+		return session{}, fmt.Errorf("want \"HH:MM-HH:MM Zone\", found %q", s)
+	}
+	open, err1 := parseClock(a)
+	cl, err2 := parseClock(b)
+	if err1 != nil || err2 != nil {
+		return session{}, fmt.Errorf("want \"HH:MM-HH:MM Zone\", found %q", s)
+	}
+	if cl <= open {
+		return session{}, fmt.Errorf("close %s is not after open %s", b, a)
+	}
+	loc, err := loadZone(strings.TrimSpace(zone))
+	if err != nil {
+		return session{}, err
+	}
+	return session{open: open, close: cl, loc: loc}, nil
+}
+
+func parseClock(s string) (time.Duration, error) {
+	h, m, ok := strings.Cut(s, ":")
+	if !ok || len(h) != 2 || len(m) != 2 {
+		return 0, fmt.Errorf("bad clock %q", s)
+	}
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if err1 != nil || err2 != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 {
+		return 0, fmt.Errorf("bad clock %q", s)
+	}
+	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, nil
+}
+
+func loadZone(name string) (*time.Location, error) {
+	if name == "" || name == "UTC" {
+		return time.UTC, nil
+	}
+	if name == "Local" {
+		return nil, fmt.Errorf("zone %q depends on the host; name a zone", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	return loc, nil
+}
+
+// Validate checks the configuration (after defaults) and names the offending field.
+func (c SyntheticConfig) Validate() error {
+	_, err := c.withDefaults().compile()
+	return err
+}
+
+// minSessionPoints: open, two extremes and close need four distinct quote times.
+const minSessionPoints = 4
+
+// compiled is a validated configuration with parsed dates.
+type compiled struct {
+	cfg   SyntheticConfig
+	sess  session
+	dates []time.Time // local midnight of each day, in sess.loc
+}
+
+func (c SyntheticConfig) compile() (*compiled, error) {
+	if strings.TrimSpace(c.Underlying) == "" || len(c.Underlying) > 6 || strings.ContainsAny(c.Underlying, " \t") {
+		return nil, &FieldError{Field: "underlying", Msg: fmt.Sprintf("want 1 to 6 characters without spaces (the OCC root), found %q", c.Underlying)}
+	}
+	sess, err := parseSession(c.Session)
+	if err != nil {
+		return nil, &FieldError{Field: "session", Msg: err.Error()}
+	}
+	if c.Every < time.Second {
+		return nil, &FieldError{Field: "every", Msg: fmt.Sprintf("want at least 1s, found %v", c.Every)}
+	}
+	if n := int((sess.close-sess.open)/c.Every) + 1; n < minSessionPoints {
+		return nil, &FieldError{Field: "every", Msg: fmt.Sprintf("%v gives %d quote times in the session; want at least %d", c.Every, n, minSessionPoints)}
+	}
+	if !(c.Strikes.AroundSpotPct > 0 && c.Strikes.AroundSpotPct < 100) {
+		return nil, &FieldError{Field: "strikes.around_spot_pct", Msg: fmt.Sprintf("want in (0, 100), found %v", c.Strikes.AroundSpotPct)}
+	}
+	if !(c.Strikes.Step > 0) || math.IsInf(c.Strikes.Step, 0) {
+		return nil, &FieldError{Field: "strikes.step", Msg: fmt.Sprintf("want > 0, found %v", c.Strikes.Step)}
+	}
+	if c.Expiries.Weekly < -1 || c.Expiries.Weekly > maxExpiries {
+		return nil, &FieldError{Field: "expiries.weekly", Msg: fmt.Sprintf("want -1 (none) to %d, found %d", maxExpiries, c.Expiries.Weekly)}
+	}
+	if c.Expiries.Monthly < -1 || c.Expiries.Monthly > maxExpiries {
+		return nil, &FieldError{Field: "expiries.monthly", Msg: fmt.Sprintf("want -1 (none) to %d, found %d", maxExpiries, c.Expiries.Monthly)}
+	}
+	if c.Expiries.Weekly < 0 && c.Expiries.Monthly < 0 {
+		return nil, &FieldError{Field: "expiries", Msg: "no expiries listed"}
+	}
+	for _, nv := range []namedValue{{"rate", c.Rate}, {"dividend_yield", c.DividendYield}, {"skew", c.Skew}, {"term_slope", c.TermSlope}} {
+		name, v := nv.name, nv.v
+		if math.IsNaN(v) || math.Abs(v) > 10 {
+			return nil, &FieldError{Field: name, Msg: fmt.Sprintf("want a number in [-10, 10], found %v", v)}
+		}
+	}
+	for _, nv := range []namedValue{{"spread.min_width", c.Spread.MinWidth}, {"spread.rel_width", c.Spread.RelWidth},
+		{"spread.vol_coef", c.Spread.VolCoef}, {"spread.money_coef", c.Spread.MoneyCoef}, {"min_price", c.MinPrice}, {"multiplier", c.Multiplier}} {
+		name, v := nv.name, nv.v
+		if !(v > 0) || math.IsInf(v, 0) {
+			return nil, &FieldError{Field: name, Msg: fmt.Sprintf("want > 0, found %v", v)}
+		}
+	}
+	if len(c.Days) == 0 {
+		return nil, &FieldError{Field: "days", Msg: "want at least one day"}
+	}
+	out := &compiled{cfg: c, sess: sess, dates: make([]time.Time, len(c.Days))}
+	for i, d := range c.Days {
+		f := fmt.Sprintf("days[%d]", i)
+		t, err := time.ParseInLocation(time.DateOnly, d.Date, sess.loc)
+		if err != nil {
+			return nil, &FieldError{Field: f + ".date", Msg: fmt.Sprintf("want YYYY-MM-DD, found %q", d.Date)}
+		}
+		if i > 0 && !t.After(out.dates[i-1]) {
+			return nil, &FieldError{Field: f + ".date", Msg: fmt.Sprintf("%s is not after %s", d.Date, c.Days[i-1].Date)}
+		}
+		out.dates[i] = t
+		for _, nv := range []namedValue{{"open", d.Open}, {"high", d.High}, {"low", d.Low}, {"close", d.Close}, {"vix", d.VIX}} {
+			name, v := nv.name, nv.v
+			if !(v > 0) || math.IsInf(v, 0) {
+				return nil, &FieldError{Field: f + "." + name, Msg: fmt.Sprintf("want > 0, found %v", v)}
+			}
+		}
+		if d.Low > math.Min(d.Open, d.Close) {
+			return nil, &FieldError{Field: f + ".low", Msg: fmt.Sprintf("low %v is above open %v or close %v", d.Low, d.Open, d.Close)}
+		}
+		if d.High < math.Max(d.Open, d.Close) {
+			return nil, &FieldError{Field: f + ".high", Msg: fmt.Sprintf("high %v is below open %v or close %v", d.High, d.Open, d.Close)}
+		}
+		if n := d.Open * c.Strikes.AroundSpotPct / 100 * 2 / c.Strikes.Step; n > maxChainStrikes {
+			return nil, &FieldError{Field: "strikes.step", Msg: fmt.Sprintf("%v gives %.0f strikes on %s; at most %d", c.Strikes.Step, n, d.Date, maxChainStrikes)}
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// namedValue keeps validation in a fixed field order (a map would pick the reported field at
+// random when several are bad).
+type namedValue struct {
+	name string
+	v    float64
+}

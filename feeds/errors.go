@@ -1,0 +1,5 @@
+package feeds
+
+import "errors"
+
+var errClosed = errors.New("feeds: source is closed")

@@ -1,0 +1,103 @@
+package feeds
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// drainAny reads a source to the end or the first error; it must never panic.
+func drainAny(src Source) (int, error) {
+	n := 0
+	for i := 0; i < 1000; i++ {
+		b, err := src.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n += len(b.Quotes)
+	}
+	return n, nil
+}
+
+// FuzzCSV: any file content through the deltaneutral preset and a custom layout, under both
+// policies: errors only, no panic, and no quote that breaks the checks.
+func FuzzCSV(f *testing.F) {
+	seed, _ := os.ReadFile("testdata/deltaneutral_quirks.csv")
+	f.Add(seed)
+	f.Add([]byte("t,s,b,a,u\n2020-03-09 14:00:00,SPY200320P00250000,2.5,2.6,270\n"))
+	f.Add([]byte("\xef\xbb\xbft,s,b,a,u\r\n2020-03-09,SPY,1,2,3\r\n\"x\ny\",,,,\n"))
+	f.Add([]byte(""))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "f.csv")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, cfg := range []FileConfig{
+			{Path: p, Preset: PresetDeltaNeutral},
+			{Path: p, Columns: map[string]string{"time": "t", "symbol": "s", "bid": "b", "ask": "a", "underlying_price": "u"}},
+		} {
+			for _, dq := range []DataQuality{Reject, Skip} {
+				src, err := OpenFile(context.Background(), cfg, dq, nil)
+				if err != nil {
+					continue
+				}
+				checkAll(t, src)
+				src.Close()
+			}
+		}
+	})
+}
+
+func checkAll(t *testing.T, src Source) {
+	var last int64 = -1 << 63
+	for i := 0; i < 1000; i++ {
+		b, err := src.Next(context.Background())
+		if err != nil {
+			return
+		}
+		for _, q := range b.Quotes {
+			c := src.Contracts().Get(q.Contract)
+			if c == nil {
+				t.Fatalf("quote for unknown contract %d", q.Contract)
+			}
+			if _, ok := checkQuote(&q, c.Strike); !ok || q.Time < last {
+				t.Fatalf("bad quote passed: %+v", q)
+			}
+			last = q.Time
+		}
+	}
+}
+
+// FuzzColumnMapping: any mapping, time format and zone over a fixed file: errors only.
+func FuzzColumnMapping(f *testing.F) {
+	f.Add("t", "s", "b", "a", "u", "k", "%Y-%m-%d %H:%M:%S", "UTC")
+	f.Add("t", "", "b", "a", "u", "k", "", "America/New_York")
+	f.Add("x\"y", "s'", "b", "b", "u", "cp", "%Q", "Bad/Zone")
+	dir := f.TempDir()
+	p := filepath.Join(dir, "m.csv")
+	body := "t,s,b,a,u,k,cp,e\n2020-03-09 14:00:00,SPY200320P00250000,2.5,2.6,270,250,P,2020-03-20\n" +
+		"2020-03-09 14:05:00,SPY200320C00300000,1.5,1.6,270,300,call,2020-03-20\n"
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, tc, sc, bc, ac, uc, kc, tf, tz string) {
+		cols := map[string]string{"time": tc, "bid": bc, "ask": ac, "underlying_price": uc, "strike": kc,
+			"right": "cp", "expiry": "e", "underlying": "s"}
+		if sc != "" {
+			cols["symbol"] = sc
+		}
+		src, err := OpenFile(context.Background(), FileConfig{Path: p, Columns: cols, TimeFormat: tf, Timezone: tz}, Skip, nil)
+		if err != nil {
+			return
+		}
+		defer src.Close()
+		checkAll(t, src)
+	})
+}

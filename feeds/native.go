@@ -1,0 +1,200 @@
+package feeds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// nativeRowGroupRows is the row group size WriteParquet uses: DuckDB reads row groups in
+// parallel, and a row group of this size is a few MB.
+const nativeRowGroupRows = 1 << 17
+
+// NativeSchema is the Parquet layout of the "native" preset, the one WriteParquet writes. One
+// row per quote, in non-decreasing time:
+//
+//	time              timestamp[µs, UTC]  quote time
+//	contract          uint32              index into the footer's contract table (below)
+//	underlying        string              e.g. SPY
+//	symbol            string              OCC symbol, no padding
+//	expiry            timestamp[µs, UTC]  16:00 America/New_York of the expiry day
+//	strike            double
+//	right             string              "C" or "P"
+//	multiplier        double
+//	bid, ask, underlying_price, iv, delta, gamma, vega, theta   double (Quote units)
+//
+// The footer's key-value metadata holds, under NativeContractsKey, the contract table as a JSON
+// array indexed by the contract column (NativeContract). Readers of this package use it to skip
+// the string columns (what makes reading fast); other tools read the string columns.
+func NativeSchema() *arrow.Schema {
+	ts := &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	f64 := arrow.PrimitiveTypes.Float64
+	str := arrow.BinaryTypes.String
+	return arrow.NewSchema([]arrow.Field{
+		{Name: "time", Type: ts},
+		{Name: "contract", Type: arrow.PrimitiveTypes.Uint32},
+		{Name: "underlying", Type: str},
+		{Name: "symbol", Type: str},
+		{Name: "expiry", Type: ts},
+		{Name: "strike", Type: f64},
+		{Name: "right", Type: str},
+		{Name: "multiplier", Type: f64},
+		{Name: "bid", Type: f64},
+		{Name: "ask", Type: f64},
+		{Name: "underlying_price", Type: f64},
+		{Name: "iv", Type: f64},
+		{Name: "delta", Type: f64},
+		{Name: "gamma", Type: f64},
+		{Name: "vega", Type: f64},
+		{Name: "theta", Type: f64},
+	}, nil)
+}
+
+// WriteParquet drains src into a Parquet file in the native layout (snappy, dictionary-encoded
+// strings, INT64 µs UTC timestamps) and returns the number of quotes written. The file is
+// written beside path and renamed into place only when complete; on error nothing is left at
+// path. Reading the file back with preset "native" gives the same quotes and contract IDs.
+func WriteParquet(ctx context.Context, src Source, path string) (n int64, err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return 0, fmt.Errorf("feeds: write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithDictionaryFor("contract", true),
+		parquet.WithDictionaryFor("underlying", true),
+		parquet.WithDictionaryFor("symbol", true),
+		parquet.WithDictionaryFor("right", true),
+		parquet.WithDictionaryFor("expiry", true),
+		parquet.WithDictionaryFor("strike", true),
+		parquet.WithDictionaryFor("multiplier", true),
+		parquet.WithMaxRowGroupLength(nativeRowGroupRows),
+		parquet.WithCreatedBy("github.com/optionsrisk/backtest/feeds"),
+	)
+	schema := NativeSchema()
+	fw, err := pqarrow.NewFileWriter(schema, tmp, props, pqarrow.NewArrowWriterProperties())
+	if err != nil {
+		return 0, fmt.Errorf("feeds: write %s: %w", path, err)
+	}
+	w := &nativeWriter{fw: fw, rb: array.NewRecordBuilder(memory.DefaultAllocator, schema)}
+	defer w.rb.Release()
+	for {
+		b, err := src.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			fw.Close()
+			return n, fmt.Errorf("feeds: write %s: %w", path, err)
+		}
+		cs := src.Contracts()
+		for i := range b.Quotes {
+			w.append(&b.Quotes[i], cs.Get(b.Quotes[i].Contract))
+			n++
+			if w.rows == nativeRowGroupRows {
+				if err := w.flush(); err != nil {
+					fw.Close()
+					return n, fmt.Errorf("feeds: write %s: %w", path, err)
+				}
+			}
+		}
+	}
+	if err := w.flush(); err != nil {
+		fw.Close()
+		return n, fmt.Errorf("feeds: write %s: %w", path, err)
+	}
+	table, err := json.Marshal(w.table)
+	if err == nil {
+		err = fw.AppendKeyValueMetadata(NativeContractsKey, string(table))
+	}
+	if err != nil {
+		fw.Close()
+		return n, fmt.Errorf("feeds: write %s: %w", path, err)
+	}
+	if err := fw.Close(); err != nil { // closes tmp too
+		return n, fmt.Errorf("feeds: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return n, fmt.Errorf("feeds: write %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// NativeContractsKey is the footer metadata key of the contract table of a native file.
+const NativeContractsKey = "feeds.contracts.v1"
+
+// NativeContract is one entry of the footer's contract table.
+type NativeContract struct {
+	Symbol     string  `json:"symbol"`
+	Underlying string  `json:"underlying"`
+	ExpiryUS   int64   `json:"expiry_us"`
+	Strike     float64 `json:"strike"`
+	Right      string  `json:"right"`
+	Multiplier float64 `json:"multiplier"`
+}
+
+type nativeWriter struct {
+	fw    *pqarrow.FileWriter
+	rb    *array.RecordBuilder
+	rows  int
+	local []ContractID // source ID → file index (noContract = not yet)
+	table []NativeContract
+}
+
+func (w *nativeWriter) append(q *Quote, c *Contract) {
+	if c == nil {
+		panic("feeds: source returned a quote for a contract it has not interned")
+	}
+	f := w.rb.Fields()
+	for int(q.Contract) >= len(w.local) {
+		w.local = append(w.local, noContract)
+	}
+	li := w.local[q.Contract]
+	if li == noContract {
+		li = ContractID(len(w.table))
+		w.local[q.Contract] = li
+		w.table = append(w.table, NativeContract{Symbol: c.Symbol, Underlying: c.Underlying, ExpiryUS: c.Expiry.UnixMicro(),
+			Strike: c.Strike, Right: c.Right.String(), Multiplier: c.Multiplier})
+	}
+	f[0].(*array.TimestampBuilder).Append(arrow.Timestamp(q.Time))
+	f[1].(*array.Uint32Builder).Append(uint32(li))
+	f[2].(*array.StringBuilder).Append(c.Underlying)
+	f[3].(*array.StringBuilder).Append(c.Symbol)
+	f[4].(*array.TimestampBuilder).Append(arrow.Timestamp(c.Expiry.UnixMicro()))
+	f[5].(*array.Float64Builder).Append(c.Strike)
+	f[6].(*array.StringBuilder).Append(c.Right.String())
+	f[7].(*array.Float64Builder).Append(c.Multiplier)
+	for j, v := range [...]float64{q.Bid, q.Ask, q.UnderlyingPrice, q.IV, q.Delta, q.Gamma, q.Vega, q.Theta} {
+		f[8+j].(*array.Float64Builder).Append(v)
+	}
+	w.rows++
+}
+
+func (w *nativeWriter) flush() error {
+	if w.rows == 0 {
+		return nil
+	}
+	rec := w.rb.NewRecordBatch()
+	defer rec.Release()
+	w.rows = 0
+	return w.fw.Write(rec)
+}

@@ -1,0 +1,245 @@
+package feeds
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Output columns of every file query, in this order.
+const (
+	outTime = iota
+	outSymbol
+	outUnderlying
+	outExpiry
+	outStrike
+	outRight
+	outMultiplier
+	outBid
+	outAsk
+	outUnderlyingPrice
+	outIV
+	outDelta
+	outGamma
+	outVega
+	outTheta
+	outCount
+)
+
+// outRole is the role of each output column (for error messages and the mapping).
+var outRole = [outCount]string{ColTime, ColSymbol, ColUnderlying, ColExpiry, ColStrike, ColRight, ColMultiplier,
+	ColBid, ColAsk, ColUnderlyingPrice, ColIV, ColDelta, ColGamma, ColVega, ColTheta}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func sqlIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+type typeClass int
+
+const (
+	tcOther typeClass = iota
+	tcText
+	tcNumber
+	tcDate
+	tcTimestamp   // wall clock, no zone
+	tcTimestampTZ // an instant
+)
+
+func classify(duckType string) typeClass {
+	t := strings.ToUpper(duckType)
+	switch {
+	case t == "VARCHAR":
+		return tcText
+	case t == "DATE":
+		return tcDate
+	case t == "TIMESTAMP WITH TIME ZONE":
+		return tcTimestampTZ
+	case strings.HasPrefix(t, "TIMESTAMP"):
+		return tcTimestamp
+	case t == "DOUBLE" || t == "FLOAT" || strings.HasPrefix(t, "DECIMAL") || strings.HasSuffix(t, "INT") ||
+		t == "TINYINT" || t == "SMALLINT" || t == "INTEGER" || t == "BIGINT" || t == "HUGEINT" ||
+		t == "UTINYINT" || t == "USMALLINT" || t == "UINTEGER" || t == "UBIGINT":
+		return tcNumber
+	}
+	return tcOther
+}
+
+// query is a built file query.
+type query struct {
+	sql       string
+	timeUTC   bool             // the time column is an instant (else wall clock in layout.loc)
+	expiryUTC bool             // likewise for expiry
+	srcCol    [outCount]string // source column of each output ("" = constant / derived)
+	exprs     [outCount]string // the SELECT expression of each output
+	from      string
+	hasColumn [outCount]bool
+}
+
+// buildQuery builds the SELECT that normalises a file's columns (types from DESCRIBE) into the
+// outCount output columns. preserve_insertion_order keeps the file's row order.
+func buildQuery(from string, types map[string]string, l *layout, native bool) (*query, error) {
+	q := &query{}
+	exprs := make([]string, outCount)
+	col := func(out int) (string, typeClass, bool, error) {
+		name, ok := l.cols[outRole[out]]
+		if !ok {
+			return "", tcOther, false, nil
+		}
+		t, ok := types[name]
+		if !ok {
+			return "", tcOther, false, fmt.Errorf("column %q (columns.%s) is not in the file", name, outRole[out])
+		}
+		q.srcCol[out], q.hasColumn[out] = name, true
+		return sqlIdent(name), classify(t), true, nil
+	}
+	badType := func(out int, want string) error {
+		return fmt.Errorf("column %q (columns.%s) has type %s; want %s", q.srcCol[out], outRole[out], types[q.srcCol[out]], want)
+	}
+	strptime := func(c, format string) string {
+		if format == "" {
+			return "TRY_CAST(" + c + " AS TIMESTAMP)"
+		}
+		return "try_strptime(" + c + ", " + sqlString(format) + ")"
+	}
+	// time
+	{
+		c, tc, ok, err := col(outTime)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, &FieldError{Field: "columns.time", Msg: "required"}
+		}
+		switch tc {
+		case tcTimestampTZ:
+			exprs[outTime], q.timeUTC = "epoch_us("+c+")", true
+		case tcTimestamp, tcDate:
+			exprs[outTime] = "epoch_us(" + c + "::TIMESTAMP)"
+		case tcText:
+			exprs[outTime] = "epoch_us(" + strptime(c, l.timeFormat) + ")"
+		default:
+			return nil, badType(outTime, "a timestamp, a date or text")
+		}
+	}
+	// expiry: also a wall-clock TIMESTAMP expression for composing OCC symbols.
+	expTS := ""
+	{
+		c, tc, ok, err := col(outExpiry)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !ok:
+			exprs[outExpiry] = "NULL::BIGINT"
+		case tc == tcTimestampTZ:
+			exprs[outExpiry], q.expiryUTC = "epoch_us("+c+")", true
+			expTS = "make_timestamp(epoch_us(" + c + "))"
+		case tc == tcTimestamp || tc == tcDate:
+			expTS = c + "::TIMESTAMP"
+			exprs[outExpiry] = "epoch_us(" + expTS + ")"
+		case tc == tcText:
+			expTS = strptime(c, l.expiryFormat)
+			exprs[outExpiry] = "epoch_us(" + expTS + ")"
+		default:
+			return nil, badType(outExpiry, "a timestamp, a date or text")
+		}
+	}
+	// numbers
+	for _, out := range []int{outStrike, outMultiplier, outBid, outAsk, outUnderlyingPrice, outIV, outDelta, outGamma, outVega, outTheta} {
+		c, tc, ok, err := col(out)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !ok && out == outMultiplier:
+			exprs[out] = fmt.Sprintf("%v::DOUBLE", l.multiplier)
+		case !ok && out == outStrike:
+			exprs[out] = "NULL::DOUBLE"
+		case !ok:
+			exprs[out] = "0.0::DOUBLE"
+		case tc == tcNumber:
+			exprs[out] = c + "::DOUBLE"
+		case tc == tcText:
+			exprs[out] = "TRY_CAST(trim(" + c + ") AS DOUBLE)"
+		default:
+			return nil, badType(out, "a number")
+		}
+	}
+	// right
+	{
+		c, tc, ok, err := col(outRight)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !ok:
+			exprs[outRight] = "NULL::UTINYINT"
+		case tc == tcText:
+			exprs[outRight] = "(CASE upper(trim(" + c + ")) WHEN 'C' THEN 1 WHEN 'CALL' THEN 1 WHEN 'P' THEN 2 WHEN 'PUT' THEN 2 END)::UTINYINT"
+		default:
+			return nil, badType(outRight, "text (C, P, call or put)")
+		}
+	}
+	// underlying
+	{
+		c, tc, ok, err := col(outUnderlying)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !ok:
+			exprs[outUnderlying] = "NULL::VARCHAR"
+		case tc == tcText && native:
+			exprs[outUnderlying] = c
+		case tc == tcText:
+			exprs[outUnderlying] = "NULLIF(upper(trim(" + c + ")), '')"
+		default:
+			return nil, badType(outUnderlying, "text")
+		}
+	}
+	// symbol: given, or composed from root, expiry, right and strike.
+	compose := func(root string) string {
+		if expTS == "" || !q.hasColumn[outStrike] || !q.hasColumn[outRight] {
+			return "NULL::VARCHAR"
+		}
+		k := exprs[outStrike]
+		return "(" + root + " || strftime(" + expTS + ", '%y%m%d') || CASE " + exprs[outRight] +
+			" WHEN 1 THEN 'C' WHEN 2 THEN 'P' END || CASE WHEN " + k + " > 0 AND " + k + " <= 99999.999 THEN lpad(CAST(CAST(round(" +
+			k + " * 1000) AS BIGINT) AS VARCHAR), 8, '0') END)"
+	}
+	{
+		c, tc, ok, err := col(outSymbol)
+		if err != nil {
+			return nil, err
+		}
+		if ok && tc != tcText {
+			return nil, badType(outSymbol, "text")
+		}
+		und := exprs[outUnderlying]
+		switch {
+		case !ok:
+			exprs[outSymbol] = compose(und)
+		case native:
+			exprs[outSymbol] = c
+		case l.symbolFromRoot:
+			r := "upper(trim(" + c + "))"
+			exprs[outSymbol] = "(CASE WHEN regexp_full_match(" + r + ", '[A-Z0-9.]{1,6} *[0-9]{6}[CP][0-9]{8}') THEN replace(" + r +
+				", ' ', '') WHEN regexp_full_match(" + r + ", '[A-Z0-9.]{1,6}') THEN " + compose(r) + " ELSE " + compose(und) + " END)"
+		default:
+			exprs[outSymbol] = "NULLIF(replace(upper(trim(" + c + ")), ' ', ''), '')"
+		}
+	}
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, e := range exprs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s AS c%d", e, i)
+	}
+	b.WriteString(" FROM ")
+	b.WriteString(from)
+	q.sql = b.String()
+	copy(q.exprs[:], exprs)
+	q.from = from
+	return q, nil
+}
