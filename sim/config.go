@@ -1,0 +1,377 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrConfig is wrapped by every configuration error of this package.
+var ErrConfig = errors.New("sim: invalid configuration")
+
+// FieldError names the configuration field that is wrong.
+type FieldError struct {
+	Field string // dotted path, e.g. "strategy.entry.qty"
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// Unwrap lets callers test for ErrConfig.
+func (e *FieldError) Unwrap() error { return ErrConfig }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Config is everything the simulator needs besides the feed and the risk
+// settings. Zero values mean the documented defaults.
+type Config struct {
+	Start, End time.Time // simulated period [Start, End); End exclusive
+	Session    Session   // trading hours, used for schedules
+	Capital    float64   // starting cash, dollars; default 100000
+	Strategy   StrategyConfig
+	Broker     BrokerConfig
+	// EquityEvery is the interval of equity snapshots (default 15m). Snapshots
+	// are taken only for intervals in which the market quoted.
+	EquityEvery time.Duration
+	// HealthEvery is the interval of scheduled limits health checks (default 5m).
+	HealthEvery time.Duration
+}
+
+// Session is the daily trading window in a time zone.
+type Session struct {
+	Open, Close time.Duration // offsets from local midnight
+	Loc         *time.Location
+}
+
+// ParseSession reads "09:30-16:00 America/New_York". The zone defaults to
+// America/New_York when omitted.
+func ParseSession(s string) (Session, error) {
+	if s == "" {
+		s = "09:30-16:00 America/New_York"
+	}
+	var hours, zone string
+	if n, _ := fmt.Sscanf(s, "%s %s", &hours, &zone); n < 1 {
+		return Session{}, fmt.Errorf("session %q: want \"HH:MM-HH:MM Zone\"", s)
+	}
+	if zone == "" {
+		zone = "America/New_York"
+	}
+	var oh, om, ch, cm int
+	if n, err := fmt.Sscanf(hours, "%d:%d-%d:%d", &oh, &om, &ch, &cm); n != 4 || err != nil {
+		return Session{}, fmt.Errorf("session %q: want \"HH:MM-HH:MM Zone\"", s)
+	}
+	open := time.Duration(oh)*time.Hour + time.Duration(om)*time.Minute
+	cls := time.Duration(ch)*time.Hour + time.Duration(cm)*time.Minute
+	if oh > 23 || ch > 24 || om > 59 || cm > 59 || open >= cls {
+		return Session{}, fmt.Errorf("session %q: open must be before close within one day", s)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return Session{}, fmt.Errorf("session %q: unknown time zone %q", s, zone)
+	}
+	return Session{Open: open, Close: cls, Loc: loc}, nil
+}
+
+// StrategyConfig says when to enter, what, how many, and how to exit.
+type StrategyConfig struct {
+	Entry EntryConfig `yaml:"entry"`
+	Exit  ExitConfig  `yaml:"exit"`
+	// Replay, when set, takes entries and exits from a recorded execution
+	// log instead of Entry's rules (see ReplayConfig).
+	Replay *ReplayConfig `yaml:"replay,omitempty"`
+}
+
+// ReplayConfig is a recorded execution log to replay through the risk
+// layers: what would other risk settings have done to these trades?
+//
+// Each execution id's first filled row is its entry: it passes the limits
+// check and the breaker and, if both allow it, opens a position at the
+// recorded price and time. A later filled row of the same id is the
+// recorded exit, applied at its price if the position is still open (a
+// trailing stop may have closed it first, through the simulated broker).
+// Rows with status "rejected" count as broker failures for the breaker.
+// Single legs only: the contract is an OCC symbol the feed quotes.
+type ReplayConfig struct {
+	// Path is a CSV or Parquet file or a Delta table with the columns time,
+	// execution_id, contract, side (buy/sell), qty, price, status
+	// (filled/rejected). Relative paths are relative to the scenario file.
+	Path string `yaml:"path,omitempty"`
+	// Fills is the log inline, for small logs and the built-in scenario.
+	Fills []RecordedFill `yaml:"fills,omitempty"`
+}
+
+// RecordedFill is one row of an execution log.
+type RecordedFill struct {
+	Time        time.Time `yaml:"time"`
+	ExecutionID string    `yaml:"execution_id"`
+	Contract    string    `yaml:"contract"` // OCC symbol
+	Side        string    `yaml:"side"`     // buy or sell
+	Qty         int64     `yaml:"qty"`      // > 0
+	Price       float64   `yaml:"price"`    // per share
+	Status      string    `yaml:"status"`   // filled or rejected
+}
+
+// Validate checks one row; i is its index for the error.
+func (r *RecordedFill) Validate(i int) error {
+	f := fmt.Sprintf("strategy.replay.fills[%d]", i)
+	switch {
+	case r.Time.IsZero():
+		return fieldErr(f+".time", "required")
+	case r.ExecutionID == "":
+		return fieldErr(f+".execution_id", "required")
+	case r.Contract == "":
+		return fieldErr(f+".contract", "required (an OCC symbol)")
+	case r.Side != "buy" && r.Side != "sell":
+		return fieldErr(f+".side", "want buy or sell, got %q", r.Side)
+	case r.Qty <= 0:
+		return fieldErr(f+".qty", "must be > 0, got %d", r.Qty)
+	case r.Status != StatusFilled && r.Status != StatusRejected:
+		return fieldErr(f+".status", "want filled or rejected, got %q", r.Status)
+	case r.Status == StatusFilled && !(r.Price > 0):
+		return fieldErr(f+".price", "a filled row needs a price > 0, got %g", r.Price)
+	}
+	return nil
+}
+
+// EntryConfig selects entries. Exactly one of At, Every, Times schedules them.
+type EntryConfig struct {
+	// At is a daily local time "HH:MM" in the session's zone.
+	At string `yaml:"at,omitempty"`
+	// Every enters every interval during the session.
+	Every time.Duration `yaml:"every,omitempty"`
+	// Times lists entry times (RFC 3339).
+	Times []time.Time `yaml:"times,omitempty"`
+
+	Right string `yaml:"right"` // "put" or "call"
+	Side  string `yaml:"side"`  // "short" (sell the premium) or "long"
+	// SpreadWidth > 0 makes a vertical spread: the protective leg is this many
+	// points further out of the money. 0 trades a single leg.
+	SpreadWidth float64 `yaml:"spread_width,omitempty"`
+	// TargetDelta picks the contract whose |delta| is closest (default 0.30
+	// when Moneyness is 0).
+	TargetDelta float64 `yaml:"target_delta,omitempty"`
+	// Moneyness picks the strike closest to spot × (1 + Moneyness/100) instead.
+	Moneyness float64 `yaml:"moneyness,omitempty"`
+	DTE       [2]int  `yaml:"dte"`      // [min, max] days to expiry, inclusive; default [20, 45]
+	Qty       int     `yaml:"qty"`      // contracts per entry; default 1
+	MaxOpen   int     `yaml:"max_open"` // open positions cap; default 10
+	// Underlying restricts selection to one underlying (default: any).
+	Underlying string `yaml:"underlying,omitempty"`
+}
+
+// ExitConfig says when positions are closed other than by trailing stops.
+type ExitConfig struct {
+	// DTEFloor closes a position when its days to expiry fall to this value.
+	// 0 holds to expiry, where it settles at intrinsic value.
+	DTEFloor int `yaml:"dte_floor,omitempty"`
+}
+
+// BrokerConfig is the fill model and its faults.
+type BrokerConfig struct {
+	Latency               time.Duration  `yaml:"latency"` // order → broker response; default 500ms
+	Slippage              SlippageConfig `yaml:"slippage"`
+	CommissionPerContract float64        `yaml:"commission_per_contract"`
+	Faults                FaultConfig    `yaml:"faults"`
+}
+
+// SlippageConfig: Model is "none" (default), "ticks" (Ticks × TickSize
+// against the order) or "spread_fraction" (Fraction × (ask − bid)).
+type SlippageConfig struct {
+	Model    string  `yaml:"model"`
+	Ticks    float64 `yaml:"ticks,omitempty"`
+	TickSize float64 `yaml:"tick_size,omitempty"` // default 0.01
+	Fraction float64 `yaml:"fraction,omitempty"`
+}
+
+// FaultConfig injects broker failures from the run's seeded PRNG.
+type FaultConfig struct {
+	// RejectProb is the base probability that the broker rejects an order.
+	RejectProb float64 `yaml:"reject_prob"`
+	// RejectProbPerVolPoint adds this much per implied-vol point (IV × 100)
+	// above VolFloor, so rejects rise in a panic.
+	RejectProbPerVolPoint float64 `yaml:"reject_prob_per_vol_point"`
+	// VolFloor is the IV level in points (default 20) below which the vol
+	// term adds nothing.
+	VolFloor float64  `yaml:"vol_floor,omitempty"`
+	Outages  []Outage `yaml:"outages"`
+}
+
+// Outage is a window [Start, End) in which every order fails.
+type Outage struct {
+	Start time.Time `yaml:"start"`
+	End   time.Time `yaml:"end"`
+}
+
+// rejectProb is the reject probability for an order on a contract whose
+// implied vol is iv (a fraction).
+func (f *FaultConfig) rejectProb(iv float64) float64 {
+	p := f.RejectProb
+	if f.RejectProbPerVolPoint > 0 {
+		if pts := iv*100 - f.volFloor(); pts > 0 {
+			p += f.RejectProbPerVolPoint * pts
+		}
+	}
+	return min(max(p, 0), 1)
+}
+
+func (f *FaultConfig) volFloor() float64 {
+	if f.VolFloor == 0 {
+		return 20
+	}
+	return f.VolFloor
+}
+
+func (c *Config) withDefaults() Config {
+	d := *c
+	if d.Capital == 0 {
+		d.Capital = 100000
+	}
+	if d.EquityEvery == 0 {
+		d.EquityEvery = 15 * time.Minute
+	}
+	if d.HealthEvery == 0 {
+		d.HealthEvery = 5 * time.Minute
+	}
+	if d.Session.Loc == nil {
+		d.Session, _ = ParseSession("")
+	}
+	e := &d.Strategy.Entry
+	if e.TargetDelta == 0 && e.Moneyness == 0 {
+		e.TargetDelta = 0.30
+	}
+	if e.DTE == [2]int{} {
+		e.DTE = [2]int{20, 45}
+	}
+	if e.Qty == 0 {
+		e.Qty = 1
+	}
+	if e.MaxOpen == 0 {
+		e.MaxOpen = 10
+	}
+	if e.Side == "" {
+		e.Side = "short"
+	}
+	if e.Right == "" {
+		e.Right = "put"
+	}
+	if d.Broker.Latency == 0 {
+		d.Broker.Latency = 500 * time.Millisecond
+	}
+	if d.Broker.Slippage.Model == "" {
+		d.Broker.Slippage.Model = "none"
+	}
+	if d.Broker.Slippage.TickSize == 0 {
+		d.Broker.Slippage.TickSize = 0.01
+	}
+	return d
+}
+
+// Validate reports the first nonsensical setting, naming its field.
+func (c *Config) Validate() error {
+	d := c.withDefaults()
+	e := d.Strategy.Entry
+	switch {
+	case c.Start.IsZero() || c.End.IsZero():
+		return fieldErr("period", "start and end are required")
+	case !c.Start.Before(c.End):
+		return fieldErr("period", "start %s must be before end %s", c.Start.Format(time.DateOnly), c.End.Format(time.DateOnly))
+	case d.Capital < 0:
+		return fieldErr("capital", "must be > 0, got %g", d.Capital)
+	case d.EquityEvery < 0:
+		return fieldErr("report.equity_every", "must be > 0, got %s", d.EquityEvery)
+	case d.HealthEvery < 0:
+		return fieldErr("risk.limits.health_interval", "must be > 0, got %s", d.HealthEvery)
+	}
+	if r := c.Strategy.Replay; r != nil {
+		if r.Path == "" && len(r.Fills) == 0 {
+			return fieldErr("strategy.replay", "give a path or fills")
+		}
+		for i := range r.Fills {
+			if err := r.Fills[i].Validate(i); err != nil {
+				return err
+			}
+		}
+	}
+	n := 0
+	if e.At != "" {
+		n++
+		if _, err := parseClock(e.At); err != nil {
+			return fieldErr("strategy.entry.at", "%v", err)
+		}
+	}
+	if e.Every != 0 {
+		n++
+		if e.Every < time.Minute {
+			return fieldErr("strategy.entry.every", "must be at least 1m, got %s", e.Every)
+		}
+	}
+	if len(e.Times) > 0 {
+		n++
+	}
+	switch {
+	case n > 1:
+		return fieldErr("strategy.entry", "give only one of at, every, times")
+	case e.Right != "put" && e.Right != "call":
+		return fieldErr("strategy.entry.right", "want put or call, got %q", e.Right)
+	case e.Side != "short" && e.Side != "long":
+		return fieldErr("strategy.entry.side", "want short or long, got %q", e.Side)
+	case e.SpreadWidth < 0:
+		return fieldErr("strategy.entry.spread_width", "must be >= 0, got %g", e.SpreadWidth)
+	case e.TargetDelta < 0 || e.TargetDelta >= 1:
+		return fieldErr("strategy.entry.target_delta", "want |delta| in (0, 1), got %g", e.TargetDelta)
+	case e.TargetDelta != 0 && c.Strategy.Entry.Moneyness != 0:
+		return fieldErr("strategy.entry", "give target_delta or moneyness, not both")
+	case e.DTE[0] < 0 || e.DTE[1] < e.DTE[0]:
+		return fieldErr("strategy.entry.dte", "want [min, max] with 0 <= min <= max, got %v", e.DTE)
+	case e.Qty < 0:
+		return fieldErr("strategy.entry.qty", "must be > 0, got %d", e.Qty)
+	case e.MaxOpen < 0:
+		return fieldErr("strategy.entry.max_open", "must be > 0, got %d", e.MaxOpen)
+	case d.Strategy.Exit.DTEFloor < 0:
+		return fieldErr("strategy.exit.dte_floor", "must be >= 0, got %d", d.Strategy.Exit.DTEFloor)
+	case d.Broker.Latency < 0:
+		return fieldErr("broker.latency", "must be >= 0, got %s", d.Broker.Latency)
+	case d.Broker.CommissionPerContract < 0:
+		return fieldErr("broker.commission_per_contract", "must be >= 0, got %g", d.Broker.CommissionPerContract)
+	}
+	s := d.Broker.Slippage
+	switch s.Model {
+	case "none":
+	case "ticks":
+		if s.Ticks < 0 || s.TickSize <= 0 {
+			return fieldErr("broker.slippage", "ticks model needs ticks >= 0 and tick_size > 0")
+		}
+	case "spread_fraction":
+		if s.Fraction < 0 || s.Fraction > 1 {
+			return fieldErr("broker.slippage.fraction", "want a fraction in [0, 1], got %g", s.Fraction)
+		}
+	default:
+		return fieldErr("broker.slippage.model", "want none, ticks or spread_fraction, got %q", s.Model)
+	}
+	f := d.Broker.Faults
+	switch {
+	case f.RejectProb < 0 || f.RejectProb > 1:
+		return fieldErr("broker.faults.reject_prob", "want a probability in [0, 1], got %g", f.RejectProb)
+	case f.RejectProbPerVolPoint < 0:
+		return fieldErr("broker.faults.reject_prob_per_vol_point", "must be >= 0, got %g", f.RejectProbPerVolPoint)
+	case f.VolFloor < 0:
+		return fieldErr("broker.faults.vol_floor", "must be >= 0, got %g", f.VolFloor)
+	}
+	for i, o := range f.Outages {
+		if !o.Start.Before(o.End) {
+			return fieldErr(fmt.Sprintf("broker.faults.outages[%d]", i), "start %s must be before end %s", o.Start.Format(time.RFC3339), o.End.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// parseClock reads "HH:MM" as an offset from midnight.
+func parseClock(s string) (time.Duration, error) {
+	var h, m int
+	if n, err := fmt.Sscanf(s, "%d:%d", &h, &m); n != 2 || err != nil || h < 0 || h > 23 || m < 0 || m > 59 || len(s) != 5 {
+		return 0, fmt.Errorf("want a time of day HH:MM, got %q", s)
+	}
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute, nil
+}

@@ -1,0 +1,698 @@
+// Package sim is the deterministic event loop: quotes streamed from a feed
+// and scheduled events (entries, broker answers, breaker wake-ups, health
+// checks, expiries, equity snapshots) in one priority queue over simulated
+// time, driving the entry, monitoring and execution workflows through
+// risk.Manager. Nothing here reads the wall clock; all randomness comes from
+// the one PRNG the caller passes in.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/optionsrisk/backtest/feeds"
+	"github.com/optionsrisk/backtest/risk"
+)
+
+// Engine runs one simulation. It is single-threaded and used once.
+type Engine struct {
+	cfg   Config
+	src   feeds.Source
+	rm    *risk.Manager
+	rec   Recorder
+	rng   *rand.Rand
+	pf    *Portfolio
+	sched schedule
+
+	start, end int64 // µs
+	now        int64 // current simulated time, µs
+	lastQuote  int64 // time of the latest quote applied
+	entryAt    time.Duration
+
+	pending  []*order    // accepted by the broker, waiting for quotes
+	dirty    []*Position // positions whose legs quoted in the current instant
+	nextExec int64
+	fillSeq  int64
+	posSeq   int64
+	opening  int // entry orders in flight
+	wakeAt   int64
+	peak     float64
+	snapQ    int64 // lastQuote at the previous equity snapshot
+	healthQ  int64 // lastQuote at the previous health check
+	lastSnap int64 // time of the previous equity snapshot
+
+	res    Result
+	replay *replayState // nil unless the strategy replays a log
+
+	// Progress, if set, is called every few batches with the simulated time
+	// and the number of quotes applied so far.
+	Progress func(now time.Time, quotes int64)
+}
+
+// Result summarises a run.
+type Result struct {
+	Capital           float64 // starting cash
+	Quotes            int64
+	FirstQuote        int64 // µs
+	LastQuote         int64 // µs
+	Orders            int64 // orders sent to the broker
+	Filled            int64
+	Rejected          int64
+	Blocked           int64
+	Expired           int64
+	Cancelled         int64
+	Signals           int64 // entry signals that reached a contract choice
+	SkippedMaxOpen    int64
+	SkippedNoContract int64
+	LimitRejected     int64
+	Final             Snapshot
+	PeakEquity        float64
+	MaxDrawdown       float64 // fraction of peak
+	Trades            []Trade
+	Replay            ReplayStats // replay strategy only
+}
+
+// order is one order in flight.
+type order struct {
+	pos       *Position
+	exit      bool
+	reason    string
+	placed    int64
+	ready     int64
+	requested float64
+	done      bool
+}
+
+// New prepares a run. rm carries the risk settings and the event sink; rec
+// receives fills and equity snapshots; rng is the run's only randomness.
+func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand.Rand) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if src == nil || rm == nil || rec == nil || rng == nil {
+		return nil, errors.New("sim: New needs a source, a risk manager, a recorder and a PRNG")
+	}
+	d := cfg.withDefaults()
+	e := &Engine{cfg: d, src: src, rm: rm, rec: rec, rng: rng}
+	e.pf = newPortfolio(src.Contracts(), d.Capital)
+	e.peak = d.Capital
+	e.res.Capital = d.Capital
+	if !d.Start.IsZero() {
+		e.start = d.Start.UnixMicro()
+	}
+	e.end = 1<<63 - 1
+	if !d.End.IsZero() {
+		e.end = d.End.UnixMicro()
+	}
+	if d.Strategy.Entry.At != "" {
+		e.entryAt, _ = parseClock(d.Strategy.Entry.At)
+	}
+	return e, nil
+}
+
+func utc(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// Run replays the feed to its end (or the period's end) and returns the
+// summary. Errors from the feed, the recorder or ctx stop the run.
+func (e *Engine) Run(ctx context.Context) (Result, error) {
+	e.scheduleFirst()
+	var (
+		batch   *feeds.Batch
+		i       int
+		group   int64 = -1
+		batches int
+	)
+	for {
+		if batch == nil || i >= len(batch.Quotes) {
+			if err := ctx.Err(); err != nil {
+				return e.res, err
+			}
+			b, err := e.src.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return e.res, fmt.Errorf("sim: reading feed: %w", err)
+			}
+			batch, i = b, 0
+			if batches++; e.Progress != nil && batches%16 == 0 {
+				e.Progress(utc(e.now), e.res.Quotes)
+			}
+			continue
+		}
+		q := &batch.Quotes[i]
+		i++
+		if q.Time < e.start {
+			continue
+		}
+		if q.Time >= e.end {
+			break
+		}
+		if q.Time != group {
+			if q.Time < group {
+				return e.res, fmt.Errorf("sim: feed went back in time: %s after %s", utc(q.Time), utc(group))
+			}
+			if group >= 0 {
+				if err := e.afterQuotes(); err != nil {
+					return e.res, err
+				}
+			}
+			if err := e.runScheduled(q.Time, true); err != nil {
+				return e.res, err
+			}
+			group = q.Time
+			e.now = q.Time
+			if e.res.Quotes == 0 {
+				e.res.FirstQuote = q.Time
+			}
+		}
+		e.applyQuote(q)
+	}
+	if group >= 0 {
+		if err := e.afterQuotes(); err != nil {
+			return e.res, err
+		}
+		// Events due up to the last quote's instant still run; the rest of
+		// the schedule needs market data that does not exist.
+		if err := e.runScheduled(group+1, false); err != nil {
+			return e.res, err
+		}
+	}
+	if err := e.finish(); err != nil {
+		return e.res, err
+	}
+	if e.Progress != nil {
+		e.Progress(utc(e.now), e.res.Quotes)
+	}
+	return e.res, nil
+}
+
+func (e *Engine) applyQuote(q *feeds.Quote) {
+	e.res.Quotes++
+	e.lastQuote = q.Time
+	e.res.LastQuote = q.Time
+	if !e.pf.mark(q) {
+		return
+	}
+	for _, pos := range e.pf.holders[q.Contract] {
+		if !slices.Contains(e.dirty, pos) {
+			e.dirty = append(e.dirty, pos)
+		}
+	}
+}
+
+// runScheduled runs every scheduled event due before the quotes at t (or,
+// with beforeQuotes false, every event before t).
+func (e *Engine) runScheduled(t int64, beforeQuotes bool) error {
+	for {
+		it, ok := e.sched.peek()
+		if !ok || !(it.at < t || (beforeQuotes && it.before(t))) {
+			return nil
+		}
+		e.sched.pop()
+		e.now = it.at
+		var err error
+		switch it.class {
+		case classWake:
+			if it.at == e.wakeAt {
+				e.wakeAt = 0
+				e.rm.Wake(utc(it.at))
+				e.scheduleWake()
+			}
+		case classBroker:
+			err = e.brokerAnswer(it.order)
+		case classExpiry:
+			err = e.expire()
+		case classEntry:
+			if e.replay != nil {
+				err = e.replayRow()
+			} else {
+				err = e.entrySignal()
+			}
+		case classHealth:
+			e.healthCheck()
+		case classEquity:
+			err = e.equitySnapshot()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// afterQuotes runs once all quotes of an instant are applied: the execution
+// workflow fills orders waiting for those quotes, then the monitoring
+// workflow updates the stops of every position that was quoted.
+func (e *Engine) afterQuotes() error {
+	if len(e.pending) > 0 {
+		kept := e.pending[:0]
+		for _, o := range e.pending {
+			if o.done {
+				continue
+			}
+			if !e.quotedSince(o.pos, o.ready) {
+				kept = append(kept, o)
+				continue
+			}
+			if err := e.fill(o); err != nil {
+				return err
+			}
+		}
+		clear(e.pending[len(kept):])
+		e.pending = kept
+	}
+	if len(e.dirty) == 0 {
+		return nil
+	}
+	slices.SortFunc(e.dirty, func(a, b *Position) int { return int(a.seq - b.seq) })
+	for _, pos := range e.dirty {
+		if err := e.monitor(pos); err != nil {
+			return err
+		}
+	}
+	clear(e.dirty)
+	e.dirty = e.dirty[:0]
+	return nil
+}
+
+// quotedSince reports whether every leg of pos has a quote at or after t.
+func (e *Engine) quotedSince(pos *Position, t int64) bool {
+	for _, l := range pos.Legs() {
+		if e.pf.quote(l.id).Time < t {
+			return false
+		}
+	}
+	return true
+}
+
+// monitor is the monitoring workflow for one quoted position.
+func (e *Engine) monitor(pos *Position) error {
+	if pos.state != posOpen {
+		return nil
+	}
+	now := utc(e.now)
+	if pos.exitWanted != "" {
+		if st := e.rm.BreakerState(); st != risk.StateOpen && st != risk.StateHalted {
+			return e.sendExit(pos, pos.exitWanted)
+		}
+		return nil
+	}
+	if f := e.cfg.Strategy.Exit.DTEFloor; f > 0 && e.dte(pos.Expiry) <= f {
+		return e.sendExit(pos, "dte_floor")
+	}
+	bid, ask := e.pf.netQuote(pos)
+	act, err := e.rm.UpdateStop(pos.ExecID, bid, ask, now)
+	if err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	if act != risk.Exit {
+		return nil
+	}
+	pos.stopTriggered = true
+	reason := "trailing_stop"
+	if t, ok := e.rm.Stops().Get(pos.ExecID); ok && math.IsNaN(t.Best()) {
+		reason = "stop_loss" // fired before arming: the hard stop
+	}
+	return e.sendExit(pos, reason)
+}
+
+// dte is the number of calendar days from now to expiry in the session's zone.
+func (e *Engine) dte(expiry int64) int {
+	loc := e.cfg.Session.Loc
+	y1, m1, d1 := utc(e.now).In(loc).Date()
+	y2, m2, d2 := utc(expiry).In(loc).Date()
+	a := time.Date(y1, m1, d1, 0, 0, 0, 0, time.UTC)
+	b := time.Date(y2, m2, d2, 0, 0, 0, 0, time.UTC)
+	return int(b.Sub(a) / (24 * time.Hour))
+}
+
+func (e *Engine) record(f Fill) error {
+	e.fillSeq++
+	f.Seq = e.fillSeq
+	switch f.Status {
+	case StatusFilled:
+		e.res.Filled++
+	case StatusRejected:
+		e.res.Rejected++
+	case StatusBlocked:
+		e.res.Blocked++
+	case StatusExpired:
+		e.res.Expired++
+	case StatusCancelled:
+		e.res.Cancelled++
+	}
+	if err := e.rec.Fill(f); err != nil {
+		return fmt.Errorf("sim: recording fill: %w", err)
+	}
+	return nil
+}
+
+// orderRow is the fills row of an order in its current state.
+func (e *Engine) orderRow(pos *Position, exit bool, placed int64, status, reason string, requested float64) Fill {
+	side := "sell"
+	if pos.Long != exit {
+		side = "buy"
+	}
+	intent := "entry"
+	if exit {
+		intent = "exit"
+	}
+	return Fill{
+		OrderTime: placed, ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract, Multiplier: pos.Mult,
+		Side: side, Intent: intent, Qty: pos.Qty, RequestedPrice: requested,
+		FillPrice: nan, Slippage: nan, Commission: nan, Status: status, Reason: reason,
+	}
+}
+
+// sendExit asks the breaker and, if allowed, sends a closing order.
+func (e *Engine) sendExit(pos *Position, reason string) error {
+	pos.exitWanted = reason
+	now := utc(e.now)
+	ok, why := e.rm.Allow(now)
+	e.scheduleWake()
+	if !ok {
+		bid, ask := e.pf.netQuote(pos)
+		return e.record(e.orderRow(pos, true, e.now, StatusBlocked, why, exitSide(pos, bid, ask)))
+	}
+	pos.state = posClosing
+	bid, ask := e.pf.netQuote(pos)
+	e.send(&order{pos: pos, exit: true, reason: reason, requested: exitSide(pos, bid, ask)})
+	return nil
+}
+
+// exitSide is the net price closing pos would trade at: the bid for a long
+// structure, the ask for a short one.
+func exitSide(pos *Position, bid, ask float64) float64 {
+	if pos.Long {
+		return bid
+	}
+	return ask
+}
+
+func (e *Engine) send(o *order) {
+	o.pos.inflight = o
+	o.placed = e.now
+	o.ready = e.now + e.cfg.Broker.Latency.Microseconds()
+	e.res.Orders++
+	e.sched.add(item{at: o.ready, class: classBroker, order: o})
+}
+
+// brokerAnswer is the execution workflow's first step: the broker rejects
+// (outage or random reject) or accepts; accepted orders fill on the first
+// quote at or after this instant.
+func (e *Engine) brokerAnswer(o *order) error {
+	if o.done {
+		return nil
+	}
+	reason := ""
+	if e.inOutage(e.now) {
+		reason = "broker outage: order failed"
+	} else if p := e.cfg.Broker.Faults.rejectProb(e.pf.quote(o.pos.legs[0].id).IV); p > 0 && e.rng.Float64() < p {
+		reason = fmt.Sprintf("broker rejected the order (reject probability %.3f)", p)
+	}
+	if reason == "" {
+		e.pending = append(e.pending, o)
+		return nil
+	}
+	o.done = true
+	e.rm.RecordFailure(utc(e.now), reason)
+	e.scheduleWake()
+	pos := o.pos
+	if o.exit {
+		pos.state = posOpen // retried on its next quote once the breaker allows
+	} else {
+		e.opening--
+	}
+	return e.record(e.orderRow(pos, o.exit, o.placed, StatusRejected, reason, o.requested))
+}
+
+func (e *Engine) inOutage(t int64) bool {
+	for _, w := range e.cfg.Broker.Faults.Outages {
+		if t >= w.Start.UnixMicro() && t < w.End.UnixMicro() {
+			return true
+		}
+	}
+	return false
+}
+
+// fill executes every leg of o against its latest quote: buys at the ask,
+// sells at the bid, slippage against the order, commission per contract.
+func (e *Engine) fill(o *order) error {
+	o.done = true
+	pos := o.pos
+	if !o.exit && e.now >= pos.Expiry {
+		e.opening--
+		return e.record(e.orderRow(pos, false, o.placed, StatusExpired, "options expired before the fill", o.requested))
+	}
+	var net, slipTotal, commission float64
+	for k, l := range pos.Legs() {
+		q := e.pf.quote(l.id)
+		qty := l.qty
+		if o.exit {
+			qty = -qty
+		}
+		slip := e.slippage(q)
+		var px float64
+		if qty > 0 {
+			px = q.Ask + slip
+		} else {
+			px = q.Bid - slip
+			if px < 0 { // a sale never pays to sell
+				px, slip = 0, q.Bid
+			}
+		}
+		n := float64(abs(qty))
+		c := e.cfg.Broker.CommissionPerContract * n
+		e.pf.flow(pos, -float64(qty)*px*pos.Mult-c)
+		commission += c
+		slipTotal += slip
+		if k == 0 {
+			net += px
+		} else {
+			net -= px
+		}
+	}
+	now := utc(e.now)
+	row := e.orderRow(pos, o.exit, o.placed, StatusFilled, o.reason, o.requested)
+	row.FillTime, row.FillPrice, row.Slippage, row.Commission = e.now, net, slipTotal, commission
+	if o.exit {
+		if err := e.close(pos, net, o.reason); err != nil {
+			return err
+		}
+	} else {
+		e.opening--
+		pos.state = posOpen
+		pos.EntryPremium = net
+		pos.OpenedAt = e.now
+		e.pf.add(pos)
+		side := risk.Short
+		if pos.Long {
+			side = risk.Long
+		}
+		if err := e.rm.AddStop(now, risk.Position{
+			ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract,
+			Side: side, EntryPremium: max(net, minPremium),
+		}); err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+		e.sched.add(item{at: pos.Expiry, class: classExpiry})
+	}
+	e.rm.RecordSuccess(now)
+	e.scheduleWake()
+	if err := e.record(row); err != nil {
+		return err
+	}
+	e.rm.CheckHealth(now, e.pf.exposure())
+	e.healthQ = e.lastQuote
+	return nil
+}
+
+func (e *Engine) slippage(q *feeds.Quote) float64 {
+	s := &e.cfg.Broker.Slippage
+	switch s.Model {
+	case "ticks":
+		return s.Ticks * s.TickSize
+	case "spread_fraction":
+		return s.Fraction * max(q.Ask-q.Bid, 0)
+	}
+	return 0
+}
+
+// close books a position's exit.
+func (e *Engine) close(pos *Position, exitPremium float64, reason string) error {
+	pos.state = posClosed
+	pos.ClosedAt = e.now
+	pos.ExitPremium = exitPremium
+	pos.ExitReason = reason
+	pos.exitWanted = ""
+	e.pf.realized += pos.cash
+	e.pf.remove(pos)
+	if !pos.stopTriggered {
+		if err := e.rm.RemoveStop(utc(e.now), pos.ExecID, "position closed: "+reason); err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+	}
+	return nil
+}
+
+// expire settles every position whose options expire now at intrinsic value,
+// using the underlying price of the last quote.
+func (e *Engine) expire() error {
+	var due []*Position
+	for _, pos := range e.pf.open {
+		if pos.Expiry <= e.now {
+			due = append(due, pos)
+		}
+	}
+	for _, pos := range due {
+		if o := pos.inflight; o != nil && !o.done {
+			o.done = true
+			if err := e.record(e.orderRow(pos, o.exit, o.placed, StatusExpired, "options expired before the fill", o.requested)); err != nil {
+				return err
+			}
+		}
+		spot := e.pf.quote(pos.legs[0].id).UnderlyingPrice
+		net := 0.0
+		for k, l := range pos.Legs() {
+			v := intrinsic(e.pf.contracts.Get(l.id), spot)
+			e.pf.flow(pos, float64(l.qty)*v*pos.Mult)
+			if k == 0 {
+				net += v
+			} else {
+				net -= v
+			}
+		}
+		row := e.orderRow(pos, true, e.now, StatusSettled, "expired: settled at intrinsic value", nan)
+		row.FillTime, row.FillPrice, row.Slippage, row.Commission = e.now, net, 0, 0
+		if err := e.record(row); err != nil {
+			return err
+		}
+		if err := e.close(pos, net, "expiry"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) healthCheck() {
+	if d := e.cfg.HealthEvery; e.now+d.Microseconds() < e.end {
+		e.sched.add(item{at: e.now + d.Microseconds(), class: classHealth})
+	}
+	if e.lastQuote == e.healthQ || len(e.pf.open) == 0 {
+		return // market closed since the last check, or nothing to check
+	}
+	e.healthQ = e.lastQuote
+	e.rm.CheckHealth(utc(e.now), e.pf.exposure())
+}
+
+func (e *Engine) equitySnapshot() error {
+	if d := e.cfg.EquityEvery; e.now+d.Microseconds() < e.end {
+		e.sched.add(item{at: e.now + d.Microseconds(), class: classEquity})
+	}
+	if e.lastQuote == e.snapQ {
+		return nil
+	}
+	return e.snapshot()
+}
+
+func (e *Engine) snapshot() error {
+	e.snapQ = e.lastQuote
+	e.lastSnap = e.now
+	s := e.pf.snapshot()
+	e.peak = max(e.peak, s.Equity)
+	dd := 0.0
+	if e.peak > 0 {
+		dd = (e.peak - s.Equity) / e.peak
+	}
+	e.res.MaxDrawdown = max(e.res.MaxDrawdown, dd)
+	e.res.PeakEquity = e.peak
+	p := EquityPoint{
+		Time: e.now, Equity: s.Equity, Cash: s.Cash, RealizedPnL: s.Realized, UnrealizedPnL: s.Unrealized,
+		Delta: s.Delta, Gamma: s.Gamma, Drawdown: dd, OpenPositions: int64(s.Open),
+		UnderlyingPrice: e.pf.underlyingPrice(),
+	}
+	if err := e.rec.Equity(p); err != nil {
+		return fmt.Errorf("sim: recording equity: %w", err)
+	}
+	return nil
+}
+
+// finish cancels orders still in flight, takes the closing snapshot and
+// collects the trades.
+func (e *Engine) finish() error {
+	for _, it := range e.sched.items {
+		if it.class == classBroker && !it.order.done {
+			e.pending = append(e.pending, it.order)
+		}
+	}
+	slices.SortStableFunc(e.pending, func(a, b *order) int { return cmpInt(a.placed, b.placed) })
+	for _, o := range e.pending {
+		if o.done {
+			continue
+		}
+		o.done = true
+		if err := e.record(e.orderRow(o.pos, o.exit, o.placed, StatusCancelled, "end of data before the fill", o.requested)); err != nil {
+			return err
+		}
+	}
+	e.pending = nil
+	if e.res.Quotes > 0 && e.lastQuote != e.snapQ {
+		e.now = e.lastQuote
+		if err := e.snapshot(); err != nil {
+			return err
+		}
+	}
+	if rs := e.replay; rs != nil {
+		e.res.Replay = ReplayStats{ExitsPreempted: rs.ExitsPreempted, Unquoted: rs.Unquoted, Refused: int64(len(rs.refused))}
+	}
+	e.res.Final = e.pf.snapshot()
+	e.res.PeakEquity = e.peak
+	for _, pos := range slices.Concat(e.pf.closed, e.pf.open) {
+		t := Trade{
+			ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract, Long: pos.Long, Qty: pos.Qty,
+			OpenedAt: pos.OpenedAt, ClosedAt: pos.ClosedAt, EntryPremium: pos.EntryPremium,
+			ExitPremium: pos.ExitPremium, ExitReason: pos.ExitReason, PnL: pos.cash,
+		}
+		if pos.state != posClosed {
+			t.PnL = pos.cash + e.pf.marketValue(pos)
+			t.ExitPremium = nan
+		}
+		e.res.Trades = append(e.res.Trades, t)
+	}
+	slices.SortStableFunc(e.res.Trades, func(a, b Trade) int { return cmpInt(a.OpenedAt, b.OpenedAt) })
+	return nil
+}
+
+func (e *Engine) scheduleWake() {
+	w, ok := e.rm.NextWakeup()
+	if !ok {
+		return
+	}
+	if at := w.UnixMicro(); at != e.wakeAt {
+		e.wakeAt = at
+		e.sched.add(item{at: at, class: classWake})
+	}
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,83 @@
+package sim
+
+// Fill is one order's outcome: a row of the fills table. Prices are net per
+// share for spreads; NaN means absent (an order that never filled).
+type Fill struct {
+	Seq            int64
+	OrderTime      int64 // µs
+	FillTime       int64 // µs; 0 when not filled
+	ExecutionID    string
+	Symbol         string
+	Contract       string
+	Side           string // "buy" or "sell" (of the main leg)
+	Intent         string // "entry" or "exit"
+	Qty            int64
+	RequestedPrice float64 // net premium at the order's side when sent
+	FillPrice      float64
+	Slippage       float64 // per share, against the order (>= 0)
+	Commission     float64 // dollars
+	Status         string  // filled, rejected, blocked, expired, cancelled, settled
+	Reason         string
+	Multiplier     float64 // shares per contract
+}
+
+// Order statuses.
+const (
+	StatusFilled    = "filled"
+	StatusRejected  = "rejected"
+	StatusBlocked   = "blocked"
+	StatusExpired   = "expired"
+	StatusCancelled = "cancelled"
+	// StatusSettled is not an order: a position held to expiry settles at
+	// intrinsic value, recorded as an exit row at the expiry instant.
+	StatusSettled = "settled"
+)
+
+// EquityPoint is one equity snapshot: a row of the equity table.
+type EquityPoint struct {
+	Time          int64 // µs
+	Equity        float64
+	Cash          float64
+	RealizedPnL   float64
+	UnrealizedPnL float64
+	Delta         float64
+	Gamma         float64
+	Drawdown      float64 // (peak − equity) / peak, >= 0
+	OpenPositions int64
+	// UnderlyingPrice is the latest underlying price quoted for the first
+	// underlying of the feed (contract id 0); NaN before any quote.
+	UnderlyingPrice float64
+}
+
+// Recorder receives the run's fills and equity snapshots in order. An error
+// stops the run.
+type Recorder interface {
+	Fill(Fill) error
+	Equity(EquityPoint) error
+}
+
+// MemoryRecorder keeps everything in memory, for tests.
+type MemoryRecorder struct {
+	Fills  []Fill
+	Points []EquityPoint
+}
+
+func (m *MemoryRecorder) Fill(f Fill) error          { m.Fills = append(m.Fills, f); return nil }
+func (m *MemoryRecorder) Equity(p EquityPoint) error { m.Points = append(m.Points, p); return nil }
+
+var _ Recorder = (*MemoryRecorder)(nil)
+
+// Trade is a closed (or still open) position, for reports.
+type Trade struct {
+	ExecutionID  string
+	Symbol       string
+	Contract     string
+	Long         bool
+	Qty          int64
+	OpenedAt     int64
+	ClosedAt     int64 // 0 while open
+	EntryPremium float64
+	ExitPremium  float64
+	ExitReason   string // trailing_stop, stop_loss, dte_floor, expiry, "" while open
+	PnL          float64
+}

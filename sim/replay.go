@@ -1,0 +1,178 @@
+package sim
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/optionsrisk/backtest/risk"
+)
+
+// replayState is the replay strategy's progress through the log.
+type replayState struct {
+	rows    []RecordedFill // sorted by time, log order kept for ties
+	next    int
+	open    map[string]*Position // execution id → position opened from the log
+	refused map[string]bool      // entries the risk layers refused
+
+	ExitsPreempted int64
+	Unquoted       int64
+}
+
+// ReplayStats summarises a replay: recorded exits that found the position
+// already closed by a stop, rows whose contract the feed had not quoted by
+// their time, and entries the risk layers refused.
+type ReplayStats struct {
+	ExitsPreempted, Unquoted, Refused int64
+}
+
+func (e *Engine) initReplay() {
+	r := e.cfg.Strategy.Replay
+	if r == nil {
+		return
+	}
+	rows := slices.Clone(r.Fills)
+	slices.SortStableFunc(rows, func(a, b RecordedFill) int { return a.Time.Compare(b.Time) })
+	e.replay = &replayState{rows: rows, open: map[string]*Position{}, refused: map[string]bool{}}
+	e.scheduleReplay()
+}
+
+// scheduleReplay puts the next log row on the schedule.
+func (e *Engine) scheduleReplay() {
+	rs := e.replay
+	for rs.next < len(rs.rows) {
+		at := rs.rows[rs.next].Time.UnixMicro()
+		if at < e.start {
+			rs.next++
+			continue
+		}
+		if at < e.end {
+			e.sched.add(item{at: at, class: classEntry})
+		}
+		return
+	}
+}
+
+// replayRow handles the log row due now.
+func (e *Engine) replayRow() error {
+	rs := e.replay
+	row := rs.rows[rs.next]
+	rs.next++
+	defer e.scheduleReplay()
+	now := utc(e.now)
+	pos := rs.open[row.ExecutionID]
+	if row.Status == StatusRejected {
+		reason := fmt.Sprintf("recorded broker reject of %s", row.ExecutionID)
+		e.rm.RecordFailure(now, reason)
+		e.scheduleWake()
+		p := pos
+		if p == nil {
+			p = e.replayPosition(row)
+			if p == nil {
+				return nil
+			}
+		}
+		f := e.orderRow(p, pos != nil, e.now, StatusRejected, reason, row.Price)
+		return e.record(f)
+	}
+	if rs.refused[row.ExecutionID] {
+		return nil // the entry never happened under these settings
+	}
+	if pos != nil { // the recorded exit
+		if pos.state != posOpen {
+			rs.ExitsPreempted++
+			return nil
+		}
+		return e.replayFill(pos, row, true)
+	}
+	if _, seen := rs.open[row.ExecutionID]; seen {
+		return nil
+	}
+	pos = e.replayPosition(row)
+	if pos == nil {
+		return nil
+	}
+	rs.open[row.ExecutionID] = pos
+	delta, gamma := e.pf.greeks(pos)
+	dec := e.rm.CheckEntry(now, e.pf.exposure(), risk.EntryRequest{
+		ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract,
+		Delta: delta, Gamma: gamma, Value: float64(pos.Qty) * row.Price * pos.Mult,
+	})
+	if !dec.Allowed {
+		e.res.LimitRejected++
+		rs.refused[row.ExecutionID] = true
+		return nil
+	}
+	ok, why := e.rm.Allow(now)
+	e.scheduleWake()
+	if !ok {
+		rs.refused[row.ExecutionID] = true
+		return e.record(e.orderRow(pos, false, e.now, StatusBlocked, why, row.Price))
+	}
+	return e.replayFill(pos, row, false)
+}
+
+// replayPosition builds the position a log row is about, or nil (counted)
+// when the feed has not quoted its contract.
+func (e *Engine) replayPosition(row RecordedFill) *Position {
+	id, ok := e.pf.contracts.Lookup(row.Contract)
+	if !ok || e.pf.quote(id).Time == 0 {
+		e.replay.Unquoted++
+		return nil
+	}
+	c := e.pf.contracts.Get(id)
+	long := row.Side == "buy"
+	sign := int64(-1)
+	if long {
+		sign = 1
+	}
+	e.posSeq++
+	pos := &Position{
+		ExecID: row.ExecutionID, Symbol: c.Underlying, Contract: c.Symbol, Long: long, Qty: row.Qty,
+		Mult: cmp.Or(c.Multiplier, 100), Expiry: c.Expiry.UnixMicro(), seq: e.posSeq, nlegs: 1,
+	}
+	pos.legs[0] = leg{id: id, qty: sign * row.Qty}
+	return pos
+}
+
+// replayFill books a recorded fill at its price and time.
+func (e *Engine) replayFill(pos *Position, row RecordedFill, exit bool) error {
+	e.res.Orders++
+	qty := pos.legs[0].qty
+	if exit {
+		qty = -qty
+	}
+	c := e.cfg.Broker.CommissionPerContract * float64(pos.Qty)
+	e.pf.flow(pos, -float64(qty)*row.Price*pos.Mult-c)
+	now := utc(e.now)
+	f := e.orderRow(pos, exit, e.now, StatusFilled, "recorded fill", row.Price)
+	f.FillTime, f.FillPrice, f.Slippage, f.Commission = e.now, row.Price, 0, c
+	if exit {
+		if err := e.close(pos, row.Price, "recorded_exit"); err != nil {
+			return err
+		}
+	} else {
+		pos.state = posOpen
+		pos.EntryPremium = row.Price
+		pos.OpenedAt = e.now
+		e.pf.add(pos)
+		side := risk.Short
+		if pos.Long {
+			side = risk.Long
+		}
+		if err := e.rm.AddStop(now, risk.Position{
+			ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract, Side: side, EntryPremium: row.Price,
+		}); err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+		e.sched.add(item{at: pos.Expiry, class: classExpiry})
+	}
+	e.rm.RecordSuccess(now)
+	e.scheduleWake()
+	if err := e.record(f); err != nil {
+		return err
+	}
+	e.rm.CheckHealth(now, e.pf.exposure())
+	e.healthQ = e.lastQuote
+	return nil
+}

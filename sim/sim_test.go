@@ -1,0 +1,318 @@
+package sim_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/optionsrisk/backtest/feeds"
+	"github.com/optionsrisk/backtest/risk"
+	"github.com/optionsrisk/backtest/scenarios"
+	"github.com/optionsrisk/backtest/sim"
+)
+
+type runOut struct {
+	res    sim.Result
+	events []risk.Event
+	rec    *sim.MemoryRecorder
+	quotes map[string]map[int64]feeds.Quote // OCC → time → quote (only when asked)
+}
+
+// simulate runs a loaded scenario on its synthetic feed, in memory.
+func simulate(t *testing.T, l *scenarios.Loaded, keepQuotes bool) runOut {
+	t.Helper()
+	src, err := feeds.NewSynthetic(*l.Feed.Synthetic, l.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out runOut
+	var s feeds.Source = src
+	if keepQuotes {
+		out.quotes = map[string]map[int64]feeds.Quote{}
+		s = &tapSource{Source: src, quotes: out.quotes}
+	}
+	sink := &risk.MemorySink{}
+	rm, err := risk.NewManager(l.Risk, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := l.SimConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.rec = &sim.MemoryRecorder{}
+	e, err := sim.New(cfg, s, rm, out.rec, rand.New(rand.NewPCG(l.Seed, 7)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.res, err = e.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.events = sink.Events
+	return out
+}
+
+// tapSource records every quote by contract and time.
+type tapSource struct {
+	feeds.Source
+	quotes map[string]map[int64]feeds.Quote
+}
+
+func (s *tapSource) Next(ctx context.Context) (*feeds.Batch, error) {
+	b, err := s.Source.Next(ctx)
+	if err != nil {
+		return b, err
+	}
+	for _, q := range b.Quotes {
+		occ := s.Contracts().Get(q.Contract).Symbol
+		m := s.quotes[occ]
+		if m == nil {
+			m = map[int64]feeds.Quote{}
+			s.quotes[occ] = m
+		}
+		m[q.Time] = q
+	}
+	return b, nil
+}
+
+func load(t *testing.T, name string, sets ...string) *scenarios.Loaded {
+	t.Helper()
+	l, err := scenarios.Load(name, sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestDeterministic(t *testing.T) {
+	a := simulate(t, load(t, "spy_crash"), false)
+	b := simulate(t, load(t, "spy_crash"), false)
+	if len(a.events) == 0 || len(a.rec.Fills) == 0 || len(a.rec.Points) == 0 {
+		t.Fatalf("empty run: %d events, %d fills, %d points", len(a.events), len(a.rec.Fills), len(a.rec.Points))
+	}
+	if !reflect.DeepEqual(eventsComparable(a.events), eventsComparable(b.events)) {
+		t.Fatal("risk events differ between two runs of the same scenario")
+	}
+	if !reflect.DeepEqual(fillsComparable(a.rec.Fills), fillsComparable(b.rec.Fills)) || !reflect.DeepEqual(a.rec.Points, b.rec.Points) {
+		t.Fatal("fills or equity differ between two runs of the same scenario")
+	}
+	// And the comparison can fail: another seed gives another run.
+	c := simulate(t, load(t, "spy_crash", "seed=7"), false)
+	if reflect.DeepEqual(fillsComparable(a.rec.Fills), fillsComparable(c.rec.Fills)) {
+		t.Fatal("a different seed gave identical fills")
+	}
+}
+
+// NaN != NaN, so compare through a textual form.
+func eventsComparable(ev []risk.Event) []string {
+	out := make([]string, len(ev))
+	for i, e := range ev {
+		out[i] = fmt.Sprintf("%+v", e)
+	}
+	return out
+}
+
+func fillsComparable(fs []sim.Fill) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = fmt.Sprintf("%+v", f)
+	}
+	return out
+}
+
+func TestBuiltinsExerciseAllComponents(t *testing.T) {
+	for _, b := range scenarios.Builtins() {
+		t.Run(b.Name, func(t *testing.T) {
+			r := simulate(t, load(t, b.Name), false)
+			seen := map[risk.Component]bool{}
+			for _, e := range r.events {
+				seen[e.Component] = true
+			}
+			for _, c := range []risk.Component{risk.CircuitBreakerComponent, risk.TrailingStopComponent, risk.PortfolioLimitsComponent} {
+				if !seen[c] {
+					t.Errorf("%s emitted no %s events", b.Name, c)
+				}
+			}
+		})
+	}
+}
+
+// randomScenario draws a small scenario: a few days of calm_2019, random
+// strategy, broker faults and risk settings.
+func randomScenario(t *testing.T, rng *rand.Rand) *scenarios.Loaded {
+	l := load(t, "calm_2019")
+	s := &l.Scenario
+	startDay := rng.IntN(40)
+	days := s.Feed.Synthetic.Days[startDay : startDay+3+rng.IntN(6)]
+	s.Feed.Synthetic.Days = days
+	s.Feed.Synthetic.Strikes.AroundSpotPct = 8
+	s.Period.Start.Time, _ = time.Parse(time.DateOnly, days[0].Date)
+	s.Period.End.Time, _ = time.Parse(time.DateOnly, days[len(days)-1].Date)
+	s.Seed = rng.Uint64()
+	s.Strategy.Entry.Every = time.Duration(5+rng.IntN(4)*5) * time.Minute
+	s.Strategy.Entry.Side = []string{"short", "long"}[rng.IntN(2)]
+	s.Strategy.Entry.Right = []string{"put", "call"}[rng.IntN(2)]
+	s.Strategy.Entry.SpreadWidth = float64(rng.IntN(3)) * 5
+	s.Strategy.Entry.Qty = 1 + rng.IntN(5)
+	s.Strategy.Entry.MaxOpen = 1 + rng.IntN(15)
+	s.Broker.Slippage = sim.SlippageConfig{Model: []string{"none", "ticks", "spread_fraction"}[rng.IntN(3)], Ticks: 2, Fraction: 0.2}
+	s.Broker.Faults.RejectProb = rng.Float64() * 0.4
+	s.Broker.Latency = time.Duration(rng.IntN(10)) * time.Minute
+	s.Risk.CircuitBreaker.FailureThreshold = 1 + rng.IntN(4)
+	s.Risk.CircuitBreaker.HalfOpenTrials = 1 + rng.IntN(3)
+	s.Risk.TrailingStop.ActivationPct = float64(rng.IntN(40))
+	s.Risk.TrailingStop.TrailPct = 5 + float64(rng.IntN(40))
+	s.Risk.Limits.MaxPortfolioDelta = 1 + rng.Float64()*5
+	s.Risk.Limits.MaxSymbolDelta = 1 + rng.Float64()*5
+	s.Risk.Limits.MaxPortfolioGamma = 0.1 + rng.Float64()
+	s.Risk.Limits.MaxTotalExposure = 2000 + rng.Float64()*20000
+	if err := s.Validate(); err != nil {
+		t.Fatalf("random scenario invalid: %v", err)
+	}
+	return l
+}
+
+func TestInvariantsRandomScenarios(t *testing.T) {
+	seeds := 12
+	if testing.Short() {
+		seeds = 4
+	}
+	for i := range seeds {
+		seed := uint64(1000 + i)
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 0))
+			l := randomScenario(t, rng)
+			r := simulate(t, l, true)
+			t.Logf("seed %d: %d quotes, %d orders, %d events", seed, r.res.Quotes, r.res.Orders, len(r.events))
+			checkFillsWithinQuotes(t, l, r)
+			checkNoOrderWhileOpen(t, r)
+			checkAllowedWithinLimits(t, r)
+			checkEquityIdentity(t, r)
+			for i, f := range r.rec.Fills {
+				if f.Seq != int64(i+1) {
+					t.Fatalf("fills seq %d at row %d", f.Seq, i)
+				}
+			}
+		})
+	}
+}
+
+func checkFillsWithinQuotes(t *testing.T, l *scenarios.Loaded, r runOut) {
+	slip := l.Broker.Slippage
+	for _, f := range r.rec.Fills {
+		if f.Status != sim.StatusFilled {
+			continue
+		}
+		lo, hi := 0.0, 0.0
+		legs := splitContract(f.Contract)
+		for k, occ := range legs {
+			q, ok := r.quotes[occ][f.FillTime]
+			if !ok {
+				t.Fatalf("fill of %s at %s has no quote at that time", occ, feeds.MicrosTime(f.FillTime))
+			}
+			s := 0.0
+			switch slip.Model {
+			case "ticks":
+				s = slip.Ticks * 0.01
+			case "spread_fraction":
+				s = slip.Fraction * (q.Ask - q.Bid)
+			}
+			if k == 0 {
+				lo, hi = lo+q.Bid-s, hi+q.Ask+s
+			} else {
+				lo, hi = lo-q.Ask-s, hi-q.Bid+s
+			}
+		}
+		if f.FillPrice < lo-1e-9 || f.FillPrice > hi+1e-9 {
+			t.Fatalf("fill %s %s at %.4f outside [%.4f, %.4f]", f.ExecutionID, f.Contract, f.FillPrice, lo, hi)
+		}
+	}
+}
+
+func splitContract(c string) []string {
+	for i := range c {
+		if c[i] == '/' {
+			return []string{c[:i], c[i+1:]}
+		}
+	}
+	return []string{c}
+}
+
+func checkNoOrderWhileOpen(t *testing.T, r runOut) {
+	blockedEvents := 0
+	type change struct {
+		at time.Time
+		to string
+	}
+	var changes []change
+	for _, e := range r.events {
+		if e.Type == risk.EventBlocked {
+			blockedEvents++
+		}
+		if e.Type == risk.EventStateChange {
+			changes = append(changes, change{e.Time, e.StateTo})
+		}
+	}
+	blockedFills := 0
+	for _, f := range r.rec.Fills {
+		if f.Status == sim.StatusBlocked {
+			blockedFills++
+			continue
+		}
+		if f.Status == sim.StatusSettled {
+			continue // expiry, not an order
+		}
+		state := "closed"
+		at := feeds.MicrosTime(f.OrderTime)
+		for _, c := range changes {
+			if c.at.After(at) {
+				break
+			}
+			state = c.to
+		}
+		if state == "open" || state == "halted" {
+			t.Fatalf("order %s sent at %s while the breaker was %s", f.ExecutionID, at, state)
+		}
+	}
+	if blockedEvents != blockedFills {
+		t.Fatalf("%d blocked events but %d blocked orders", blockedEvents, blockedFills)
+	}
+}
+
+func checkAllowedWithinLimits(t *testing.T, r runOut) {
+	for _, e := range r.events {
+		if e.Type != risk.EventAllowed {
+			continue
+		}
+		var d map[string]struct {
+			Value float64 `json:"value"`
+			Limit float64 `json:"limit"`
+		}
+		if err := json.Unmarshal([]byte(e.Details), &d); err != nil {
+			t.Fatalf("allowed event details %q: %v", e.Details, err)
+		}
+		for rule, v := range d {
+			if v.Limit > 0 && math.Abs(v.Value) > v.Limit+1e-9 {
+				t.Fatalf("entry %s allowed with %s %.4f over limit %.4f", e.ExecutionID, rule, v.Value, v.Limit)
+			}
+		}
+	}
+}
+
+func checkEquityIdentity(t *testing.T, r runOut) {
+	for _, p := range r.rec.Points {
+		want := r.res.Capital + p.RealizedPnL + p.UnrealizedPnL
+		if math.Abs(p.Equity-want) > 1e-6*math.Max(1, math.Abs(want)) {
+			t.Fatalf("at %s equity %.6f != capital + realized + unrealized %.6f", feeds.MicrosTime(p.Time), p.Equity, want)
+		}
+		if p.Drawdown < 0 || p.Drawdown > 1 {
+			t.Fatalf("drawdown %g outside [0, 1]", p.Drawdown)
+		}
+	}
+}
