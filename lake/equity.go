@@ -20,6 +20,9 @@ type EquityRow struct {
 	PortfolioGamma float64
 	Drawdown       float64
 	OpenPositions  int64
+	// UnderlyingPrice is the last underlying price quoted (of the first
+	// underlying the run quoted), for charts.
+	UnderlyingPrice float64
 }
 
 // NewEquityWriter opens (or creates) an equity table in dir.
@@ -32,6 +35,7 @@ func NewEquityWriter(dir string, opts WriterOptions) (*Writer[EquityRow], error)
 			vals[i] = b.Field(2 + i).(*array.Float64Builder)
 		}
 		open := b.Field(9).(*array.Int64Builder)
+		under := b.Field(10).(*array.Float64Builder)
 		return func(r *EquityRow) {
 			run.Append(r.RunID)
 			at.Append(arrow.Timestamp(r.Time.UnixMicro()))
@@ -39,6 +43,7 @@ func NewEquityWriter(dir string, opts WriterOptions) (*Writer[EquityRow], error)
 				appendF64(vals[i], v)
 			}
 			open.Append(r.OpenPositions)
+			appendF64(under, r.UnderlyingPrice)
 		}
 	}, opts)
 }

@@ -23,8 +23,9 @@ type FillRow struct {
 	FillPrice      float64
 	Slippage       float64
 	Commission     float64
-	Status         string // "filled", "rejected", "blocked", "expired" …
+	Status         string // "filled", "rejected", "blocked", "expired", "settled" …
 	Reason         string
+	Multiplier     float64 // shares per contract
 }
 
 // NewFillWriter opens (or creates) a fills table in dir.
@@ -46,6 +47,7 @@ func NewFillWriter(dir string, opts WriterOptions) (*Writer[FillRow], error) {
 		comm := b.Field(13).(*array.Float64Builder)
 		status := b.Field(14).(*array.StringBuilder)
 		reason := b.Field(15).(*array.StringBuilder)
+		mult := b.Field(16).(*array.Float64Builder)
 		return func(r *FillRow) {
 			run.Append(r.RunID)
 			seq.Append(r.Seq)
@@ -63,6 +65,7 @@ func NewFillWriter(dir string, opts WriterOptions) (*Writer[FillRow], error) {
 			appendF64(comm, r.Commission)
 			appendStr(status, r.Status)
 			appendStr(reason, r.Reason)
+			appendF64(mult, r.Multiplier)
 		}
 	}, opts)
 }

@@ -68,6 +68,7 @@ func FillsSchema() *arrow.Schema {
 		col("commission", f64, true),
 		col("status", str, true),
 		col("reason", str, true),
+		col("multiplier", f64, true),
 	}, nil)
 }
 
@@ -85,6 +86,7 @@ func EquitySchema() *arrow.Schema {
 		col("portfolio_gamma", f64, true),
 		col("drawdown", f64, true),
 		col("open_positions", i64, false),
+		col("underlying_price", f64, true),
 	}, nil)
 }
 

@@ -1,0 +1,98 @@
+// Command backtest replays option premiums through the circuit breaker,
+// trailing stops and portfolio limits of a live options system and writes
+// every risk decision to per-run Delta tables.
+//
+// This package is the only place that reads the wall clock, flags, the
+// environment and the TTY.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/optionsrisk/backtest/internal/runner"
+	"github.com/optionsrisk/backtest/scenarios"
+)
+
+// Exit codes (DESIGN.md, "CLI").
+const (
+	exitOK       = 0
+	exitDrift    = 1 // a check found drift
+	exitBadInput = 2 // bad input or usage
+	exitFailure  = 3 // the run failed for another reason (I/O, internal)
+)
+
+// usageError marks a command-line misuse.
+type usageError struct{ error }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Main runs the CLI with args and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "backtest:", err)
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case errors.Is(err, errDrift):
+		return exitDrift
+	case errors.As(err, &ue), errors.Is(err, scenarios.ErrInvalid), errors.Is(err, runner.ErrBadInput):
+		return exitBadInput
+	}
+	return exitFailure
+}
+
+var errDrift = errors.New("check failed: results drifted from the baseline")
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "backtest",
+		Short: "Replay option premiums through live risk layers; every decision lands in Delta tables",
+		Long: `backtest replays historical or synthetic option premiums and fills through the same
+circuit breaker, trailing stops and portfolio limits checker a live options system
+uses, and writes every risk decision to a per-run Delta Lake table.`,
+		Example: `  backtest run scenarios/spy_crash.yaml
+  backtest run spy_crash --set risk.trailing_stop.trail_pct=30 --out runs
+  backtest validate my_scenario.yaml
+  backtest scenarios`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())}
+	})
+	root.AddCommand(newRunCmd(), newValidateCmd(), newScenariosCmd(), newDataCmd())
+	return root
+}
+
+// exactArgs is cobra.ExactArgs with a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s takes %d argument(s), got %d\nsee '%s --help'", c.Name(), n, len(args), c.CommandPath())}
+		}
+		return nil
+	}
+}

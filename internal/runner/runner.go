@@ -1,0 +1,314 @@
+// Package runner executes one scenario run end to end: load, feed, risk
+// manager, simulation, Delta tables, run.json, and the atomic publish of the
+// run folder. The CLI's run, sweep and check commands share it.
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/optionsrisk/backtest/feeds"
+	"github.com/optionsrisk/backtest/lake"
+	"github.com/optionsrisk/backtest/reports"
+	"github.com/optionsrisk/backtest/risk"
+	"github.com/optionsrisk/backtest/scenarios"
+	"github.com/optionsrisk/backtest/sim"
+)
+
+// ErrBadInput wraps every error caused by the user's input (scenario,
+// flags, feed files), so the CLI can exit 2.
+var ErrBadInput = errors.New("bad input")
+
+// StagingDir is the folder under the output folder where runs are built.
+// Readers of a runs folder ignore it (it starts with a dot).
+const StagingDir = ".staging"
+
+// Options is one run request.
+type Options struct {
+	Scenario *scenarios.Loaded
+	OutDir   string // the runs folder; default "runs"
+	RunID    string // default: NAME-HASH8 (from the resolved scenario), made unique in OutDir
+	Seed     *uint64
+	// Now is the wall clock, for run.json only. Required.
+	Now func() time.Time
+	// Progress, if set, is called as the simulation advances.
+	Progress func(simTime time.Time, quotes int64)
+	// NoCatalog leaves the run out of OutDir/_catalog.
+	NoCatalog bool
+	// BatchSize is the rows per Parquet file of each table (default 16384:
+	// it bounds the writers' memory, about 2 × BatchSize rows per table).
+	BatchSize int
+}
+
+// Outcome is a published run.
+type Outcome struct {
+	RunID   string
+	RunDir  string
+	Result  sim.Result
+	Events  EventCounts
+	Quality feeds.QualityCounts
+	Elapsed time.Duration
+}
+
+// EventCounts counts risk events by component then type.
+type EventCounts map[string]map[string]int64
+
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+// ValidRunID reports whether id is a usable run id: only [A-Za-z0-9._-],
+// not starting with a dot.
+func ValidRunID(id string) bool { return runIDPattern.MatchString(id) && id[0] != '.' }
+
+// ConfigHash is the SHA-256 of the resolved scenario and the seed, hex.
+func ConfigHash(l *scenarios.Loaded) (string, error) {
+	b, err := l.Resolved()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+// Run executes the scenario and publishes OutDir/RunID only on success.
+func Run(ctx context.Context, o Options) (*Outcome, error) {
+	if o.Now == nil {
+		return nil, errors.New("runner: Options.Now is required")
+	}
+	started := o.Now()
+	l := o.Scenario
+	if o.Seed != nil {
+		l.Seed = *o.Seed
+	}
+	if o.OutDir == "" {
+		o.OutDir = "runs"
+	}
+	// The log is read into the scenario first, so that the resolved copy in
+	// the run folder is self-contained and the config hash covers the trades.
+	if err := loadReplay(ctx, l); err != nil {
+		return nil, err
+	}
+	resolved, err := l.Resolved()
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	hash, _ := ConfigHash(l)
+	id := o.RunID
+	if id == "" {
+		id = uniqueID(o.OutDir, l.Name+"-"+hash[:8])
+	}
+	if !ValidRunID(id) {
+		return nil, fmt.Errorf("%w: run id %q: use only letters, digits, '.', '_' and '-', not starting with '.'", ErrBadInput, id)
+	}
+	final := filepath.Join(o.OutDir, id)
+	if _, err := os.Stat(final); err == nil {
+		return nil, fmt.Errorf("%w: run folder %s already exists", ErrBadInput, final)
+	}
+	cfg, err := l.SimConfig()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	src, err := OpenFeed(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+
+	if err := os.MkdirAll(filepath.Join(o.OutDir, StagingDir), 0o755); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	stage, err := os.MkdirTemp(filepath.Join(o.OutDir, StagingDir), id+"-")
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	published := false
+	defer func() {
+		if !published {
+			os.RemoveAll(stage)
+		}
+	}()
+
+	out := &Outcome{RunID: id, RunDir: final, Events: EventCounts{}}
+	res, err := simulate(ctx, o, l, cfg, src, stage, id, out)
+	if err != nil {
+		return nil, err
+	}
+	out.Result = res
+	out.Quality = src.Quality()
+	out.Elapsed = o.Now().Sub(started)
+
+	if err := os.WriteFile(filepath.Join(stage, "scenario.yaml"), resolved, 0o644); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	meta := runMeta{
+		RunID: id, Scenario: l.Name, ScenarioFile: l.File, ConfigHash: hash, Seed: l.Seed,
+		Overrides: slices.Clone(l.Sets), Version: Version(), Started: started.UTC().Format(time.RFC3339Nano),
+		Finished: o.Now().UTC().Format(time.RFC3339Nano), Status: "succeeded", Quotes: res.Quotes,
+		QuotesPerSecond: float64(res.Quotes) / max(out.Elapsed.Seconds(), 1e-9),
+		DataQuality:     map[string]int64{},
+	}
+	for k, v := range out.Quality {
+		meta.DataQuality[string(k)] = v
+	}
+	b, _ := json.MarshalIndent(meta, "", "  ")
+	if err := os.WriteFile(filepath.Join(stage, "run.json"), append(b, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	if err := writeReports(ctx, stage); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(stage, 0o755); err != nil { // MkdirTemp made it 0700
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	// Publish: a directory rename never replaces a non-empty directory, so a
+	// concurrent run with the same id loses cleanly.
+	if err := os.Rename(stage, final); err != nil {
+		return nil, fmt.Errorf("runner: publishing %s: %w", final, err)
+	}
+	published = true
+	if !o.NoCatalog {
+		if err := Catalog(ctx, o.OutDir, final); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+type runMeta struct {
+	RunID           string   `json:"run_id"`
+	Scenario        string   `json:"scenario"`
+	ScenarioFile    string   `json:"scenario_file"`
+	ConfigHash      string   `json:"config_hash"`
+	Seed            uint64   `json:"seed"`
+	Overrides       []string `json:"overrides"`
+	Version         string   `json:"version"`
+	Started         string   `json:"started"`
+	Finished        string   `json:"finished"`
+	Status          string   `json:"status"`
+	Quotes          int64    `json:"quotes"`
+	QuotesPerSecond float64  `json:"quotes_per_second"`
+	// DataQuality counts rows skipped by kind under the skip policy.
+	DataQuality map[string]int64 `json:"data_quality"`
+}
+
+// simulate runs the event loop with the Delta writers attached.
+func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Config, src feeds.Source, stage, id string, out *Outcome) (sim.Result, error) {
+	wopts := lake.WriterOptions{BatchSize: o.BatchSize}
+	if wopts.BatchSize == 0 {
+		wopts.BatchSize = 16384
+	}
+	events, err := lake.NewEventWriter(filepath.Join(stage, "risk_events"), id, wopts)
+	if err != nil {
+		return sim.Result{}, fmt.Errorf("runner: %w", err)
+	}
+	fills, err := lake.NewFillWriter(filepath.Join(stage, "fills"), wopts)
+	if err != nil {
+		events.Close()
+		return sim.Result{}, fmt.Errorf("runner: %w", err)
+	}
+	equity, err := lake.NewEquityWriter(filepath.Join(stage, "equity"), wopts)
+	if err != nil {
+		events.Close()
+		fills.Close()
+		return sim.Result{}, fmt.Errorf("runner: %w", err)
+	}
+	counter := &countingSink{next: events, counts: out.Events}
+	rm, err := risk.NewManager(l.Risk, counter)
+	if err != nil {
+		return sim.Result{}, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	rec := &recorder{runID: id, fills: fills, equity: equity, events: events}
+	rng := rand.New(rand.NewPCG(l.Seed, 0x9e3779b97f4a7c15))
+	eng, err := sim.New(cfg, src, rm, rec, rng)
+	if err != nil {
+		return sim.Result{}, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	eng.Progress = o.Progress
+	res, runErr := eng.Run(ctx)
+	errs := []error{runErr, events.Close(), fills.Close(), equity.Close()}
+	if err := errors.Join(errs...); err != nil {
+		var re *feeds.RowError
+		if errors.As(err, &re) {
+			return res, fmt.Errorf("%w: %w", ErrBadInput, err)
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// OpenFeed opens the scenario's quote source.
+func OpenFeed(ctx context.Context, l *scenarios.Loaded) (feeds.Source, error) {
+	f := l.Feed
+	if f.Synthetic != nil {
+		sc := *f.Synthetic
+		if sc.Session == "" {
+			sc.Session = l.Period.Session
+		}
+		src, err := feeds.NewSynthetic(sc, l.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: feed.synthetic: %w", ErrBadInput, l.File, err)
+		}
+		return src, nil
+	}
+	src, err := feeds.OpenFile(ctx, *f.File, f.DataQuality, deltaFiles)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: feed.file: %w", ErrBadInput, l.File, err)
+	}
+	return src, nil
+}
+
+// deltaFiles lists a Delta table's active files through lake.
+func deltaFiles(dir string) ([]string, error) {
+	s, err := lake.Snapshot(dir, -1)
+	if err != nil {
+		return nil, err
+	}
+	return s.Paths(), nil
+}
+
+func uniqueID(out, base string) string {
+	id := base
+	for n := 2; n < 10000; n++ {
+		if _, err := os.Stat(filepath.Join(out, id)); errors.Is(err, os.ErrNotExist) {
+			return id
+		}
+		id = base + "." + strconv.Itoa(n)
+	}
+	return id
+}
+
+// Version is the module version of the binary, or "devel".
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// writeReports writes summary.json (and the reports) into a run folder.
+func writeReports(ctx context.Context, dir string) error {
+	r, err := reports.Load(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	sum, err := reports.Summarize(ctx, r)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "summary.json"), sum.JSON(), 0o644); err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	return nil
+}

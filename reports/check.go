@@ -1,0 +1,263 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Baseline is a committed expectation of a scenario's results.
+type Baseline struct {
+	Scenario  string    `json:"scenario"`
+	Tolerance Tolerance `json:"tolerance"`
+	Results   Object    `json:"results"`
+}
+
+// Tolerance says how far floats may move. Counts (integers) and strings
+// must match exactly.
+type Tolerance struct {
+	// Relative is the default relative tolerance for money and ratios.
+	Relative float64 `json:"relative"`
+	// Fields overrides Relative for single fields by dotted path
+	// ("ratios.sharpe") or by prefix ending in a dot ("daily_pnl.").
+	Fields map[string]float64 `json:"fields,omitempty"`
+}
+
+// DefaultRelative is the relative tolerance a new baseline gets.
+const DefaultRelative = 1e-9
+
+// ParseBaseline reads a baseline file. Numbers stay exact (json.Number)
+// until compared.
+func ParseBaseline(b []byte) (*Baseline, error) {
+	var raw struct {
+		Scenario  string          `json:"scenario"`
+		Tolerance Tolerance       `json:"tolerance"`
+		Results   json.RawMessage `json:"results"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("reports: baseline: %w", err)
+	}
+	res, err := decodeObject(raw.Results)
+	if err != nil {
+		return nil, fmt.Errorf("reports: baseline results: %w", err)
+	}
+	if raw.Tolerance.Relative < 0 {
+		return nil, fmt.Errorf("reports: baseline tolerance.relative must be >= 0, got %g", raw.Tolerance.Relative)
+	}
+	return &Baseline{Scenario: raw.Scenario, Tolerance: raw.Tolerance, Results: res}, nil
+}
+
+// decodeObject decodes JSON into an Object with int64 for integers and
+// float64 for other numbers, the types Summarize produces.
+func decodeObject(b []byte) (Object, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return normalize(m).(Object), nil
+}
+
+func normalize(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		o := Object{}
+		for k, e := range x {
+			o[k] = normalize(e)
+		}
+		return o
+	case []any:
+		for i := range x {
+			x[i] = normalize(x[i])
+		}
+		return x
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return i
+		}
+		f, _ := strconv.ParseFloat(string(x), 64)
+		return f
+	}
+	return v
+}
+
+// Encode writes the baseline byte-stably.
+func (b *Baseline) Encode() []byte {
+	tol := Object{"relative": b.Tolerance.Relative}
+	if len(b.Tolerance.Fields) > 0 {
+		f := Object{}
+		for k, v := range b.Tolerance.Fields {
+			f[k] = v
+		}
+		tol["fields"] = f
+	}
+	return Encode(Object{"scenario": b.Scenario, "tolerance": tol, "results": b.Results})
+}
+
+// Flatten maps every leaf of o to its dotted path.
+func Flatten(o Object) map[string]any {
+	out := map[string]any{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		if m, ok := v.(Object); ok {
+			if len(m) == 0 {
+				out[prefix] = Object{}
+			}
+			for k, e := range m {
+				p := k
+				if prefix != "" {
+					p = prefix + "." + k
+				}
+				walk(p, e)
+			}
+			return
+		}
+		out[prefix] = v
+	}
+	walk("", o)
+	return out
+}
+
+// Drift is one field that moved.
+type Drift struct {
+	Field     string
+	Was, Now  any // nil when absent
+	Tolerance float64
+}
+
+func (d Drift) String() string {
+	switch {
+	case d.Was == nil:
+		return fmt.Sprintf("%s: new field = %s", d.Field, show(d.Now))
+	case d.Now == nil:
+		return fmt.Sprintf("%s: missing (was %s)", d.Field, show(d.Was))
+	}
+	s := fmt.Sprintf("%s: %s → %s", d.Field, show(d.Was), show(d.Now))
+	a, aok := num(d.Was)
+	b, bok := num(d.Now)
+	if aok && bok && !math.IsNaN(a) && !math.IsNaN(b) {
+		s += fmt.Sprintf(" (%+g", b-a)
+		if a != 0 {
+			s += fmt.Sprintf(", %+.4g%%", (b-a)/math.Abs(a)*100)
+		}
+		s += ")"
+	}
+	return s
+}
+
+func show(v any) string {
+	switch x := v.(type) {
+	case float64:
+		return FormatFloat(x)
+	case string:
+		return strconv.Quote(x)
+	case Object:
+		return "{}"
+	}
+	return fmt.Sprint(v)
+}
+
+func num(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+// tolerance is the relative tolerance for a field.
+func (t Tolerance) tolerance(field string) float64 {
+	best, bestLen := t.Relative, -1
+	for k, v := range t.Fields {
+		if (k == field || (strings.HasSuffix(k, ".") && strings.HasPrefix(field, k))) && len(k) > bestLen {
+			best, bestLen = v, len(k)
+		}
+	}
+	return best
+}
+
+// Diff compares results with the baseline: integers and strings exactly,
+// floats within the relative tolerance (null equals null; a float where an
+// integer was is drift). Drifts come sorted by field.
+func (b *Baseline) Diff(results Object) []Drift {
+	was, now := Flatten(b.Results), Flatten(normalizeObject(results))
+	keys := map[string]bool{}
+	for k := range was {
+		keys[k] = true
+	}
+	for k := range now {
+		keys[k] = true
+	}
+	var out []Drift
+	for _, k := range slices.Sorted(mapKeys(keys)) {
+		w, wok := was[k]
+		n, nok := now[k]
+		tol := b.Tolerance.tolerance(k)
+		switch {
+		case !wok:
+			out = append(out, Drift{Field: k, Now: n, Tolerance: tol})
+		case !nok:
+			out = append(out, Drift{Field: k, Was: w, Tolerance: tol})
+		case !equalWithin(w, n, tol):
+			out = append(out, Drift{Field: k, Was: w, Now: n, Tolerance: tol})
+		}
+	}
+	return out
+}
+
+// normalizeObject makes a fresh summary compare like a parsed baseline:
+// NaN/Inf become nil (they encode as null).
+func normalizeObject(o Object) Object {
+	b := Encode(o)
+	n, err := decodeObject(b)
+	if err != nil {
+		panic("reports: re-decoding an encoded object: " + err.Error())
+	}
+	return n
+}
+
+func equalWithin(a, b any, rel float64) bool {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		if !ok {
+			if yi, ok := b.(int64); ok {
+				y = float64(yi)
+			} else {
+				return false
+			}
+		}
+		return math.Abs(x-y) <= rel*math.Max(math.Abs(x), math.Abs(y))
+	case int64:
+		if y, ok := b.(int64); ok {
+			return x == y
+		}
+		if y, ok := b.(float64); ok && rel > 0 { // a whole-valued float encodes as an integer
+			return math.Abs(float64(x)-y) <= rel*math.Max(math.Abs(float64(x)), math.Abs(y))
+		}
+		return false
+	case Object:
+		y, ok := b.(Object)
+		return ok && len(x) == 0 && len(y) == 0
+	}
+	return a == b
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
