@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,10 +141,10 @@ func (d Drift) String() string {
 		return fmt.Sprintf("%s: missing (was %s)", d.Field, show(d.Was))
 	}
 	s := fmt.Sprintf("%s: %s → %s", d.Field, show(d.Was), show(d.Now))
-	a, aok := num(d.Was)
-	b, bok := num(d.Now)
+	a, aok := numeric(d.Was)
+	b, bok := numeric(d.Now)
 	if aok && bok && !math.IsNaN(a) && !math.IsNaN(b) {
-		s += fmt.Sprintf(" (%+g", b-a)
+		s += fmt.Sprintf(" (%+.6g", b-a)
 		if a != 0 {
 			s += fmt.Sprintf(", %+.4g%%", (b-a)/math.Abs(a)*100)
 		}
@@ -164,7 +165,7 @@ func show(v any) string {
 	return fmt.Sprint(v)
 }
 
-func num(v any) (float64, bool) {
+func numeric(v any) (float64, bool) {
 	switch x := v.(type) {
 	case int64:
 		return float64(x), true
@@ -260,4 +261,25 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 			}
 		}
 	}
+}
+
+// ReadResults reads the results part of a summary.json, and the run id.
+func ReadResults(path string) (results Object, runID string, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	var sum struct {
+		Results json.RawMessage `json:"results"`
+		Run     struct {
+			RunID string `json:"run_id"`
+		} `json:"run"`
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		return nil, "", fmt.Errorf("reports: %s: %w", path, err)
+	}
+	if results, err = decodeObject(sum.Results); err != nil {
+		return nil, "", fmt.Errorf("reports: %s: results: %w", path, err)
+	}
+	return results, sum.Run.RunID, nil
 }

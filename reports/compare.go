@@ -108,8 +108,8 @@ func SortRuns(runs []Compared, metric string) error {
 		return fmt.Errorf("reports: no run has metric %q (e.g. %s)", metric, strings.Join(Headline[:4], ", "))
 	}
 	slices.SortStableFunc(runs, func(a, b Compared) int {
-		x, xok := num(a.Metrics[metric])
-		y, yok := num(b.Metrics[metric])
+		x, xok := numeric(a.Metrics[metric])
+		y, yok := numeric(b.Metrics[metric])
 		xok, yok = xok && !math.IsNaN(x), yok && !math.IsNaN(y)
 		switch {
 		case xok && !yok:

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Encode writes v as indented JSON with sorted keys and a fixed float
@@ -18,15 +19,17 @@ func Encode(v any) []byte {
 	return b.Bytes()
 }
 
-// FormatFloat is the summary's float format.
+// FormatFloat is the summary's float format: 12 significant digits, always
+// with a decimal point or an exponent; NaN and ±Inf are null.
 func FormatFloat(f float64) string {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return "null"
 	}
-	if f == 0 {
-		return "0"
+	s := strconv.FormatFloat(f, 'g', 12, 64)
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0" // stays a float when read back: counts compare exactly, floats within tolerance
 	}
-	return strconv.FormatFloat(f, 'g', 12, 64)
+	return s
 }
 
 func encode(b *bytes.Buffer, v any, indent string) {

@@ -99,8 +99,7 @@ func Parse(name string, b []byte, sets []string) (*Loaded, error) {
 	if err != nil {
 		return nil, yamlError(name, nil, err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b), yaml.Strict())
-	if err := dec.Decode(&l.Scenario); err != nil {
+	if err := decodeStrict(b, &l.Scenario); err != nil {
 		return nil, yamlError(name, file, err)
 	}
 	for _, kv := range sets {
@@ -128,6 +127,18 @@ func Parse(name string, b []byte, sets []string) (*Loaded, error) {
 	return l, nil
 }
 
+// decodeStrict decodes YAML into v, unknown keys being errors. go-yaml
+// panics on some malformed documents (found by FuzzParse); that is bad
+// input, not a crash.
+func decodeStrict(b []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML the decoder cannot read (%v)", r)
+		}
+	}()
+	return yaml.NewDecoder(bytes.NewReader(b), yaml.Strict()).Decode(v)
+}
+
 // setFor returns the last --set override that wrote field, a parent or a
 // child of it, or "".
 func (l *Loaded) setFor(field string) string {
@@ -146,14 +157,23 @@ func (l *Loaded) Resolved() ([]byte, error) {
 	return yaml.MarshalWithOptions(&l.Scenario, yaml.IndentSequence(true))
 }
 
-var goField = regexp.MustCompile(`Go struct field ([\w.]+) of type`)
+var (
+	goField     = regexp.MustCompile(`Go struct field ([\w.]+) of type`)
+	quotedValue = regexp.MustCompile(`got "([^"]+)"`)
+)
 
 // yamlError turns a go-yaml error into an *Error with line, column and, when
 // it can be found, the field's YAML path.
 func yamlError(name string, file *ast.File, err error) error {
 	var ye yaml.Error
 	if !errors.As(err, &ye) {
-		return &Error{File: name, Msg: err.Error()}
+		e := &Error{File: name, Msg: err.Error()}
+		// A value's own UnmarshalText error carries no position: find the
+		// scalar it quotes.
+		if m := quotedValue.FindStringSubmatch(e.Msg); m != nil && file != nil {
+			e.Line, e.Col, e.Field = scalarAt(file, m[1])
+		}
+		return e
 	}
 	e := &Error{File: name, Msg: ye.GetMessage()}
 	if tk := ye.GetToken(); tk != nil && tk.Position != nil {
@@ -211,6 +231,48 @@ func pathAt(file *ast.File, line, col int) string {
 		walk(d.Body, "")
 	}
 	return best
+}
+
+// scalarAt finds the first scalar whose text is value: its line, column
+// and dotted path (zeros when absent).
+func scalarAt(file *ast.File, value string) (line, col int, path string) {
+	var walk func(n ast.Node, p string) bool
+	walk = func(n ast.Node, p string) bool {
+		switch v := n.(type) {
+		case nil:
+			return false
+		case *ast.MappingNode:
+			for _, mv := range v.Values {
+				if walk(mv, p) {
+					return true
+				}
+			}
+		case *ast.MappingValueNode:
+			key := strings.Trim(v.Key.String(), `"'`)
+			if p != "" {
+				key = p + "." + key
+			}
+			return walk(v.Value, key)
+		case *ast.SequenceNode:
+			for i, x := range v.Values {
+				if walk(x, fmt.Sprintf("%s[%d]", p, i)) {
+					return true
+				}
+			}
+		default:
+			if tk := n.GetToken(); tk != nil && tk.Position != nil && strings.Trim(n.String(), `"'`) == value {
+				line, col, path = tk.Position.Line, tk.Position.Column, p
+				return true
+			}
+		}
+		return false
+	}
+	for _, d := range file.Docs {
+		if walk(d.Body, "") {
+			break
+		}
+	}
+	return line, col, path
 }
 
 // position finds the line and column of a dotted field path in the file,

@@ -96,7 +96,7 @@ func decodeInto(value string, dst any) error {
 	if strings.TrimSpace(value) == "" {
 		return fmt.Errorf("empty value")
 	}
-	if err := yaml.UnmarshalWithOptions([]byte(value), dst, yaml.Strict()); err != nil {
+	if err := decodeStrict([]byte(value), dst); err != nil {
 		var ye yaml.Error
 		if ok := asYAML(err, &ye); ok {
 			return fmt.Errorf("value %q: %s", value, ye.GetMessage())
