@@ -17,8 +17,11 @@ build:
 test:
 	$(GO) test $(GOTAGS) -count=1 $(PKGS)
 
+# The packages with goroutines: the lake writers, the feed prefetcher, and
+# the sweep's worker pool.
 test-race:
-	$(GO) test $(GOTAGS) -race -count=1 ./lake/...
+	$(GO) test $(GOTAGS) -race -count=1 ./lake/... ./feeds/...
+	$(GO) test $(GOTAGS) -race -count=1 -run 'TestSweep' ./cmd/backtest
 
 cover:
 	$(GO) test $(GOTAGS) -cover ./risk/

@@ -56,7 +56,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.Is(err, errDrift):
 		return exitDrift
-	case errors.As(err, &ue), errors.Is(err, scenarios.ErrInvalid), errors.Is(err, runner.ErrBadInput):
+	case errors.As(err, &ue), errors.Is(err, scenarios.ErrInvalid), errors.Is(err, runner.ErrBadInput), errors.Is(err, errBadRunDir):
 		return exitBadInput
 	}
 	return exitFailure
@@ -73,6 +73,10 @@ circuit breaker, trailing stops and portfolio limits checker a live options syst
 uses, and writes every risk decision to a per-run Delta Lake table.`,
 		Example: `  backtest run scenarios/spy_crash.yaml
   backtest run spy_crash --set risk.trailing_stop.trail_pct=30 --out runs
+  backtest sweep spy_crash --grid risk.trailing_stop.trail_pct=15,25,35
+  backtest compare runs/spy_crash-* --sort ratios.sharpe
+  backtest query "SELECT run_id, count(*) FROM risk_events GROUP BY run_id"
+  backtest check --all
   backtest validate my_scenario.yaml
   backtest scenarios`,
 		SilenceUsage:  true,
@@ -83,7 +87,8 @@ uses, and writes every risk decision to a per-run Delta Lake table.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())}
 	})
-	root.AddCommand(newRunCmd(), newValidateCmd(), newScenariosCmd(), newDataCmd())
+	root.AddCommand(newRunCmd(), newSweepCmd(), newCompareCmd(), newCheckCmd(), newReportCmd(), newQueryCmd(),
+		newValidateCmd(), newScenariosCmd(), newDataCmd())
 	return root
 }
 

@@ -177,22 +177,12 @@ func catalogRowOf(dir string) (CatalogRow, error) {
 	if err := json.Unmarshal(b, &meta); err != nil {
 		return CatalogRow{}, err
 	}
-	sb, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-	if err != nil {
-		return CatalogRow{}, err
-	}
-	var sum struct {
-		Results json.RawMessage `json:"results"`
-	}
-	if err := json.Unmarshal(sb, &sum); err != nil {
-		return CatalogRow{}, err
-	}
-	bl, err := reports.ParseBaseline([]byte(`{"results":` + string(sum.Results) + `}`))
+	results, _, err := reports.ReadResults(filepath.Join(dir, "summary.json"))
 	if err != nil {
 		return CatalogRow{}, err
 	}
 	return CatalogRow{RunID: meta.RunID, Scenario: meta.Scenario, ConfigHash: meta.ConfigHash, Seed: meta.Seed,
-		Overrides: meta.Overrides, Results: bl.Results}, nil
+		Overrides: meta.Overrides, Results: results}, nil
 }
 
 // Catalog appends the published run in dir to the catalog of outDir.

@@ -4,6 +4,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -165,7 +166,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err := os.WriteFile(filepath.Join(stage, "run.json"), append(b, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	if err := writeReports(ctx, stage); err != nil {
+	if err := WriteReports(ctx, stage); err != nil {
 		return nil, err
 	}
 	if err := os.Chmod(stage, 0o755); err != nil { // MkdirTemp made it 0700
@@ -296,8 +297,9 @@ func Version() string {
 	return "devel"
 }
 
-// writeReports writes summary.json (and the reports) into a run folder.
-func writeReports(ctx context.Context, dir string) error {
+// WriteReports writes summary.json, report.md and report.html into a run
+// folder from its tables.
+func WriteReports(ctx context.Context, dir string) error {
 	r, err := reports.Load(ctx, dir)
 	if err != nil {
 		return err
@@ -308,6 +310,19 @@ func writeReports(ctx context.Context, dir string) error {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "summary.json"), sum.JSON(), 0o644); err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	var md, html bytes.Buffer
+	if err := reports.WriteMarkdown(&md, r, sum); err != nil {
+		return err
+	}
+	if err := reports.WriteHTML(ctx, &html, r, sum); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.html"), html.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("runner: %w", err)
 	}
 	return nil

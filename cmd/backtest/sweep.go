@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/optionsrisk/backtest/internal/runner"
+	"github.com/optionsrisk/backtest/scenarios"
+)
+
+// maxSweepRuns bounds a grid: a typo like 1..1000 in three keys must not
+// queue a billion runs.
+const maxSweepRuns = 10000
+
+type sweepJob struct {
+	index int
+	sets  []string // grid settings only, for display
+	l     *scenarios.Loaded
+	id    string
+}
+
+func newSweepCmd() *cobra.Command {
+	var (
+		grids, sets []string
+		workers     int
+		shard, out  string
+		quiet       bool
+	)
+	c := &cobra.Command{
+		Use:   "sweep SCENARIO --grid path=v1,v2,... [--grid ...]",
+		Short: "Run the cartesian product of settings and compare the runs",
+		Long: `sweep runs SCENARIO once per combination of the --grid values (the last --grid
+varies fastest), on a pool of workers. Each run is identical to the same run done
+alone, and its id is NAME-CONFIGHASH, so an interrupted sweep resumes: runs already
+published under OUT are skipped. --shard i/n (1 <= i <= n) runs every n-th
+combination starting at the i-th, to split a sweep across machines. Every published
+run is appended to OUT/_catalog. The sweep ends with the compare table.`,
+		Example: `  backtest sweep spy_crash --grid risk.trailing_stop.trail_pct=10,20,30
+  backtest sweep spy_crash --grid risk.trailing_stop.trail_pct=15,25 \
+      --grid risk.circuit_breaker.failure_threshold=3,5 --workers 2 --out runs/sweep1
+  backtest sweep spy_crash --grid risk.limits.max_portfolio_delta=4,6,8 --shard 2/3`,
+		Args: exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(grids) == 0 {
+				return usageError{errors.New("sweep needs at least one --grid path=v1,v2,...")}
+			}
+			si, sn, err := parseShard(shard)
+			if err != nil {
+				return err
+			}
+			if workers <= 0 {
+				workers = runtime.NumCPU()
+			}
+			jobs, err := sweepJobs(args[0], sets, grids)
+			if err != nil {
+				return err
+			}
+			var mine []*sweepJob
+			for _, j := range jobs {
+				if j.index%sn == si-1 {
+					mine = append(mine, j)
+				}
+			}
+			stderr := c.ErrOrStderr()
+			if quiet {
+				stderr = io.Discard
+			}
+			if err := runSweep(c.Context(), mine, out, workers, stderr); err != nil {
+				return err
+			}
+			var dirs []string
+			for _, j := range mine {
+				dirs = append(dirs, filepath.Join(out, j.id))
+			}
+			if len(dirs) == 0 {
+				fmt.Fprintln(c.OutOrStdout(), "no runs in this shard")
+				return nil
+			}
+			return compareDirs(c.Context(), c.OutOrStdout(), dirs, "table", "", nil)
+		},
+	}
+	c.Flags().StringArrayVar(&grids, "grid", nil, "path=v1,v2,... values to sweep (repeatable)")
+	c.Flags().StringArrayVar(&sets, "set", nil, "override a scenario field for every run (repeatable)")
+	c.Flags().IntVar(&workers, "workers", 0, "parallel runs (default: one per core)")
+	c.Flags().StringVar(&shard, "shard", "1/1", "run only shard i of n")
+	c.Flags().StringVar(&out, "out", "runs", "runs folder")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no per-run progress lines")
+	return c
+}
+
+func parseShard(s string) (i, n int, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return 0, 0, usageError{fmt.Errorf("--shard %q: want i/n with 1 <= i <= n", s)}
+	}
+	return i, n, nil
+}
+
+// splitValues splits "a,b,[c,d]" on commas outside brackets and braces.
+func splitValues(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch r {
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, strings.TrimSpace(s[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	return append(out, strings.TrimSpace(s[start:]))
+}
+
+// sweepJobs expands the grid and loads (validates) every combination
+// before anything runs, so a bad value fails the sweep up front.
+func sweepJobs(arg string, sets, grids []string) ([]*sweepJob, error) {
+	type axis struct {
+		path   string
+		values []string
+	}
+	var axes []axis
+	total := 1
+	for _, g := range grids {
+		path, vals, ok := strings.Cut(g, "=")
+		if !ok || path == "" || vals == "" {
+			return nil, usageError{fmt.Errorf("--grid %q: want path=v1,v2,...", g)}
+		}
+		a := axis{path: path, values: splitValues(vals)}
+		axes = append(axes, a)
+		total *= len(a.values)
+		if total > maxSweepRuns {
+			return nil, usageError{fmt.Errorf("the grid has more than %d combinations", maxSweepRuns)}
+		}
+	}
+	var jobs []*sweepJob
+	seen := map[string]int{}
+	idx := make([]int, len(axes))
+	for n := 0; n < total; n++ {
+		var gs []string
+		for k, a := range axes {
+			gs = append(gs, a.path+"="+a.values[idx[k]])
+		}
+		l, err := scenarios.Load(arg, append(append([]string{}, sets...), gs...))
+		if err != nil {
+			return nil, err
+		}
+		hash, err := runner.ConfigHash(l)
+		if err != nil {
+			return nil, err
+		}
+		id := l.Name + "-" + hash[:8]
+		if prev, dup := seen[id]; dup {
+			return nil, usageError{fmt.Errorf("grid combinations %d and %d give the same scenario (%s)", prev+1, n+1, strings.Join(gs, " "))}
+		}
+		seen[id] = n
+		jobs = append(jobs, &sweepJob{index: n, sets: gs, l: l, id: id})
+		for k := len(axes) - 1; k >= 0; k-- { // odometer: last axis fastest
+			if idx[k]++; idx[k] < len(axes[k].values) {
+				break
+			}
+			idx[k] = 0
+		}
+	}
+	return jobs, nil
+}
+
+// runSweep runs the jobs on a pool of workers. Runs already published are
+// skipped (and cataloged if a crash kept them out of the catalog).
+func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, log io.Writer) error {
+	cataloged, err := runner.CatalogedRuns(ctx, out)
+	if err != nil {
+		return err
+	}
+	var (
+		mu     sync.Mutex
+		errs   []error
+		done   int
+		queue  = make(chan *sweepJob)
+		wg     sync.WaitGroup
+		report = func(format string, a ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			done++
+			fmt.Fprintf(log, "[%d/%d] "+format+"\n", append([]any{done, len(jobs)}, a...)...)
+		}
+	)
+	for range min(workers, max(len(jobs), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				dir := filepath.Join(out, j.id)
+				if _, err := os.Stat(dir); err == nil {
+					if !cataloged[j.id] {
+						if err := runner.Catalog(ctx, out, dir); err != nil {
+							mu.Lock()
+							errs = append(errs, err)
+							mu.Unlock()
+						}
+					}
+					report("%s %s: already published, skipped", j.id, strings.Join(j.sets, " "))
+					continue
+				}
+				start := time.Now()
+				_, err := runner.Run(ctx, runner.Options{Scenario: j.l, OutDir: out, RunID: j.id, Now: time.Now})
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%s (%s): %w", j.id, strings.Join(j.sets, " "), err))
+					mu.Unlock()
+					report("%s %s: FAILED: %v", j.id, strings.Join(j.sets, " "), err)
+					continue
+				}
+				report("%s %s: done in %s", j.id, strings.Join(j.sets, " "), time.Since(start).Round(time.Millisecond))
+			}
+		}()
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		queue <- j
+	}
+	close(queue)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
