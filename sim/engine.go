@@ -478,15 +478,25 @@ func (e *Engine) fill(o *order) error {
 			net -= px
 		}
 	}
-	now := utc(e.now)
 	row := e.orderRow(pos, o.exit, o.placed, StatusFilled, o.reason, o.requested)
 	row.FillTime, row.FillPrice, row.Slippage, row.Commission = e.now, net, slipTotal, commission
-	if o.exit {
-		if err := e.close(pos, net, o.reason); err != nil {
+	if !o.exit {
+		e.opening--
+	}
+	return e.filled(pos, o.exit, net, o.reason, row)
+}
+
+// filled books a fill of pos at net premium: the exit closes the position,
+// the entry opens it with its trailing stop and expiry; then the breaker
+// hears of the success, the row is recorded and limits health is checked
+// (DESIGN.md: after every fill).
+func (e *Engine) filled(pos *Position, exit bool, net float64, reason string, row Fill) error {
+	now := utc(e.now)
+	if exit {
+		if err := e.close(pos, net, reason); err != nil {
 			return err
 		}
 	} else {
-		e.opening--
 		pos.state = posOpen
 		pos.EntryPremium = net
 		pos.OpenedAt = e.now

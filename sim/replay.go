@@ -144,35 +144,11 @@ func (e *Engine) replayFill(pos *Position, row RecordedFill, exit bool) error {
 	}
 	c := e.cfg.Broker.CommissionPerContract * float64(pos.Qty)
 	e.pf.flow(pos, -float64(qty)*row.Price*pos.Mult-c)
-	now := utc(e.now)
 	f := e.orderRow(pos, exit, e.now, StatusFilled, "recorded fill", row.Price)
 	f.FillTime, f.FillPrice, f.Slippage, f.Commission = e.now, row.Price, 0, c
-	if exit {
-		if err := e.close(pos, row.Price, "recorded_exit"); err != nil {
-			return err
-		}
-	} else {
-		pos.state = posOpen
-		pos.EntryPremium = row.Price
-		pos.OpenedAt = e.now
-		e.pf.add(pos)
-		side := risk.Short
-		if pos.Long {
-			side = risk.Long
-		}
-		if err := e.rm.AddStop(now, risk.Position{
-			ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract, Side: side, EntryPremium: row.Price,
-		}); err != nil {
-			return fmt.Errorf("sim: %w", err)
-		}
-		e.sched.add(item{at: pos.Expiry, class: classExpiry})
+	reason := "recorded_exit"
+	if !exit {
+		reason = "recorded fill"
 	}
-	e.rm.RecordSuccess(now)
-	e.scheduleWake()
-	if err := e.record(f); err != nil {
-		return err
-	}
-	e.rm.CheckHealth(now, e.pf.exposure())
-	e.healthQ = e.lastQuote
-	return nil
+	return e.filled(pos, exit, row.Price, reason, f)
 }

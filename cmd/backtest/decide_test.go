@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -103,25 +102,7 @@ func TestSweepWorkersGiveIdenticalRuns(t *testing.T) {
 
 func catalogRows(t *testing.T, db *sql.DB) []string {
 	t.Helper()
-	r, err := db.Query("SELECT * FROM runs ORDER BY run_id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	cols, _ := r.Columns()
-	var out []string
-	for r.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := r.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, fmt.Sprint(vals...))
-	}
-	return out
+	return scanRows(t, db, "SELECT * FROM runs ORDER BY run_id")
 }
 
 func TestSweepResumesAndShards(t *testing.T) {

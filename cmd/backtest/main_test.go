@@ -56,7 +56,13 @@ func runSmall(t *testing.T, out, id string, extra ...string) string {
 // rows returns one run's table rows (run_id dropped) in table order, as text.
 func rows(t *testing.T, db *sql.DB, table, runID, order string) []string {
 	t.Helper()
-	r, err := db.Query(fmt.Sprintf("SELECT * EXCLUDE (run_id) FROM %s WHERE run_id = ? ORDER BY %s", table, order), runID)
+	return scanRows(t, db, fmt.Sprintf("SELECT * EXCLUDE (run_id) FROM %s WHERE run_id = ? ORDER BY %s", table, order), runID)
+}
+
+// scanRows runs a query and returns its rows as text, one string a row.
+func scanRows(t *testing.T, db *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	r, err := db.Query(query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

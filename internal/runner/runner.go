@@ -152,7 +152,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err := os.WriteFile(filepath.Join(stage, "scenario.yaml"), resolved, 0o644); err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	meta := runMeta{
+	meta := reports.RunMeta{
 		RunID: id, Scenario: l.Name, ScenarioFile: l.File, ConfigHash: hash, Seed: l.Seed,
 		Overrides: slices.Clone(l.Sets), Version: Version(), Started: started.UTC().Format(time.RFC3339Nano),
 		Finished: o.Now().UTC().Format(time.RFC3339Nano), Status: "succeeded", Quotes: res.Quotes,
@@ -184,23 +184,6 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		}
 	}
 	return out, nil
-}
-
-type runMeta struct {
-	RunID           string   `json:"run_id"`
-	Scenario        string   `json:"scenario"`
-	ScenarioFile    string   `json:"scenario_file"`
-	ConfigHash      string   `json:"config_hash"`
-	Seed            uint64   `json:"seed"`
-	Overrides       []string `json:"overrides"`
-	Version         string   `json:"version"`
-	Started         string   `json:"started"`
-	Finished        string   `json:"finished"`
-	Status          string   `json:"status"`
-	Quotes          int64    `json:"quotes"`
-	QuotesPerSecond float64  `json:"quotes_per_second"`
-	// DataQuality counts rows skipped by kind under the skip policy.
-	DataQuality map[string]int64 `json:"data_quality"`
 }
 
 // simulate runs the event loop with the Delta writers attached.
