@@ -23,13 +23,22 @@ type Baseline struct {
 type Tolerance struct {
 	// Relative is the default relative tolerance for money and ratios.
 	Relative float64 `json:"relative"`
+	// Absolute is a floor under it, for values near zero (a day's P&L that
+	// nets out, a ratio of small numbers), whose last bits differ between
+	// machines (FMA on one CPU, not on another) far beyond any relative
+	// tolerance: floats pass when |a−b| <= max(Absolute, Relative·max(|a|,|b|)).
+	Absolute float64 `json:"absolute,omitempty"`
 	// Fields overrides Relative for single fields by dotted path
 	// ("ratios.sharpe") or by prefix ending in a dot ("daily_pnl.").
 	Fields map[string]float64 `json:"fields,omitempty"`
 }
 
-// DefaultRelative is the relative tolerance a new baseline gets.
-const DefaultRelative = 1e-9
+// Tolerances a new baseline gets: floats to nine significant digits, and
+// nothing smaller than a millionth (of a dollar, a percent point, a ratio).
+const (
+	DefaultRelative = 1e-9
+	DefaultAbsolute = 1e-6
+)
 
 // ParseBaseline reads a baseline file. Numbers stay exact (json.Number)
 // until compared.
@@ -48,8 +57,8 @@ func ParseBaseline(b []byte) (*Baseline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reports: baseline results: %w", err)
 	}
-	if raw.Tolerance.Relative < 0 {
-		return nil, fmt.Errorf("reports: baseline tolerance.relative must be >= 0, got %g", raw.Tolerance.Relative)
+	if raw.Tolerance.Relative < 0 || raw.Tolerance.Absolute < 0 {
+		return nil, fmt.Errorf("reports: baseline tolerances must be >= 0, got relative %g, absolute %g", raw.Tolerance.Relative, raw.Tolerance.Absolute)
 	}
 	return &Baseline{Scenario: raw.Scenario, Tolerance: raw.Tolerance, Results: res}, nil
 }
@@ -92,6 +101,9 @@ func normalize(v any) any {
 // Encode writes the baseline byte-stably.
 func (b *Baseline) Encode() []byte {
 	tol := Object{"relative": b.Tolerance.Relative}
+	if b.Tolerance.Absolute > 0 {
+		tol["absolute"] = b.Tolerance.Absolute
+	}
 	if len(b.Tolerance.Fields) > 0 {
 		f := Object{}
 		for k, v := range b.Tolerance.Fields {
@@ -208,7 +220,7 @@ func (b *Baseline) Diff(results Object) []Drift {
 			out = append(out, Drift{Field: k, Now: n, Tolerance: tol})
 		case !nok:
 			out = append(out, Drift{Field: k, Was: w, Tolerance: tol})
-		case !equalWithin(w, n, tol):
+		case !equalWithin(w, n, tol, b.Tolerance.Absolute):
 			out = append(out, Drift{Field: k, Was: w, Now: n, Tolerance: tol})
 		}
 	}
@@ -226,24 +238,25 @@ func normalizeObject(o Object) Object {
 	return n
 }
 
-func equalWithin(a, b any, rel float64) bool {
+func equalWithin(a, b any, rel, abs float64) bool {
+	close := func(x, y float64) bool {
+		return math.Abs(x-y) <= math.Max(abs, rel*math.Max(math.Abs(x), math.Abs(y)))
+	}
 	switch x := a.(type) {
 	case float64:
-		y, ok := b.(float64)
-		if !ok {
-			if yi, ok := b.(int64); ok {
-				y = float64(yi)
-			} else {
-				return false
-			}
+		switch y := b.(type) {
+		case float64:
+			return close(x, y)
+		case int64: // an older baseline may hold a whole float as an integer
+			return close(x, float64(y))
 		}
-		return math.Abs(x-y) <= rel*math.Max(math.Abs(x), math.Abs(y))
+		return false
 	case int64:
-		if y, ok := b.(int64); ok {
-			return x == y
-		}
-		if y, ok := b.(float64); ok && rel > 0 { // a whole-valued float encodes as an integer
-			return math.Abs(float64(x)-y) <= rel*math.Max(math.Abs(float64(x)), math.Abs(y))
+		switch y := b.(type) {
+		case int64:
+			return x == y // counts are exact
+		case float64:
+			return close(float64(x), y)
 		}
 		return false
 	case Object:

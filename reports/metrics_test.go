@@ -131,6 +131,14 @@ func TestBaselineDiff(t *testing.T) {
 	if s := d[5].String(); s != "trades.closed: 10 → 11 (+1, +10%)" {
 		t.Errorf("drift line %q", s)
 	}
+	// Near zero only the absolute floor helps.
+	z, _ := ParseBaseline([]byte(`{"tolerance": {"relative": 1e-9, "absolute": 1e-6}, "results": {"x": 1e-12}}`))
+	if d := z.Diff(Object{"x": -3e-10}); len(d) != 0 {
+		t.Errorf("absolute tolerance ignored: %v", d)
+	}
+	if d := z.Diff(Object{"x": 2e-6}); len(d) != 1 {
+		t.Errorf("beyond the absolute tolerance but no drift")
+	}
 	if _, err := ParseBaseline([]byte(`{"results": {}, "tolerence": {}}`)); err == nil {
 		t.Error("a misspelt baseline key must be an error")
 	}

@@ -66,7 +66,8 @@ func Summarize(ctx context.Context, r *Run) (*Summary, error) {
 		orders[st] = int64(0)
 	}
 	for _, f := range r.Fills {
-		orders[f.Status] = orders[f.Status].(int64) + 1
+		n, _ := orders[f.Status].(int64) // a status of another engine counts too
+		orders[f.Status] = n + 1
 	}
 	res["orders"] = orders
 

@@ -150,6 +150,23 @@ func (b *CircuitBreaker) Allow(now time.Time) (bool, string) {
 	return false, reason
 }
 
+// CanAdmit reports whether Allow(now) would admit an order, without
+// admitting one, changing state or emitting anything. A caller that retries
+// an order on every quote asks this first, so that a breaker that cannot
+// admit logs one `blocked`, not one per quote.
+func (b *CircuitBreaker) CanAdmit(now time.Time) bool {
+	switch b.state {
+	case StateClosed:
+		return true
+	case StateHalfOpen:
+		return b.admitted < b.trials
+	case StateOpen: // past the wake-up, Allow first moves to a fresh half_open
+		at, ok := b.NextWakeup()
+		return ok && !now.Before(at) && b.trials > 0
+	}
+	return false
+}
+
 // RecordFailure records a failed order at now. Every call emits `failure`
 // (value = failures counted, threshold = failure_threshold); reaching the
 // threshold while closed, or any failure in half_open, trips the breaker.

@@ -51,6 +51,10 @@ func (m *Manager) Limits() *LimitsChecker { return m.limits }
 // Allow asks the circuit breaker whether an order may be sent at now.
 func (m *Manager) Allow(now time.Time) (bool, string) { return m.breaker.Allow(now) }
 
+// CanAdmit reports whether Allow(now) would admit an order, with no side
+// effects.
+func (m *Manager) CanAdmit(now time.Time) bool { return m.breaker.CanAdmit(now) }
+
 // RecordFailure reports a failed order to the circuit breaker.
 func (m *Manager) RecordFailure(now time.Time, reason string) { m.breaker.RecordFailure(now, reason) }
 

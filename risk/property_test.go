@@ -200,7 +200,17 @@ func TestPropertyBreaker(t *testing.T) {
 			}
 			switch k := rng.IntN(10); {
 			case k < 4:
+				// CanAdmit predicts Allow, and asking changes nothing.
+				n := len(sink.Events)
+				st := b.State()
+				can := b.CanAdmit(now)
+				if len(sink.Events) != n || b.State() != st {
+					t.Fatal("CanAdmit had a side effect")
+				}
 				ok, _ := b.Allow(now)
+				if ok != can {
+					t.Fatalf("CanAdmit %t but Allow %t in %s", can, ok, st)
+				}
 				scan()
 				if ok && b.State() == StateHalfOpen {
 					admitted++

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -170,7 +171,11 @@ type ExitConfig struct {
 
 // BrokerConfig is the fill model and its faults.
 type BrokerConfig struct {
-	Latency               time.Duration  `yaml:"latency"` // order → broker response; default 500ms
+	Latency time.Duration `yaml:"latency"` // order → broker response; default 500ms
+	// OrderTimeout is how long an accepted order waits for a quote of every
+	// leg before it expires (default 30m). An order that never fills is a
+	// failed order for the circuit breaker.
+	OrderTimeout          time.Duration  `yaml:"order_timeout,omitempty"`
 	Slippage              SlippageConfig `yaml:"slippage"`
 	CommissionPerContract float64        `yaml:"commission_per_contract"`
 	Faults                FaultConfig    `yaml:"faults"`
@@ -259,6 +264,13 @@ func (c *Config) withDefaults() Config {
 	if d.Broker.Latency == 0 {
 		d.Broker.Latency = 500 * time.Millisecond
 	}
+	if d.Broker.OrderTimeout == 0 {
+		d.Broker.OrderTimeout = 30 * time.Minute
+	}
+	if len(e.Times) > 0 { // entries fire in time order, each once
+		e.Times = slices.SortedFunc(slices.Values(e.Times), time.Time.Compare)
+		e.Times = slices.CompactFunc(e.Times, time.Time.Equal)
+	}
 	if d.Broker.Slippage.Model == "" {
 		d.Broker.Slippage.Model = "none"
 	}
@@ -333,6 +345,8 @@ func (c *Config) Validate() error {
 		return fieldErr("strategy.exit.dte_floor", "must be >= 0, got %d", d.Strategy.Exit.DTEFloor)
 	case d.Broker.Latency < 0:
 		return fieldErr("broker.latency", "must be >= 0, got %s", d.Broker.Latency)
+	case d.Broker.OrderTimeout < 0:
+		return fieldErr("broker.order_timeout", "must be > 0, got %s", d.Broker.OrderTimeout)
 	case d.Broker.CommissionPerContract < 0:
 		return fieldErr("broker.commission_per_contract", "must be >= 0, got %g", d.Broker.CommissionPerContract)
 	}

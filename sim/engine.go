@@ -20,6 +20,10 @@ import (
 	"github.com/optionsrisk/backtest/risk"
 )
 
+// ErrFeed wraps every error that comes from the quote feed (bad or
+// unreadable data), as opposed to the run's own outputs.
+var ErrFeed = errors.New("sim: feed")
+
 // Engine runs one simulation. It is single-threaded and used once.
 type Engine struct {
 	cfg   Config
@@ -35,17 +39,18 @@ type Engine struct {
 	lastQuote  int64 // time of the latest quote applied
 	entryAt    time.Duration
 
-	pending  []*order    // accepted by the broker, waiting for quotes
-	dirty    []*Position // positions whose legs quoted in the current instant
-	nextExec int64
-	fillSeq  int64
-	posSeq   int64
-	opening  int // entry orders in flight
-	wakeAt   int64
-	peak     float64
-	snapQ    int64 // lastQuote at the previous equity snapshot
-	healthQ  int64 // lastQuote at the previous health check
-	lastSnap int64 // time of the previous equity snapshot
+	pending    []*order    // accepted by the broker, waiting for quotes
+	dirty      []*Position // positions whose legs quoted in the current instant
+	nextExec   int64
+	fillSeq    int64
+	posSeq     int64
+	opening    int // entry orders in flight
+	wakeAt     int64
+	peak       float64
+	snapQ      int64 // lastQuote at the previous equity snapshot
+	healthQ    int64 // lastQuote at the previous health check
+	lastSnap   int64 // time of the previous equity snapshot
+	lastChange int64 // time a position last opened or closed
 
 	res    Result
 	replay *replayState // nil unless the strategy replays a log
@@ -138,7 +143,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 				break
 			}
 			if err != nil {
-				return e.res, fmt.Errorf("sim: reading feed: %w", err)
+				return e.res, fmt.Errorf("%w: %w", ErrFeed, err)
 			}
 			batch, i = b, 0
 			if batches++; e.Progress != nil && batches%16 == 0 {
@@ -156,7 +161,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 		}
 		if q.Time != group {
 			if q.Time < group {
-				return e.res, fmt.Errorf("sim: feed went back in time: %s after %s", utc(q.Time), utc(group))
+				return e.res, fmt.Errorf("%w: went back in time: %s after %s", ErrFeed, utc(q.Time), utc(group))
 			}
 			if group >= 0 {
 				if err := e.afterQuotes(); err != nil {
@@ -178,9 +183,10 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 		if err := e.afterQuotes(); err != nil {
 			return e.res, err
 		}
-		// Events due up to the last quote's instant still run; the rest of
-		// the schedule needs market data that does not exist.
-		if err := e.runScheduled(group+1, false); err != nil {
+		// The rest of the period still happens without market data:
+		// options expire (settling at the last spot), orders time out.
+		// Entries, health checks and snapshots need new quotes and pass.
+		if err := e.runScheduled(e.end, false); err != nil {
 			return e.res, err
 		}
 	}
@@ -227,6 +233,10 @@ func (e *Engine) runScheduled(t int64, beforeQuotes bool) error {
 			}
 		case classBroker:
 			err = e.brokerAnswer(it.order)
+		case classTimeout:
+			if !it.order.done {
+				err = e.unfilled(it.order, StatusExpired, fmt.Sprintf("no quote of every leg within order_timeout %s", e.cfg.Broker.OrderTimeout))
+			}
 		case classExpiry:
 			err = e.expire()
 		case classEntry:
@@ -298,13 +308,23 @@ func (e *Engine) monitor(pos *Position) error {
 	}
 	now := utc(e.now)
 	if pos.exitWanted != "" {
-		if st := e.rm.BreakerState(); st != risk.StateOpen && st != risk.StateHalted {
+		// Waiting for the breaker: one blocked row when it refused, then a
+		// retry only once it can admit an order.
+		if e.rm.CanAdmit(now) {
 			return e.sendExit(pos, pos.exitWanted)
 		}
 		return nil
 	}
 	if f := e.cfg.Strategy.Exit.DTEFloor; f > 0 && e.dte(pos.Expiry) <= f {
 		return e.sendExit(pos, "dte_floor")
+	}
+	// A spread's net premium means something only when every leg quoted in
+	// this session: a stale wing would fire (or hide) a stop on its own.
+	open := e.sessionOpen(e.now)
+	for _, l := range pos.Legs() {
+		if e.pf.quote(l.id).Time < open {
+			return nil
+		}
 	}
 	bid, ask := e.pf.netQuote(pos)
 	act, err := e.rm.UpdateStop(pos.ExecID, bid, ask, now)
@@ -418,18 +438,29 @@ func (e *Engine) brokerAnswer(o *order) error {
 	}
 	if reason == "" {
 		e.pending = append(e.pending, o)
+		e.sched.add(item{at: e.now + e.cfg.Broker.OrderTimeout.Microseconds(), class: classTimeout, order: o})
 		return nil
 	}
+	return e.unfilled(o, StatusRejected, reason)
+}
+
+// unfilled ends an order the breaker admitted but that did not fill
+// (rejected, timed out, or overtaken by expiry): the breaker hears of a
+// failure, so a half_open trial never waits forever; an exit is retried on
+// the position's next quote once the breaker admits orders again.
+func (e *Engine) unfilled(o *order, status, reason string) error {
 	o.done = true
 	e.rm.RecordFailure(utc(e.now), reason)
 	e.scheduleWake()
 	pos := o.pos
 	if o.exit {
-		pos.state = posOpen // retried on its next quote once the breaker allows
+		if pos.state == posClosing {
+			pos.state = posOpen
+		}
 	} else {
 		e.opening--
 	}
-	return e.record(e.orderRow(pos, o.exit, o.placed, StatusRejected, reason, o.requested))
+	return e.record(e.orderRow(pos, o.exit, o.placed, status, reason, o.requested))
 }
 
 func (e *Engine) inOutage(t int64) bool {
@@ -447,8 +478,7 @@ func (e *Engine) fill(o *order) error {
 	o.done = true
 	pos := o.pos
 	if !o.exit && e.now >= pos.Expiry {
-		e.opening--
-		return e.record(e.orderRow(pos, false, o.placed, StatusExpired, "options expired before the fill", o.requested))
+		return e.unfilled(o, StatusExpired, "options expired before the fill")
 	}
 	var net, slipTotal, commission float64
 	for k, l := range pos.Legs() {
@@ -497,6 +527,7 @@ func (e *Engine) filled(pos *Position, exit bool, net float64, reason string, ro
 			return err
 		}
 	} else {
+		e.lastChange = e.now
 		pos.state = posOpen
 		pos.EntryPremium = net
 		pos.OpenedAt = e.now
@@ -536,6 +567,7 @@ func (e *Engine) slippage(q *feeds.Quote) float64 {
 
 // close books a position's exit.
 func (e *Engine) close(pos *Position, exitPremium float64, reason string) error {
+	e.lastChange = e.now
 	pos.state = posClosed
 	pos.ClosedAt = e.now
 	pos.ExitPremium = exitPremium
@@ -562,12 +594,11 @@ func (e *Engine) expire() error {
 	}
 	for _, pos := range due {
 		if o := pos.inflight; o != nil && !o.done {
-			o.done = true
-			if err := e.record(e.orderRow(pos, o.exit, o.placed, StatusExpired, "options expired before the fill", o.requested)); err != nil {
+			if err := e.unfilled(o, StatusExpired, "options expired before the fill"); err != nil {
 				return err
 			}
 		}
-		spot := e.pf.quote(pos.legs[0].id).UnderlyingPrice
+		spot := e.pf.spot(pos.Symbol)
 		net := 0.0
 		for k, l := range pos.Legs() {
 			v := intrinsic(e.pf.contracts.Get(l.id), spot)
@@ -652,8 +683,8 @@ func (e *Engine) finish() error {
 		}
 	}
 	e.pending = nil
-	if e.res.Quotes > 0 && e.lastQuote != e.snapQ {
-		e.now = e.lastQuote
+	if e.res.Quotes > 0 && (e.lastQuote != e.snapQ || e.lastChange > e.lastSnap) {
+		e.now = max(e.lastQuote, e.lastChange)
 		if err := e.snapshot(); err != nil {
 			return err
 		}

@@ -72,6 +72,9 @@ type Portfolio struct {
 	contracts *feeds.Contracts
 	marks     []feeds.Quote // by ContractID; Time 0 = never quoted
 	holders   [][]*Position // by ContractID: open positions with a leg on it
+	underOf   []int32       // by ContractID: 1 + index in unders; 0 = not yet known
+	unders    []string      // underlyings in the order first quoted
+	spots     []float64     // latest underlying price quoted, by underlying
 
 	cash     float64
 	realized float64
@@ -91,13 +94,43 @@ func (p *Portfolio) mark(q *feeds.Quote) bool {
 		p.grow(id + 1)
 	}
 	p.marks[id] = *q
+	u := p.underOf[id]
+	if u == 0 {
+		u = p.underlying(q.Contract)
+	}
+	p.spots[u-1] = q.UnderlyingPrice
 	return len(p.holders[id]) > 0
+}
+
+// underlying interns a contract's underlying (off the hot path: once per
+// contract).
+func (p *Portfolio) underlying(id feeds.ContractID) int32 {
+	name := p.contracts.Get(id).Underlying
+	i := slices.Index(p.unders, name)
+	if i < 0 {
+		i = len(p.unders)
+		p.unders = append(p.unders, name)
+		p.spots = append(p.spots, math.NaN())
+	}
+	p.underOf[id] = int32(i + 1)
+	return int32(i + 1)
+}
+
+// spot is the latest price of an underlying quoted on any of its contracts
+// (NaN before any): expiry settles against it, not against a leg's own last
+// quote, which may be days old once the leg stops being quoted.
+func (p *Portfolio) spot(underlying string) float64 {
+	if i := slices.Index(p.unders, underlying); i >= 0 {
+		return p.spots[i]
+	}
+	return math.NaN()
 }
 
 func (p *Portfolio) grow(n int) {
 	n = max(n, 2*len(p.marks), 64)
 	p.marks = slices.Grow(p.marks, n-len(p.marks))[:n]
 	p.holders = slices.Grow(p.holders, n-len(p.holders))[:n]
+	p.underOf = slices.Grow(p.underOf, n-len(p.underOf))[:n]
 }
 
 func (p *Portfolio) quote(id feeds.ContractID) *feeds.Quote {
@@ -274,23 +307,11 @@ func intrinsic(c *feeds.Contract, spot float64) float64 {
 	return math.Max(c.Strike-spot, 0)
 }
 
-// underlyingPrice is the underlying price of the latest quote of the first
-// underlying (contract id 0's), or NaN before any.
+// underlyingPrice is the latest price of the first underlying quoted, or
+// NaN before any quote.
 func (p *Portfolio) underlyingPrice() float64 {
-	if p.contracts.Len() == 0 {
+	if len(p.spots) == 0 {
 		return math.NaN()
 	}
-	under := p.contracts.Get(0).Underlying
-	var best *feeds.Quote
-	for i := range p.marks {
-		q := &p.marks[i]
-		if q.Time == 0 || (best != nil && q.Time <= best.Time) || p.contracts.Get(q.Contract).Underlying != under {
-			continue
-		}
-		best = q
-	}
-	if best == nil {
-		return math.NaN()
-	}
-	return best.UnderlyingPrice
+	return p.spots[0]
 }

@@ -10,13 +10,14 @@ import "container/heap"
 type class uint8
 
 const (
-	classWake   class = iota // circuit breaker open → half_open
-	classBroker              // broker answers an order (reject or accept)
-	classQuotes              // marker only: quotes of this instant
-	classExpiry              // options expiring settle
-	classEntry               // strategy entry signal
-	classHealth              // scheduled limits health check
-	classEquity              // equity snapshot
+	classWake    class = iota // circuit breaker open → half_open
+	classBroker               // broker answers an order (reject or accept)
+	classQuotes               // marker only: quotes of this instant
+	classTimeout              // an accepted order that never filled runs out of time
+	classExpiry               // options expiring settle
+	classEntry                // strategy entry signal
+	classHealth               // scheduled limits health check
+	classEquity               // equity snapshot
 )
 
 // item is one scheduled event.

@@ -44,8 +44,8 @@ type EquityPoint struct {
 	Gamma         float64
 	Drawdown      float64 // (peak − equity) / peak, >= 0
 	OpenPositions int64
-	// UnderlyingPrice is the latest underlying price quoted for the first
-	// underlying of the feed (contract id 0); NaN before any quote.
+	// UnderlyingPrice is the latest price of the first underlying the feed
+	// quoted; NaN before any quote.
 	UnderlyingPrice float64
 }
 

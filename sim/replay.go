@@ -53,63 +53,67 @@ func (e *Engine) scheduleReplay() {
 	}
 }
 
-// replayRow handles the log row due now.
+// replayRow handles the log row due now. Every recorded order passes the
+// breaker as it would have live: a refused one is a blocked row (and, for an
+// exit, a retry through the simulated broker once the breaker admits one);
+// an admitted recorded reject is a failure, an admitted fill a success.
+// Rows of an execution whose entry these settings refused, or whose
+// position is already closed, did not happen here and are skipped.
 func (e *Engine) replayRow() error {
 	rs := e.replay
 	row := rs.rows[rs.next]
 	rs.next++
 	defer e.scheduleReplay()
 	now := utc(e.now)
-	pos := rs.open[row.ExecutionID]
-	if row.Status == StatusRejected {
-		reason := fmt.Sprintf("recorded broker reject of %s", row.ExecutionID)
-		e.rm.RecordFailure(now, reason)
-		e.scheduleWake()
-		p := pos
-		if p == nil {
-			p = e.replayPosition(row)
-			if p == nil {
-				return nil
-			}
-		}
-		f := e.orderRow(p, pos != nil, e.now, StatusRejected, reason, row.Price)
-		return e.record(f)
-	}
-	if rs.refused[row.ExecutionID] {
+	id := row.ExecutionID
+	if rs.refused[id] {
 		return nil // the entry never happened under these settings
 	}
-	if pos != nil { // the recorded exit
-		if pos.state != posOpen {
-			rs.ExitsPreempted++
+	pos := rs.open[id]
+	if pos != nil && pos.state != posOpen {
+		if pos.state == posClosed && pos.ExitReason != "recorded_exit" {
+			rs.ExitsPreempted++ // a stop (or expiry) closed it first
+		}
+		return nil // closed, closing, or an exit already in flight
+	}
+	exit := pos != nil
+	if !exit {
+		if pos = e.replayPosition(row); pos == nil {
 			return nil
 		}
-		return e.replayFill(pos, row, true)
 	}
-	if _, seen := rs.open[row.ExecutionID]; seen {
-		return nil
-	}
-	pos = e.replayPosition(row)
-	if pos == nil {
-		return nil
-	}
-	rs.open[row.ExecutionID] = pos
-	delta, gamma := e.pf.greeks(pos)
-	dec := e.rm.CheckEntry(now, e.pf.exposure(), risk.EntryRequest{
-		ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract,
-		Delta: delta, Gamma: gamma, Value: float64(pos.Qty) * row.Price * pos.Mult,
-	})
-	if !dec.Allowed {
-		e.res.LimitRejected++
-		rs.refused[row.ExecutionID] = true
-		return nil
+	if !exit && row.Status == StatusFilled {
+		delta, gamma := e.pf.greeks(pos)
+		dec := e.rm.CheckEntry(now, e.pf.exposure(), risk.EntryRequest{
+			ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract,
+			Delta: delta, Gamma: gamma, Value: float64(pos.Qty) * row.Price * pos.Mult,
+		})
+		if !dec.Allowed {
+			e.res.LimitRejected++
+			rs.refused[id] = true
+			return nil
+		}
 	}
 	ok, why := e.rm.Allow(now)
 	e.scheduleWake()
 	if !ok {
-		rs.refused[row.ExecutionID] = true
-		return e.record(e.orderRow(pos, false, e.now, StatusBlocked, why, row.Price))
+		if exit {
+			pos.exitWanted = "recorded_exit" // sold later through the simulated broker
+		} else if row.Status == StatusFilled {
+			rs.refused[id] = true
+		}
+		return e.record(e.orderRow(pos, exit, e.now, StatusBlocked, why, row.Price))
 	}
-	return e.replayFill(pos, row, false)
+	if row.Status == StatusRejected {
+		reason := fmt.Sprintf("recorded broker reject of %s", id)
+		e.rm.RecordFailure(now, reason)
+		e.scheduleWake()
+		return e.record(e.orderRow(pos, exit, e.now, StatusRejected, reason, row.Price))
+	}
+	if !exit {
+		rs.open[id] = pos
+	}
+	return e.replayFill(pos, row, exit)
 }
 
 // replayPosition builds the position a log row is about, or nil (counted)

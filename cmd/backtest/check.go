@@ -27,8 +27,9 @@ func newCheckCmd() *cobra.Command {
 		Short: "Replay scenarios and fail when risk behaviour drifts from the baselines",
 		Long: `check replays each scenario and compares the results part of its summary with the
 baseline (default DIR/NAME.json, DIR = scenarios/baselines): counts and strings
-exactly, floats within the baseline's relative tolerance (tolerance.relative, and
-tolerance.fields for single fields or prefixes such as "daily_pnl."). It prints
+exactly, floats within the baseline's tolerance: |a-b| <= max(tolerance.absolute,
+tolerance.relative x max(|a|,|b|)), with tolerance.fields overriding the relative
+part for single fields or prefixes such as "daily_pnl.". It prints
 what moved, from what to what, and exits 1 on drift, 0 when everything matches.
 --update rewrites the baselines (keeping their tolerances). --all checks every
 built-in scenario. Runs go to a temporary folder and are removed.`,
@@ -78,7 +79,7 @@ built-in scenario. Runs go to a temporary folder and are removed.`,
 					return err
 				}
 				if update {
-					b := &reports.Baseline{Scenario: l.Name, Tolerance: reports.Tolerance{Relative: reports.DefaultRelative}, Results: results}
+					b := &reports.Baseline{Scenario: l.Name, Tolerance: reports.Tolerance{Relative: reports.DefaultRelative, Absolute: reports.DefaultAbsolute}, Results: results}
 					if old != nil {
 						b.Tolerance = old.Tolerance
 					}

@@ -202,6 +202,9 @@ func TestBadInput(t *testing.T) {
 		{"missing feed file", []string{write("nofile.yaml", "name: x\nperiod: {start: 2019-07-08, end: 2019-07-12}\nfeed: {file: {path: "+filepath.Join(dir, "missing.csv")+", preset: deltaneutral}}\n")}, []string{"missing.csv"}},
 		{"feed missing columns", []string{write("cols.yaml", "name: x\nperiod: {start: 2019-07-08, end: 2019-07-12}\nfeed: {file: {path: "+write("cols.csv", "time,bid\n2019-07-08 10:00:00,1.0\n")+", format: csv, columns: {time: time, bid: bid}}}\n")}, []string{"feed"}},
 		{"empty feed", []string{write("empty.yaml", "name: x\nperiod: {start: 2019-07-08, end: 2019-07-12}\nfeed: {file: {path: "+write("empty.csv", "")+", preset: deltaneutral}}\n")}, []string{"empty.csv"}},
+		{"non-numeric bid", []string{write("nonnum.yaml", "name: x\nperiod: {start: 2020-03-16, end: 2020-03-20}\nfeed: {file: {path: "+write("nonnum.csv", dnHeader+dnRow(1, "58.1")+dnRow(2, "cheap"))+", preset: deltaneutral}}\n")}, []string{"nonnum.csv"}},
+		{"header-only feed", []string{write("hdr.yaml", "name: x\nperiod: {start: 2020-03-16, end: 2020-03-20}\nfeed: {file: {path: "+write("hdr.csv", dnHeader)+", preset: deltaneutral}}\n")}, []string{"hdr.csv"}},
+		{"no quotes in the period", []string{write("outside.yaml", "name: x\nperiod: {start: 2019-01-07, end: 2019-01-11}\nfeed: {file: {path: "+write("outside.csv", dnHeader+dnRow(1, "58.1"))+", preset: deltaneutral}}\n")}, []string{"no quotes between 2019-01-07 and 2019-01-11"}},
 		{"bad --set path", []string{"testdata/small.yaml", "--set", "risk.trailing_stop.trial_pct=30"}, []string{"risk.trailing_stop.trial_pct", "unknown field", "--set"}},
 		{"bad --set value", []string{"testdata/small.yaml", "--set", "risk.trailing_stop.trail_pct=wide"}, []string{"trail_pct", "wide"}},
 		{"bad run id", []string{"testdata/small.yaml", "--run-id", "../escape"}, []string{"run id"}},
@@ -233,6 +236,14 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A deltaneutral header and rows (the vendor layout, with its leading-space
+// " exchange" column).
+const dnHeader = "underlying,underlying_last, exchange,optionroot,optionext,type,expiration,quotedate,strike,last,bid,ask,volume,openinterest,impliedvol,delta,gamma,theta,vega,optionalias\n"
+
+func dnRow(i int, bid string) string {
+	return fmt.Sprintf("SPX,2711.02,*,SPXW200320P0%d400000,,put,03/20/2020,03/16/2020,%d400,60.5,%s,61.3,1520,20311,0.8912,-0.2311,0.0012,-5.1201,1.2033,x\n", i+1, i+1, bid)
 }
 
 func TestValidateAndScenarios(t *testing.T) {
@@ -294,7 +305,7 @@ func TestKilledRunPublishesNothing(t *testing.T) {
 	// Wait until the run has committed to its staging tables, then kill it.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		m, _ := filepath.Glob(filepath.Join(out, ".staging", "killed-*", "risk_events", "*.parquet"))
+		m, _ := filepath.Glob(filepath.Join(out, ".staging", "killed.*", "risk_events", "*.parquet"))
 		if len(m) > 0 {
 			break
 		}
@@ -314,7 +325,13 @@ func TestKilledRunPublishesNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "killed")); !os.IsNotExist(err) {
 		t.Fatalf("a killed run was published: %v", err)
 	}
+	if left, _ := os.ReadDir(filepath.Join(out, ".staging")); len(left) != 1 {
+		t.Fatalf("a killed run should leave its staging folder until the next run, found %d", len(left))
+	}
 	runSmall(t, out, "after")
+	if left, _ := os.ReadDir(filepath.Join(out, ".staging")); len(left) != 0 {
+		t.Errorf("the next run did not clean the dead run's staging folder: %v", left)
+	}
 	db, err := lake.OpenRuns(context.Background(), out)
 	if err != nil {
 		t.Fatalf("runs folder with a killed run's staging: %v", err)

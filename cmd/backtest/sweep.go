@@ -62,7 +62,7 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 			if workers <= 0 {
 				workers = runtime.NumCPU()
 			}
-			jobs, err := sweepJobs(args[0], sets, grids)
+			jobs, err := sweepJobs(c.Context(), args[0], sets, grids)
 			if err != nil {
 				return err
 			}
@@ -131,7 +131,7 @@ func splitValues(s string) []string {
 
 // sweepJobs expands the grid and loads (validates) every combination
 // before anything runs, so a bad value fails the sweep up front.
-func sweepJobs(arg string, sets, grids []string) ([]*sweepJob, error) {
+func sweepJobs(ctx context.Context, arg string, sets, grids []string) ([]*sweepJob, error) {
 	type axis struct {
 		path   string
 		values []string
@@ -160,6 +160,9 @@ func sweepJobs(arg string, sets, grids []string) ([]*sweepJob, error) {
 		}
 		l, err := scenarios.Load(arg, append(append([]string{}, sets...), gs...))
 		if err != nil {
+			return nil, err
+		}
+		if err := runner.Prepare(ctx, l); err != nil {
 			return nil, err
 		}
 		hash, err := runner.ConfigHash(l)

@@ -17,10 +17,13 @@ import (
 // trades, not of a market-data file.
 const maxReplayRows = 1_000_000
 
-// loadReplay reads strategy.replay.path into the scenario's inline fills so
-// the simulator sees one list. Relative paths are relative to the scenario
-// file (the working folder for built-ins).
-func loadReplay(ctx context.Context, l *scenarios.Loaded) error {
+// Prepare reads what the scenario names outside itself into it, so that the
+// resolved scenario is self-contained and its config hash covers it: today,
+// strategy.replay.path, read into the inline fills (relative paths are
+// relative to the scenario file; the working folder for built-ins). Run
+// calls it; callers that hash scenarios before running (sweep) call it
+// first. It is idempotent.
+func Prepare(ctx context.Context, l *scenarios.Loaded) error {
 	r := l.Strategy.Replay
 	if r == nil || r.Path == "" {
 		return nil
@@ -33,13 +36,12 @@ func loadReplay(ctx context.Context, l *scenarios.Loaded) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: strategy.replay.path: %w", ErrBadInput, l.File, err)
 	}
-	fills := append(r.Fills[:len(r.Fills):len(r.Fills)], rows...)
-	for i := range fills {
-		if err := fills[i].Validate(i); err != nil {
-			return fmt.Errorf("%w: %s: row %d: %w", ErrBadInput, path, i+1, err)
+	for i := range rows {
+		if err := rows[i].Validate(i); err != nil {
+			return fmt.Errorf("%w: %s: data row %d: %w", ErrBadInput, path, i+1, err)
 		}
 	}
-	l.Strategy.Replay = &sim.ReplayConfig{Fills: fills}
+	l.Strategy.Replay = &sim.ReplayConfig{Fills: append(r.Fills[:len(r.Fills):len(r.Fills)], rows...)}
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/optionsrisk/backtest/feeds"
@@ -97,7 +98,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	// The log is read into the scenario first, so that the resolved copy in
 	// the run folder is self-contained and the config hash covers the trades.
-	if err := loadReplay(ctx, l); err != nil {
+	if err := Prepare(ctx, l); err != nil {
 		return nil, err
 	}
 	resolved, err := l.Resolved()
@@ -129,7 +130,8 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err := os.MkdirAll(filepath.Join(o.OutDir, StagingDir), 0o755); err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	stage, err := os.MkdirTemp(filepath.Join(o.OutDir, StagingDir), id+"-")
+	cleanStale(filepath.Join(o.OutDir, StagingDir))
+	stage, err := os.MkdirTemp(filepath.Join(o.OutDir, StagingDir), stagePrefix(id))
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
@@ -192,39 +194,54 @@ func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Confi
 	if wopts.BatchSize == 0 {
 		wopts.BatchSize = 16384
 	}
+	var closers []func() error
+	closeAll := func() error {
+		var errs []error
+		for _, c := range closers {
+			errs = append(errs, c())
+		}
+		return errors.Join(errs...)
+	}
 	events, err := lake.NewEventWriter(filepath.Join(stage, "risk_events"), id, wopts)
 	if err != nil {
 		return sim.Result{}, fmt.Errorf("runner: %w", err)
 	}
+	closers = append(closers, events.Close)
 	fills, err := lake.NewFillWriter(filepath.Join(stage, "fills"), wopts)
 	if err != nil {
-		events.Close()
+		closeAll()
 		return sim.Result{}, fmt.Errorf("runner: %w", err)
 	}
+	closers = append(closers, fills.Close)
 	equity, err := lake.NewEquityWriter(filepath.Join(stage, "equity"), wopts)
 	if err != nil {
-		events.Close()
-		fills.Close()
+		closeAll()
 		return sim.Result{}, fmt.Errorf("runner: %w", err)
 	}
+	closers = append(closers, equity.Close)
 	counter := &countingSink{next: events, counts: out.Events}
 	rm, err := risk.NewManager(l.Risk, counter)
 	if err != nil {
+		closeAll()
 		return sim.Result{}, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	rec := &recorder{runID: id, fills: fills, equity: equity, events: events}
 	rng := rand.New(rand.NewPCG(l.Seed, 0x9e3779b97f4a7c15))
 	eng, err := sim.New(cfg, src, rm, rec, rng)
 	if err != nil {
+		closeAll()
 		return sim.Result{}, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	eng.Progress = o.Progress
 	res, runErr := eng.Run(ctx)
-	errs := []error{runErr, events.Close(), fills.Close(), equity.Close()}
-	if err := errors.Join(errs...); err != nil {
+	if runErr == nil && res.Quotes == 0 {
+		runErr = fmt.Errorf("%w: %s: the feed has no quotes between %s and %s", ErrBadInput, l.File,
+			l.Period.Start.Format("2006-01-02"), l.Period.End.Format("2006-01-02"))
+	}
+	if err := errors.Join(runErr, closeAll()); err != nil {
 		var re *feeds.RowError
-		if errors.As(err, &re) {
-			return res, fmt.Errorf("%w: %w", ErrBadInput, err)
+		if errors.As(err, &re) || errors.Is(err, sim.ErrFeed) {
+			return res, fmt.Errorf("%w: %s: %w", ErrBadInput, l.File, err)
 		}
 		return res, err
 	}
@@ -309,4 +326,48 @@ func WriteReports(ctx context.Context, dir string) error {
 		return fmt.Errorf("runner: %w", err)
 	}
 	return nil
+}
+
+// Staging folders are named RUNID.HOST.PID.RANDOM so that a later run can
+// tell one whose process died (SIGKILL, power loss) from one still being
+// built by another process, and remove it. Folders of other hosts (a runs
+// folder shared between machines) are left alone.
+var stageName = regexp.MustCompile(`\.([A-Za-z0-9-]+)\.(\d+)\.\d+$`)
+
+func stagePrefix(id string) string { return fmt.Sprintf("%s.%s.%d.", id, hostTag(), os.Getpid()) }
+
+func hostTag() string {
+	h, _ := os.Hostname()
+	h = regexp.MustCompile(`[^A-Za-z0-9-]`).ReplaceAllString(h, "-")
+	if h == "" {
+		h = "host"
+	}
+	return h
+}
+
+// cleanStale removes staging folders of this host whose process is gone.
+// Best effort: a folder it cannot judge is kept.
+func cleanStale(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	host := hostTag()
+	for _, e := range ents {
+		m := stageName.FindStringSubmatch(e.Name())
+		if m == nil || m[1] != host {
+			continue
+		}
+		pid, err := strconv.Atoi(m[2])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		p, err := os.FindProcess(pid)
+		if err != nil {
+			continue
+		}
+		if err := p.Signal(syscall.Signal(0)); errors.Is(err, os.ErrProcessDone) {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
 }

@@ -1,0 +1,136 @@
+package sim
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/optionsrisk/backtest/feeds"
+	"github.com/optionsrisk/backtest/risk"
+)
+
+// everyFive quotes the contracts every 5 minutes from 09:30 to 16:00 on the
+// March 2024 days given (none after a contract's expiry), in one batch.
+func everyFive(cs *feeds.Contracts, days []int, ids []feeds.ContractID, delta []float64, spot func(day int, t time.Time) float64) *scripted {
+	var qs []feeds.Quote
+	for _, d := range days {
+		for tm := at(d, 9, 30, 0); !tm.After(at(d, 16, 0, 0)); tm = tm.Add(5 * time.Minute) {
+			for k, id := range ids {
+				if tm.After(cs.Get(id).Expiry) {
+					continue
+				}
+				qs = append(qs, feeds.Quote{Time: tm.UnixMicro(), Contract: id, Bid: 1, Ask: 1.1, UnderlyingPrice: spot(d, tm), IV: 0.2, Delta: delta[k], Gamma: 0.01})
+			}
+		}
+	}
+	return &scripted{contracts: cs, batches: [][]feeds.Quote{qs}}
+}
+
+func flat(int, time.Time) float64 { return 500 }
+
+// An order admitted in half_open that never fills (its contract expires
+// before a quote after the latency) must not hold the breaker's only trial
+// forever: it expires, the breaker hears of a failure, and trading resumes.
+func TestUnfilledOrderReleasesHalfOpen(t *testing.T) {
+	cs := feeds.NewContracts()
+	c1 := cs.Intern(feeds.Contract{Symbol: "SPY240311P00500000", Underlying: "SPY", Expiry: at(11, 16, 0, 0).UTC(), Strike: 500, Right: feeds.Put, Multiplier: 100})
+	c2 := cs.Intern(feeds.Contract{Symbol: "SPY240412P00450000", Underlying: "SPY", Expiry: at(40, 16, 0, 0).UTC(), Strike: 450, Right: feeds.Put, Multiplier: 100})
+	src := everyFive(cs, []int{11, 12, 13}, []feeds.ContractID{c1, c2}, []float64{-0.30, -0.10}, flat)
+	cfg := Config{
+		Start: at(11, 0, 0, 0), End: at(14, 0, 0, 0),
+		Strategy: StrategyConfig{Entry: EntryConfig{Times: []time.Time{at(11, 10, 0, 0), at(11, 15, 55, 0), at(12, 10, 0, 0), at(13, 10, 0, 0)}, DTE: [2]int{0, 40}, MaxOpen: 10}},
+		Broker:   BrokerConfig{Latency: 10 * time.Minute, Faults: FaultConfig{Outages: []Outage{{Start: at(11, 10, 5, 0), End: at(11, 10, 30, 0)}}}},
+	}
+	_, rec, events := runScripted(t, cfg, src, risk.Settings{CircuitBreaker: risk.BreakerSettings{FailureThreshold: 1, HalfOpenTrials: 1}})
+	var statuses []string
+	for _, f := range rec.Fills {
+		statuses = append(statuses, f.Status)
+		if f.Status == StatusBlocked && strings.Contains(f.Reason, "trial orders already sent") {
+			t.Errorf("order at %s blocked by a half_open breaker whose trial never filled", feeds.MicrosTime(f.OrderTime))
+		}
+	}
+	// 10:00 rejected in the outage (trip); 15:55 on the expiring contract is
+	// the half_open trial and expires unfilled (a failure); the next days
+	// trade once the breaker has recovered.
+	want := []string{StatusRejected, StatusExpired, StatusFilled, StatusFilled}
+	if strings.Join(statuses, ",") != strings.Join(want, ",") {
+		t.Fatalf("orders %v, want %v", statuses, want)
+	}
+	failures := 0
+	for _, e := range events {
+		if e.Type == risk.EventFailure {
+			failures++
+		}
+	}
+	if failures != 2 {
+		t.Errorf("%d breaker failures, want 2 (the reject and the unfilled trial)", failures)
+	}
+}
+
+// An accepted order waits at most order_timeout for quotes.
+func TestOrderTimeout(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Broker.OrderTimeout = 20 * time.Minute
+	// No quotes between 10:01 and 11:00: the 10:00 order expires at 10:21:30.
+	src := oneContract(nil)
+	var kept []feeds.Quote
+	for _, q := range src.batches[0] {
+		if tm := feeds.MicrosTime(q.Time); tm.Before(at(4, 10, 1, 0).UTC()) || !tm.Before(at(4, 11, 0, 0).UTC()) {
+			kept = append(kept, q)
+		}
+	}
+	src.batches[0] = kept
+	_, rec, _ := runScripted(t, cfg, src, risk.Settings{})
+	if len(rec.Fills) == 0 || rec.Fills[0].Status != StatusExpired || !strings.Contains(rec.Fills[0].Reason, "order_timeout") {
+		t.Fatalf("fills %+v, want the first order expired by order_timeout", rec.Fills)
+	}
+}
+
+// Unsorted entry times still enter at each of them.
+func TestUnsortedEntryTimes(t *testing.T) {
+	for _, times := range [][]time.Time{{at(4, 10, 0, 0), at(5, 10, 0, 0)}, {at(5, 10, 0, 0), at(4, 10, 0, 0), at(5, 10, 0, 0)}} {
+		cfg := baseConfig()
+		cfg.Strategy.Entry.Times = times
+		res, _, _ := runScripted(t, cfg, oneContract(nil), risk.Settings{})
+		if res.Signals != 2 {
+			t.Errorf("times %v: %d entry signals, want 2", times, res.Signals)
+		}
+	}
+}
+
+// Expiry settles at the underlying's latest price from any contract, not
+// the last quote of a leg that stopped being quoted.
+func TestExpiryUsesLatestSpot(t *testing.T) {
+	cs := feeds.NewContracts()
+	a := cs.Intern(feeds.Contract{Symbol: "SPY240313P00450000", Underlying: "SPY", Expiry: at(13, 16, 0, 0).UTC(), Strike: 450, Right: feeds.Put, Multiplier: 100})
+	b := cs.Intern(feeds.Contract{Symbol: "SPY240313P00300000", Underlying: "SPY", Expiry: at(13, 16, 0, 0).UTC(), Strike: 300, Right: feeds.Put, Multiplier: 100})
+	var qs []feeds.Quote
+	for _, d := range []int{11, 12, 13} {
+		for tm := at(d, 9, 30, 0); tm.Before(at(d, 16, 0, 0)); tm = tm.Add(5 * time.Minute) {
+			spot := 500.0
+			if d > 11 {
+				spot = 440
+			}
+			if d == 11 && tm.Hour() < 11 { // the 450 put is quoted only on the morning of day 11
+				qs = append(qs, feeds.Quote{Time: tm.UnixMicro(), Contract: a, Bid: 1, Ask: 1.1, UnderlyingPrice: spot, IV: .2, Delta: -.3})
+			}
+			qs = append(qs, feeds.Quote{Time: tm.UnixMicro(), Contract: b, Bid: .05, Ask: .1, UnderlyingPrice: spot, IV: .2, Delta: -.01})
+		}
+	}
+	cfg := Config{Start: at(11, 0, 0, 0), End: at(15, 0, 0, 0),
+		Strategy: StrategyConfig{Entry: EntryConfig{Times: []time.Time{at(11, 10, 0, 0)}, DTE: [2]int{0, 40}}}}
+	res, rec, _ := runScripted(t, cfg, &scripted{contracts: cs, batches: [][]feeds.Quote{qs}}, risk.Settings{})
+	var settled *Fill
+	for i := range rec.Fills {
+		if rec.Fills[i].Status == StatusSettled {
+			settled = &rec.Fills[i]
+		}
+	}
+	if settled == nil || settled.FillPrice != 10 {
+		t.Fatalf("settlement %+v, want the short 450 put settled at 450 − 440 = 10", settled)
+	}
+	if len(res.Trades) != 1 || math.Abs(res.Trades[0].PnL-(1.0*100-10*100)) > 1e-9 {
+		t.Fatalf("trades %+v, want P&L 100 − 1000", res.Trades)
+	}
+}
