@@ -134,3 +134,55 @@ func TestExpiryUsesLatestSpot(t *testing.T) {
 		t.Fatalf("trades %+v, want P&L 100 − 1000", res.Trades)
 	}
 }
+
+// A recorded exit that meets an open breaker is blocked, then sold through
+// the simulated broker once the breaker admits orders; recorded rejects of
+// an admitted order are breaker failures.
+func TestReplayExitMeetsOpenBreaker(t *testing.T) {
+	occ := "SPY240306P00100000"
+	row := func(h, m int, id, side string, price float64, status string) RecordedFill {
+		return RecordedFill{Time: at(4, h, m, 0).UTC(), ExecutionID: id, Contract: occ, Side: side, Qty: 1, Price: price, Status: status}
+	}
+	cfg := baseConfig()
+	cfg.Strategy = StrategyConfig{Replay: &ReplayConfig{Fills: []RecordedFill{
+		row(12, 0, "E1", "sell", 2.05, StatusRejected), // unsorted on purpose
+		row(10, 0, "E1", "sell", 2.10, StatusFilled),
+		row(10, 30, "R1", "sell", 0, StatusRejected),
+		row(10, 31, "R2", "sell", 0, StatusRejected),
+		row(10, 40, "E1", "buy", 1.50, StatusFilled),
+	}}}
+	window := 10 * time.Minute
+	rs := risk.Settings{CircuitBreaker: risk.BreakerSettings{FailureThreshold: 2, FailureWindow: &window, Cooldown: 30 * time.Minute, HalfOpenTrials: 1}}
+	_, rec, events := runScripted(t, cfg, oneContract(nil), rs)
+	type r struct{ id, intent, status string }
+	var got []r
+	for _, f := range rec.Fills {
+		got = append(got, r{f.ExecutionID, f.Intent, f.Status})
+	}
+	want := []r{{"E1", "entry", StatusFilled}, {"R1", "entry", StatusRejected}, {"R2", "entry", StatusRejected},
+		{"E1", "exit", StatusBlocked}, {"E1", "exit", StatusFilled}}
+	if len(got) != len(want) {
+		t.Fatalf("fills %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("fill %d = %+v, want %+v (all: %+v)", i, got[i], want[i], got)
+		}
+	}
+	exit := rec.Fills[4]
+	// Half_open at 10:31 + 30m; the retry goes at the next quote (11:02)
+	// through the broker (1.5 s latency → the 11:03 quote), buying at the
+	// ask plus a tick — not at the recorded 1.50.
+	if exit.Reason != "recorded_exit" || exit.FillPrice != 2.25 || !feeds.MicrosTime(exit.FillTime).Equal(at(4, 11, 3, 0).UTC()) {
+		t.Fatalf("exit %+v, want the recorded exit sold through the broker at 11:03 for 2.25", exit)
+	}
+	failures := 0
+	for _, e := range events {
+		if e.Type == risk.EventFailure {
+			failures++
+		}
+	}
+	if failures != 2 { // R1, R2; the 12:00 reject of a closed position never happened here
+		t.Fatalf("%d failures, want 2", failures)
+	}
+}
