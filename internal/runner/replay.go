@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/optionsrisk/backtest/feeds"
 	"github.com/optionsrisk/backtest/lake"
 	"github.com/optionsrisk/backtest/scenarios"
 	"github.com/optionsrisk/backtest/sim"
@@ -17,21 +18,22 @@ import (
 // trades, not of a market-data file.
 const maxReplayRows = 1_000_000
 
-// Prepare reads what the scenario names outside itself into it, so that the
-// resolved scenario is self-contained and its config hash covers it: today,
-// strategy.replay.path, read into the inline fills (relative paths are
-// relative to the scenario file; the working folder for built-ins). Run
-// calls it; callers that hash scenarios before running (sweep) call it
-// first. It is idempotent.
+// Prepare makes a loaded scenario self-contained before it runs or is
+// hashed: relative file paths (the feed's, the replay log's) are resolved
+// against the scenario file's folder (the working folder for built-ins) and made absolute, and the replay log is read
+// into the inline fills. The resolved copy in a run folder then re-runs from
+// anywhere, and the config hash covers the recorded trades. Run calls it;
+// callers that hash scenarios before running (sweep) call it first. It is
+// idempotent.
 func Prepare(ctx context.Context, l *scenarios.Loaded) error {
+	if f := l.Feed.File; f != nil && f.Path != "" {
+		f.Path = resolvePath(l, f.Path)
+	}
 	r := l.Strategy.Replay
 	if r == nil || r.Path == "" {
 		return nil
 	}
-	path := r.Path
-	if !filepath.IsAbs(path) && !strings.HasPrefix(l.File, "builtin:") {
-		path = filepath.Join(filepath.Dir(l.File), path)
-	}
+	path := resolvePath(l, r.Path)
 	rows, err := readExecutions(ctx, path)
 	if err != nil {
 		return fmt.Errorf("%w: %s: strategy.replay.path: %w", ErrBadInput, l.File, err)
@@ -45,6 +47,18 @@ func Prepare(ctx context.Context, l *scenarios.Loaded) error {
 	return nil
 }
 
+// resolvePath makes p absolute: relative to the scenario file's folder, or
+// to the working folder for a built-in.
+func resolvePath(l *scenarios.Loaded, p string) string {
+	if !filepath.IsAbs(p) && !strings.HasPrefix(l.File, "builtin:") {
+		p = filepath.Join(filepath.Dir(l.File), p)
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
 // readExecutions reads an execution log (CSV, Parquet, or a Delta table's
 // active files) through DuckDB.
 func readExecutions(ctx context.Context, path string) ([]sim.RecordedFill, error) {
@@ -55,11 +69,10 @@ func readExecutions(ctx context.Context, path string) ([]sim.RecordedFill, error
 	var from string
 	switch {
 	case st.IsDir():
-		snap, err := lake.Snapshot(path, -1)
+		files, err := deltaLister(&feeds.FileConfig{})(path) // in time order
 		if err != nil {
 			return nil, err
 		}
-		files := snap.Paths()
 		if len(files) == 0 {
 			return nil, fmt.Errorf("delta table %s has no data files", path)
 		}

@@ -262,20 +262,64 @@ func OpenFeed(ctx context.Context, l *scenarios.Loaded) (feeds.Source, error) {
 		}
 		return src, nil
 	}
-	src, err := feeds.OpenFile(ctx, *f.File, f.DataQuality, deltaFiles)
+	src, err := feeds.OpenFile(ctx, *f.File, f.DataQuality, deltaLister(f.File))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: feed.file: %w", ErrBadInput, l.File, err)
 	}
 	return src, nil
 }
 
-// deltaFiles lists a Delta table's active files through lake.
-func deltaFiles(dir string) ([]string, error) {
-	s, err := lake.Snapshot(dir, -1)
-	if err != nil {
-		return nil, err
+// deltaLister lists a Delta table's active files for the feed in time
+// order. A Delta table has no row order, and its log lists files by path;
+// quotes must stream in time order, so the files are sorted by the time
+// column's minimum from their add actions' statistics (files without one
+// keep path order, after the others). Files whose time ranges overlap still
+// yield out-of-order rows, which the data-quality policy reports.
+func deltaLister(cfg *feeds.FileConfig) feeds.FileLister {
+	timeCol := "time"
+	if c := cfg.Columns["time"]; c != "" {
+		timeCol = c
 	}
-	return s.Paths(), nil
+	return func(dir string) ([]string, error) {
+		s, err := lake.Snapshot(dir, -1)
+		if err != nil {
+			return nil, err
+		}
+		paths := s.Paths()
+		type file struct {
+			path string
+			min  time.Time
+			ok   bool
+		}
+		files := make([]file, len(paths))
+		for i, a := range s.Files {
+			files[i] = file{path: paths[i]}
+			var st struct {
+				MinValues map[string]any `json:"minValues"`
+			}
+			if json.Unmarshal([]byte(a.Stats), &st) == nil {
+				if v, ok := st.MinValues[timeCol].(string); ok {
+					files[i].min, err = time.Parse(time.RFC3339Nano, v)
+					files[i].ok = err == nil
+				}
+			}
+		}
+		slices.SortStableFunc(files, func(a, b file) int {
+			switch {
+			case a.ok && b.ok:
+				return a.min.Compare(b.min)
+			case a.ok:
+				return -1
+			case b.ok:
+				return 1
+			}
+			return 0
+		})
+		for i := range files {
+			paths[i] = files[i].path
+		}
+		return paths, nil
+	}
 }
 
 func uniqueID(out, base string) string {
