@@ -12,7 +12,7 @@ import (
 )
 
 func newDataCmd() *cobra.Command {
-	data := &cobra.Command{Use: "data", Short: "Feed utilities"}
+	data := &cobra.Command{Use: "data", Short: "Feed utilities", Example: "  backtest data gen spy_crash -o spy_crash.parquet"}
 	var out string
 	var sets []string
 	gen := &cobra.Command{
