@@ -207,7 +207,8 @@ func (e *Engine) applyQuote(q *feeds.Quote) {
 		return
 	}
 	for _, pos := range e.pf.holders[q.Contract] {
-		if !slices.Contains(e.dirty, pos) {
+		if !pos.dirty {
+			pos.dirty = true
 			e.dirty = append(e.dirty, pos)
 		}
 	}
@@ -282,6 +283,7 @@ func (e *Engine) afterQuotes() error {
 	}
 	slices.SortFunc(e.dirty, func(a, b *Position) int { return int(a.seq - b.seq) })
 	for _, pos := range e.dirty {
+		pos.dirty = false
 		if err := e.monitor(pos); err != nil {
 			return err
 		}

@@ -55,6 +55,7 @@ type Position struct {
 	exitWanted    string  // exit reason waiting for the breaker to allow an order
 	stopTriggered bool
 	inflight      *order // the position's latest order
+	dirty         bool   // quoted in the current instant, awaiting monitoring
 	seq           int64  // creation order; ties in monitoring break by it
 }
 
