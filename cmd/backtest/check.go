@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ func newCheckCmd() *cobra.Command {
 	var (
 		baseline, dir string
 		update, all   bool
+		asJSON        bool
 		sets          []string
 	)
 	c := &cobra.Command{
@@ -55,6 +57,10 @@ built-in scenario. Runs go to a temporary folder and are removed.`,
 			}
 			defer os.RemoveAll(tmp)
 			w := c.OutOrStdout()
+			if asJSON {
+				w = io.Discard
+			}
+			var report []any // the --json document, one entry per scenario
 			drifted := 0
 			for _, arg := range args {
 				l, err := scenarios.Load(arg, sets)
@@ -90,20 +96,33 @@ built-in scenario. Runs go to a temporary folder and are removed.`,
 						return err
 					}
 					fmt.Fprintf(w, "%s: baseline written to %s\n", l.Name, path)
+					report = append(report, reports.Object{"scenario": l.Name, "baseline": path, "status": "updated"})
 					continue
 				}
 				if missing {
 					return fmt.Errorf("%w: %s: no baseline at %s (create it with --update)", runner.ErrBadInput, l.Name, path)
 				}
 				drift := old.Diff(results)
+				entry := reports.Object{"scenario": l.Name, "baseline": path, "status": "ok"}
+				report = append(report, entry)
 				if len(drift) == 0 {
 					fmt.Fprintf(w, "%s: ok (matches %s)\n", l.Name, path)
 					continue
 				}
+				var moved []any
+				for _, d := range drift {
+					moved = append(moved, reports.Object{"field": d.Field, "was": d.Was, "now": d.Now})
+				}
+				entry["status"], entry["drift"] = "drift", moved
 				drifted++
 				fmt.Fprintf(w, "%s: DRIFT, %d field(s) moved from %s:\n", l.Name, len(drift), path)
 				for _, d := range drift {
 					fmt.Fprintf(w, "  %s\n", d)
+				}
+			}
+			if asJSON {
+				if _, err := c.OutOrStdout().Write(reports.Encode(reports.Object{"scenarios": report, "drifted": int64(drifted)})); err != nil {
+					return err
 				}
 			}
 			if drifted > 0 {
@@ -117,6 +136,7 @@ built-in scenario. Runs go to a temporary folder and are removed.`,
 	c.Flags().BoolVar(&update, "update", false, "rewrite the baselines from this run")
 	c.Flags().BoolVar(&all, "all", false, "check every built-in scenario")
 	c.Flags().StringArrayVar(&sets, "set", nil, "override a scenario field (repeatable)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the outcome as JSON (status and drifted fields per scenario)")
 	return c
 }
 

@@ -169,6 +169,22 @@ func TestCheckPassesUnchangedFailsOnChange(t *testing.T) {
 	if code != 1 || !strings.Contains(stdout, "DRIFT") || !strings.Contains(stdout, "trailing_stop.") || !strings.Contains(stdout, "→") {
 		t.Fatalf("changed setting: exit %d, want 1 with a diff:\n%s", code, stdout)
 	}
+	code, stdout, _ = cli(t, "check", "testdata/small.yaml", "--baseline", base, "--set", "risk.trailing_stop.trail_pct=35", "--json")
+	var cj struct {
+		Drifted   int64 `json:"drifted"`
+		Scenarios []struct {
+			Status string `json:"status"`
+			Drift  []struct {
+				Field string `json:"field"`
+				Was   any    `json:"was"`
+				Now   any    `json:"now"`
+			} `json:"drift"`
+		} `json:"scenarios"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &cj); err != nil || code != 1 || cj.Drifted != 1 || len(cj.Scenarios) != 1 ||
+		cj.Scenarios[0].Status != "drift" || len(cj.Scenarios[0].Drift) == 0 || cj.Scenarios[0].Drift[0].Field == "" {
+		t.Fatalf("check --json: exit %d, %v\n%s", code, err, stdout)
+	}
 	// A loose tolerance on money lets P&L move but counts still must match.
 	b, _ := os.ReadFile(base)
 	b = []byte(strings.Replace(string(b), `"relative": 1e-09`, `"relative": 1e-09, "fields": {"daily_pnl.": 1}`, 1))

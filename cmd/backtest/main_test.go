@@ -115,6 +115,22 @@ func TestRunIsDeterministic(t *testing.T) {
 			t.Errorf("%s differs between two runs (GOMAXPROCS default vs 1)", tb.name)
 		}
 	}
+	// summary.json's results are byte-identical; only the run part (wall
+	// clock, run id) differs.
+	resultsOf := func(id string) string {
+		b, err := os.ReadFile(filepath.Join(out, id, "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.Index(string(b), `"run": {`)
+		if i < 0 {
+			t.Fatalf("summary.json of %s has no run part", id)
+		}
+		return string(b[:i])
+	}
+	if ra, rb := resultsOf("a"), resultsOf("b"); ra != rb || !strings.Contains(ra, `"results"`) {
+		t.Error("summary.json results differ between two runs of the same scenario")
+	}
 	// The comparison can fail: another trail gives other events.
 	if a, c := rows(t, db, "risk_events", "a", "seq"), rows(t, db, "risk_events", "c", "seq"); reflect.DeepEqual(a, c) {
 		t.Error("trail_pct 20 and 35 gave identical risk events")
