@@ -198,9 +198,10 @@ func (t Tolerance) tolerance(field string) float64 {
 	return best
 }
 
-// Diff compares results with the baseline: integers and strings exactly,
-// floats within the relative tolerance (null equals null; a float where an
-// integer was is drift). Drifts come sorted by field.
+// Diff compares results with the baseline: integers (counts) and strings
+// exactly, floats within the tolerance, where a float meets an integer too
+// (an older baseline wrote whole floats as integers); null equals null.
+// Drifts come sorted by field.
 func (b *Baseline) Diff(results Object) []Drift {
 	was, now := Flatten(b.Results), Flatten(normalizeObject(results))
 	keys := map[string]bool{}

@@ -346,7 +346,7 @@ func (c *Config) Validate() error {
 	case d.Broker.Latency < 0:
 		return fieldErr("broker.latency", "must be >= 0, got %s", d.Broker.Latency)
 	case d.Broker.OrderTimeout < 0:
-		return fieldErr("broker.order_timeout", "must be > 0, got %s", d.Broker.OrderTimeout)
+		return fieldErr("broker.order_timeout", "must be >= 0 (0 = 30m), got %s", d.Broker.OrderTimeout)
 	case d.Broker.CommissionPerContract < 0:
 		return fieldErr("broker.commission_per_contract", "must be >= 0, got %g", d.Broker.CommissionPerContract)
 	}

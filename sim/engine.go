@@ -52,8 +52,9 @@ type Engine struct {
 	lastSnap   int64 // time of the previous equity snapshot
 	lastChange int64 // time a position last opened or closed
 
-	res    Result
-	replay *replayState // nil unless the strategy replays a log
+	res      Result
+	feedDone bool         // the feed has ended; only the period's remaining events run
+	replay   *replayState // nil unless the strategy replays a log
 
 	// Progress, if set, is called every few batches with the simulated time
 	// and the number of quotes applied so far.
@@ -143,6 +144,9 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 				break
 			}
 			if err != nil {
+				if ctx.Err() != nil {
+					return e.res, ctx.Err() // interrupted, not bad data
+				}
 				return e.res, fmt.Errorf("%w: %w", ErrFeed, err)
 			}
 			batch, i = b, 0
@@ -185,7 +189,9 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 		}
 		// The rest of the period still happens without market data:
 		// options expire (settling at the last spot), orders time out.
-		// Entries, health checks and snapshots need new quotes and pass.
+		// No new trades start (entries and replayed rows stop with the
+		// data), and health checks and snapshots need new quotes.
+		e.feedDone = true
 		if err := e.runScheduled(e.end, false); err != nil {
 			return e.res, err
 		}
@@ -241,6 +247,9 @@ func (e *Engine) runScheduled(t int64, beforeQuotes bool) error {
 		case classExpiry:
 			err = e.expire()
 		case classEntry:
+			if e.feedDone {
+				break // no market data: nothing to trade on
+			}
 			if e.replay != nil {
 				err = e.replayRow()
 			} else {
@@ -320,12 +329,14 @@ func (e *Engine) monitor(pos *Position) error {
 	if f := e.cfg.Strategy.Exit.DTEFloor; f > 0 && e.dte(pos.Expiry) <= f {
 		return e.sendExit(pos, "dte_floor")
 	}
-	// A spread's net premium means something only when every leg quoted in
-	// this session: a stale wing would fire (or hide) a stop on its own.
-	open := e.sessionOpen(e.now)
-	for _, l := range pos.Legs() {
-		if e.pf.quote(l.id).Time < open {
-			return nil
+	// A spread's net premium means something only when both legs quoted
+	// today: a stale wing would fire (or hide) a stop on its own.
+	if pos.nlegs > 1 {
+		midnight := e.localMidnight(e.now)
+		for _, l := range pos.Legs() {
+			if e.pf.quote(l.id).Time < midnight {
+				return nil
+			}
 		}
 	}
 	bid, ask := e.pf.netQuote(pos)

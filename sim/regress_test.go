@@ -186,3 +186,105 @@ func TestReplayExitMeetsOpenBreaker(t *testing.T) {
 		t.Fatalf("%d failures, want 2", failures)
 	}
 }
+
+// truncated keeps oneContract's quotes before the given instant.
+func truncated(before time.Time) *scripted {
+	src := oneContract(nil)
+	var kept []feeds.Quote
+	for _, b := range src.batches {
+		for _, q := range b {
+			if feeds.MicrosTime(q.Time).Before(before.UTC()) {
+				kept = append(kept, q)
+			}
+		}
+	}
+	src.batches = [][]feeds.Quote{kept}
+	return src
+}
+
+// Once the feed ends, no new trade starts: no entry orders (which could
+// only time out and trip the breaker) and no replayed rows.
+func TestNothingTradesAfterTheFeedEnds(t *testing.T) {
+	end := at(4, 12, 0, 0)
+	cfg := baseConfig()
+	cfg.Strategy.Entry.Times = nil
+	cfg.Strategy.Entry.Every = 30 * time.Minute
+	cfg.Strategy.Entry.MaxOpen = 100
+	w := time.Duration(0)
+	_, rec, events := runScripted(t, cfg, truncated(end), risk.Settings{CircuitBreaker: risk.BreakerSettings{FailureThreshold: 3, FailureWindow: &w}})
+	for _, f := range rec.Fills {
+		if f.OrderTime >= end.UnixMicro() && f.Status != StatusSettled {
+			t.Errorf("order after the feed ended: %s %s %s", feeds.MicrosTime(f.OrderTime), f.Status, f.Reason)
+		}
+	}
+	for _, e := range events {
+		if e.Component == risk.CircuitBreakerComponent && !e.Time.Before(end) {
+			t.Errorf("breaker event after the feed ended: %s %s", e.Time, e.Type)
+		}
+	}
+
+	occ := "SPY240306P00100000"
+	cfg = baseConfig()
+	cfg.Strategy = StrategyConfig{Replay: &ReplayConfig{Fills: []RecordedFill{
+		{Time: at(4, 10, 0, 0).UTC(), ExecutionID: "E1", Contract: occ, Side: "sell", Qty: 1, Price: 2.1, Status: StatusFilled},
+		{Time: at(5, 10, 0, 0).UTC(), ExecutionID: "E2", Contract: occ, Side: "sell", Qty: 1, Price: 9.9, Status: StatusFilled},
+		{Time: at(5, 11, 0, 0).UTC(), ExecutionID: "E1", Contract: occ, Side: "buy", Qty: 1, Price: 0.01, Status: StatusFilled},
+	}}}
+	src := oneContract(nil)
+	src.batches = src.batches[:1] // March 4 only
+	res, rec, _ := runScripted(t, cfg, src, risk.Settings{})
+	if len(rec.Fills) != 2 || rec.Fills[0].ExecutionID != "E1" || rec.Fills[1].Status != StatusSettled {
+		t.Fatalf("fills %+v, want E1's recorded entry then its settlement at expiry", rec.Fills)
+	}
+	if len(res.Trades) != 1 {
+		t.Fatalf("trades %+v, want E1 only", res.Trades)
+	}
+}
+
+// A single leg's stop works on quotes before the session open (EOD and
+// pre-market feeds); only spreads need both legs quoted the same day.
+func TestPreOpenQuotesStillStop(t *testing.T) {
+	cfg := baseConfig()
+	src := oneContract(nil)
+	for bi := range src.batches {
+		for i := range src.batches[bi] {
+			q := &src.batches[bi][i]
+			q.Time -= (2 * time.Hour).Microseconds() // 07:30 .. 14:00
+			if tm := feeds.MicrosTime(q.Time).In(ny); tm.Day() == 5 && tm.Hour() < 9 {
+				q.Bid, q.Ask = 8, 8.2
+			}
+		}
+	}
+	cfg.Strategy.Entry.Times = []time.Time{at(4, 10, 0, 0)}
+	res, _, _ := runScripted(t, cfg, src, risk.Settings{TrailingStop: risk.StopSettings{StopLossPct: 50}})
+	if len(res.Trades) != 1 || res.Trades[0].ExitReason != "stop_loss" || feeds.MicrosTime(res.Trades[0].ClosedAt).In(ny).Day() != 5 {
+		t.Fatalf("trades %+v, want the hard stop to close the position pre-open on March 5", res.Trades)
+	}
+}
+
+// A recorded exit that failed live (a reject) and meets a refusing breaker
+// is a blocked attempt, not an order to exit later.
+func TestBlockedRecordedRejectDoesNotExit(t *testing.T) {
+	occ := "SPY240306P00100000"
+	row := func(h, m int, id, side string, price float64, status string) RecordedFill {
+		return RecordedFill{Time: at(4, h, m, 0).UTC(), ExecutionID: id, Contract: occ, Side: side, Qty: 1, Price: price, Status: status}
+	}
+	cfg := baseConfig()
+	cfg.Strategy = StrategyConfig{Replay: &ReplayConfig{Fills: []RecordedFill{
+		row(10, 0, "E1", "sell", 2.10, StatusFilled),
+		row(10, 30, "R1", "sell", 0, StatusRejected),
+		row(10, 31, "R2", "sell", 0, StatusRejected),
+		row(10, 40, "E1", "buy", 0, StatusRejected),
+	}}}
+	window := 10 * time.Minute
+	rs := risk.Settings{CircuitBreaker: risk.BreakerSettings{FailureThreshold: 2, FailureWindow: &window, Cooldown: 30 * time.Minute, HalfOpenTrials: 1}}
+	res, rec, _ := runScripted(t, cfg, oneContract(nil), rs)
+	for _, f := range rec.Fills {
+		if f.ExecutionID == "E1" && f.Intent == "exit" && f.Status == StatusFilled {
+			t.Fatalf("the simulator sold E1 though the live exit was a reject: %+v", f)
+		}
+	}
+	if len(res.Trades) != 1 || res.Trades[0].ExitReason != "expiry" {
+		t.Fatalf("trades %+v, want E1 held to expiry", res.Trades)
+	}
+}

@@ -71,10 +71,10 @@ func (e *Engine) replayRow() error {
 	}
 	pos := rs.open[id]
 	if pos != nil && pos.state != posOpen {
-		if pos.state == posClosed && pos.ExitReason != "recorded_exit" {
-			rs.ExitsPreempted++ // a stop (or expiry) closed it first
+		if row.Status == StatusFilled && pos.ExitReason != "recorded_exit" {
+			rs.ExitsPreempted++ // a stop (or expiry) closed it, or is closing it, first
 		}
-		return nil // closed, closing, or an exit already in flight
+		return nil
 	}
 	exit := pos != nil
 	if !exit {
@@ -97,9 +97,10 @@ func (e *Engine) replayRow() error {
 	ok, why := e.rm.Allow(now)
 	e.scheduleWake()
 	if !ok {
-		if exit {
+		switch {
+		case exit && row.Status == StatusFilled:
 			pos.exitWanted = "recorded_exit" // sold later through the simulated broker
-		} else if row.Status == StatusFilled {
+		case !exit && row.Status == StatusFilled:
 			rs.refused[id] = true
 		}
 		return e.record(e.orderRow(pos, exit, e.now, StatusBlocked, why, row.Price))

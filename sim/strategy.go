@@ -65,6 +65,12 @@ func (e *Engine) nextEntry(t int64) (int64, bool) {
 	return 0, false
 }
 
+// localMidnight is the start of the local day containing t.
+func (e *Engine) localMidnight(t int64) int64 {
+	y, m, d := utc(t).In(e.cfg.Session.Loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, e.cfg.Session.Loc).UnixMicro()
+}
+
 // sessionOpen is the start of the session of the local day containing t.
 func (e *Engine) sessionOpen(t int64) int64 {
 	loc := e.cfg.Session.Loc

@@ -240,7 +240,7 @@ func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Confi
 	}
 	if err := errors.Join(runErr, closeAll()); err != nil {
 		var re *feeds.RowError
-		if errors.As(err, &re) || errors.Is(err, sim.ErrFeed) {
+		if errors.As(err, &re) || (errors.Is(err, sim.ErrFeed) && ctx.Err() == nil) {
 			return res, fmt.Errorf("%w: %s: %w", ErrBadInput, l.File, err)
 		}
 		return res, err
