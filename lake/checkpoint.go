@@ -68,7 +68,8 @@ func kvs[V string | *string](m map[string]V) []kv {
 }
 
 // checkpointRows renders a snapshot as checkpoint rows in Arrow's JSON
-// form: protocol, metaData, then adds and removes sorted by path.
+// form: protocol, metaData, adds sorted by path, application transactions
+// by app id, then removes sorted by path.
 func checkpointRows(s *TableSnapshot) []map[string]any {
 	p := s.Protocol
 	md := s.Metadata
@@ -93,6 +94,11 @@ func checkpointRows(s *TableSnapshot) []map[string]any {
 			"path": a.Path, "partitionValues": kvs(a.PartitionValues), "size": a.Size,
 			"modificationTime": a.ModificationTime, "dataChange": false, "stats": stats,
 			"tags": kvs(a.Tags),
+		}})
+	}
+	for _, x := range s.Txns {
+		rows = append(rows, map[string]any{"txn": map[string]any{
+			"appId": x.AppID, "version": x.Version, "lastUpdated": x.LastUpdated,
 		}})
 	}
 	for _, r := range s.Tombstones {

@@ -3,11 +3,13 @@ package lake
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -61,11 +63,14 @@ func listLog(fsys FS, logDir string) (logListing, error) {
 	if len(ents) > maxLogEntries {
 		return l, fmt.Errorf("lake: %s has %d entries (limit %d)", logDir, len(ents), maxLogEntries)
 	}
-	type parts struct {
-		n     int
-		names []string
+	// Multi-part checkpoints by (version, part count): two attempts at one
+	// version may have left parts of different counts, and only a set whose
+	// part indices are exactly 1..n is a checkpoint.
+	type partsKey struct {
+		v int64
+		n int
 	}
-	multi := map[int64]*parts{}
+	multi := map[partsKey]map[int]string{}
 	for _, e := range ents {
 		name := e.Name()
 		if len(name) < 21 || name[20] != '.' {
@@ -88,23 +93,35 @@ func listLog(fsys FS, logDir string) (logListing, error) {
 			if len(f) != 2 || len(f[0]) != 10 || len(f[1]) != 10 {
 				continue
 			}
-			n, err := strconv.Atoi(f[1])
-			if err != nil || n <= 0 {
+			i, err1 := strconv.Atoi(f[0])
+			n, err2 := strconv.Atoi(f[1])
+			if err1 != nil || err2 != nil || n <= 0 || i < 1 || i > n {
 				continue
 			}
-			p := multi[v]
-			if p == nil {
-				p = &parts{n: n}
-				multi[v] = p
+			k := partsKey{v, n}
+			if multi[k] == nil {
+				multi[k] = map[int]string{}
 			}
-			p.names = append(p.names, name)
+			multi[k][i] = name
 		}
 	}
-	for v, p := range multi {
-		if _, ok := l.checkpoints[v]; !ok && len(p.names) == p.n {
-			slices.Sort(p.names)
-			l.checkpoints[v] = p.names
+	// A complete set; with several complete sets at one version (identical
+	// content by the protocol), the one with fewest parts, for determinism.
+	for _, k := range slices.SortedFunc(maps.Keys(multi), func(a, b partsKey) int {
+		if a.v != b.v {
+			return cmp.Compare(a.v, b.v)
 		}
+		return cmp.Compare(a.n, b.n)
+	}) {
+		got := multi[k]
+		if _, ok := l.checkpoints[k.v]; ok || len(got) != k.n {
+			continue
+		}
+		names := make([]string, k.n)
+		for i := 1; i <= k.n; i++ {
+			names[i-1] = got[i]
+		}
+		l.checkpoints[k.v] = names
 	}
 	return l, nil
 }
@@ -202,7 +219,7 @@ func readCheckpointFile(ctx context.Context, fsys FS, name string) ([]action, er
 	defer tbl.Release()
 	sc := tbl.Schema()
 	// Only the actions a snapshot needs; stats_parsed and friends are skipped.
-	want := []string{"add", "remove", "metaData", "protocol"}
+	want := []string{"add", "remove", "metaData", "protocol", "txn"}
 	var cols []int
 	var colNames []string
 	for _, w := range want {

@@ -89,7 +89,17 @@ type action struct {
 	MetaData   *Metadata       `json:"metaData,omitempty"`
 	Protocol   *Protocol       `json:"protocol,omitempty"`
 	CommitInfo json.RawMessage `json:"commitInfo,omitempty"`
-	Txn        json.RawMessage `json:"txn,omitempty"`
+	Txn        *Txn            `json:"txn,omitempty"`
+}
+
+// Txn is an application transaction action: the last version an
+// application (a streaming writer of another engine) committed, for its
+// idempotent retries. Replay keeps the latest per AppID and checkpoints
+// carry them, as the protocol requires.
+type Txn struct {
+	AppID       string `json:"appId"`
+	Version     int64  `json:"version"`
+	LastUpdated *int64 `json:"lastUpdated,omitempty"`
 }
 
 // stringMap is a map[string]string that also decodes the Arrow/Parquet map

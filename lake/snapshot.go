@@ -29,6 +29,8 @@ type TableSnapshot struct {
 	Files []Add
 	// Tombstones are the remove actions still in the log, sorted by path.
 	Tombstones []Remove
+	// Txns are the latest application transactions, by AppID.
+	Txns []Txn
 	// CheckpointVersion is the checkpoint the replay started from, or -1.
 	CheckpointVersion int64
 
@@ -60,9 +62,12 @@ func snapshotAt(ctx context.Context, fsys FS, dir string, version int64) (*Table
 		return nil, fmt.Errorf("lake: %s: version %d does not exist (latest %d)", dir, version, latest)
 	}
 
-	// Checkpoints at or before the version, newest first; the
-	// _last_checkpoint hint goes first when it qualifies. An unreadable
-	// checkpoint falls back to the next older one.
+	// Checkpoints at or before the version, newest first. The listing is
+	// authoritative: _last_checkpoint is only a hint and can be stale (a
+	// crash between publishing a checkpoint and renaming the hint, or two
+	// writers racing), and starting from an older checkpoint would need
+	// commits that log cleanup may have removed. An unreadable checkpoint
+	// falls back to the next older one.
 	var cps []int64
 	for v := range l.checkpoints {
 		if v <= version {
@@ -71,12 +76,7 @@ func snapshotAt(ctx context.Context, fsys FS, dir string, version int64) (*Table
 	}
 	slices.Sort(cps)
 	slices.Reverse(cps)
-	if hint := readLastCheckpoint(fsys, logDir); hint >= 0 && hint <= version {
-		if i := slices.Index(cps, hint); i > 0 {
-			cps = append([]int64{hint}, slices.Delete(cps, i, i+1)...)
-		}
-	}
-	st := &replay{files: map[string]Add{}, tombs: map[string]Remove{}}
+	st := &replay{files: map[string]Add{}, tombs: map[string]Remove{}, txns: map[string]Txn{}}
 	start := int64(0)
 	cpUsed := int64(-1)
 	var cpErr error
@@ -133,6 +133,9 @@ func snapshotAt(ctx context.Context, fsys FS, dir string, version int64) (*Table
 	for _, k := range slices.Sorted(maps.Keys(st.tombs)) {
 		snap.Tombstones = append(snap.Tombstones, st.tombs[k])
 	}
+	for _, k := range slices.Sorted(maps.Keys(st.txns)) {
+		snap.Txns = append(snap.Txns, st.txns[k])
+	}
 	if snap.Schema, err = parseSchema(st.metadata.SchemaString); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
@@ -148,6 +151,7 @@ type replay struct {
 	metadata *Metadata
 	files    map[string]Add
 	tombs    map[string]Remove
+	txns     map[string]Txn
 }
 
 func (r *replay) apply(acts []action) error {
@@ -165,6 +169,8 @@ func (r *replay) apply(acts []action) error {
 		case a.Protocol != nil:
 			p := *a.Protocol
 			r.protocol = &p
+		case a.Txn != nil:
+			r.txns[a.Txn.AppID] = *a.Txn
 		}
 	}
 	return nil

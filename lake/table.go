@@ -40,6 +40,11 @@ func Create(dir string, schema *arrow.Schema, opts ...Option) (*Table, error) {
 	if err := o.fs.MkdirAll(filepath.Join(dir, logDirName)); err != nil {
 		return nil, fmt.Errorf("lake: create %s: %w", dir, err)
 	}
+	// Put-if-absent on commit 0 guards only commit 0: a table whose early
+	// log was cleaned up (a checkpoint, later commits) exists all the same.
+	if l, err := listLog(o.fs, filepath.Join(dir, logDirName)); err == nil && l.latest() >= 0 {
+		return nil, fmt.Errorf("%w: %s (log at version %d)", ErrExists, dir, l.latest())
+	}
 	now := o.clock().UnixMilli()
 	t := &Table{
 		dir: dir, opts: o, schema: schema, version: -1,

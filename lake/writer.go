@@ -54,6 +54,8 @@ func (o WriterOptions) Validate() error {
 		return errors.New("lake: writer options must not be negative")
 	case o.FlushInterval > 0 && o.NewTicker == nil:
 		return errors.New("lake: FlushInterval needs NewTicker")
+	case o.FlushInterval > 0 && o.ChunkSize > 1:
+		return errors.New("lake: FlushInterval needs ChunkSize 1 (0 chooses it): rows held in a chunk are out of the ticker's reach")
 	}
 	return nil
 }
@@ -169,9 +171,16 @@ func (w *Writer[T]) fail(err error) {
 }
 
 // Write queues one row. It blocks while the queue is full and returns the
-// writer's failure, if one happened, instead of queueing.
+// writer's failure, if one happened, instead of queueing. A row written
+// after Close is an error that Err reports too: a sink that cannot return
+// errors (EventWriter.Emit) must not lose an event silently.
 func (w *Writer[T]) Write(row T) error {
 	if w.closed {
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = fmt.Errorf("%w: a row was written after Close and dropped", ErrClosed)
+		}
+		w.mu.Unlock()
 		return ErrClosed
 	}
 	if w.failed.Load() {
