@@ -61,8 +61,10 @@ type FileConfig struct {
 	// symbol (an OCC symbol) or all of underlying, expiry, strike and right.
 	Columns map[string]string `yaml:"columns"`
 	// TimeFormat is a strptime format (DuckDB's, e.g. "%Y-%m-%d %H:%M:%S") for the time column
-	// of a CSV file. Default: ISO 8601 (DuckDB's timestamp cast). Time zone offsets in the text
-	// are not read: times are wall-clock in Timezone. Ignored for typed (Parquet) columns.
+	// of a CSV file. Default: ISO 8601 (DuckDB's timestamp cast), where a value with a UTC
+	// offset ("2020-03-20T10:00:00-04:00", "…Z") is that instant and a value without one is
+	// wall clock in Timezone. A format with %z or %Z reads every value as an instant; any other
+	// format gives wall-clock times. Ignored for typed (Parquet) columns.
 	TimeFormat string `yaml:"time_format"`
 	// ExpiryFormat is the strptime format of a text expiry column. Default: ISO date. A date
 	// (no time of day) means 16:00 America/New_York of that day.

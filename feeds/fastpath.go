@@ -151,7 +151,7 @@ func (s *fileSource) decodeFast(rec arrow.RecordBatch) error {
 		sm := &syms[code]
 		tm := timeV[i]
 		if !timeUTC {
-			tm = s.tz.toUTC(tm)
+			tm = s.tz.instant(tm)
 		}
 		q := Quote{Time: tm, Bid: bid[i], Ask: ask[i], UnderlyingPrice: up[i], IV: iv[i], Delta: delta[i],
 			Gamma: gamma[i], Vega: vega[i], Theta: theta[i]}
@@ -232,7 +232,7 @@ func (s *fileSource) decodeFastNulls(rec arrow.RecordBatch) error {
 		}
 		tm := tA.Value(i)
 		if !cur.q.timeUTC {
-			tm = s.tz.toUTC(tm)
+			tm = s.tz.instant(tm)
 		}
 		v := func(j int) float64 { return rec.Column(fastBid + j).(*array.Float64).Value(i) }
 		q := Quote{Time: tm, Bid: v(0), Ask: v(1), UnderlyingPrice: v(2), IV: v(3), Delta: v(4), Gamma: v(5), Vega: v(6), Theta: v(7)}

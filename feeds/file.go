@@ -125,7 +125,7 @@ func listFiles(path, format string, lister FileLister) ([]string, error) {
 			}
 			out[i] = f
 		}
-		return out, nil // an empty table is an empty source
+		return out, checkGlobFree(out) // an empty table is an empty source
 	}
 	fs, err := filepath.Glob(path) // sorted
 	if err != nil {
@@ -134,7 +134,18 @@ func listFiles(path, format string, lister FileLister) ([]string, error) {
 	if len(fs) == 0 {
 		return nil, fmt.Errorf("%w: %s matches nothing", ErrNoFiles, path)
 	}
-	return fs, nil
+	return fs, checkGlobFree(fs)
+}
+
+// checkGlobFree refuses file names with glob characters: DuckDB's readers
+// expand globs again, so q[1].csv would read q1.csv.
+func checkGlobFree(files []string) error {
+	for _, f := range files {
+		if strings.ContainsAny(filepath.Base(f), "*?[]{}") {
+			return &FieldError{Field: "path", Msg: fmt.Sprintf("file %s has a glob character (*?[]{}) in its name; rename it", f)}
+		}
+	}
+	return nil
 }
 
 type fileSource struct {
@@ -396,6 +407,15 @@ type zoneCache struct {
 	valid bool
 }
 
+// instant turns a decoded time into UTC µs: values tagged with instantBias
+// are instants already; others are wall clock in the zone.
+func (z *zoneCache) instant(t int64) int64 {
+	if t >= instantBias/2 {
+		return t - instantBias
+	}
+	return z.toUTC(t)
+}
+
 func (z *zoneCache) toUTC(wall int64) int64 {
 	wall += z.add
 	if z.loc == time.UTC {
@@ -474,7 +494,7 @@ func (s *fileSource) decode(rec arrow.RecordBatch) error {
 		}
 		tm := timeV[i]
 		if !timeUTC {
-			tm = s.tz.toUTC(tm)
+			tm = s.tz.instant(tm)
 		}
 		qt := Quote{
 			Time: tm, Bid: f64[outBid][i], Ask: f64[outAsk][i], UnderlyingPrice: f64[outUnderlyingPrice][i],

@@ -1,6 +1,9 @@
 package feeds
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // deltaNeutralHeader is the vendor's header, in order. Files have " exchange" with a leading
 // space; names are compared after trimming spaces.
@@ -35,9 +38,12 @@ func resolveLayout(cfg FileConfig) (*layout, error) {
 		} {
 			l.cols[role] = col
 		}
-		if l.timeFormat == "" {
-			l.timeFormat = "%m/%d/%Y"
+		// The preset's rows are end-of-day quotes stamped 16:00 New York:
+		// a time_format with a time of day would be shifted by 16 hours.
+		if l.timeFormat != "" && l.timeFormat != "%m/%d/%Y" {
+			return nil, &FieldError{Field: "time_format", Msg: fmt.Sprintf("the deltaneutral preset reads dates (%%m/%%d/%%Y) and stamps them 16:00 New York; found %q", l.timeFormat)}
 		}
+		l.timeFormat = "%m/%d/%Y"
 		if l.expiryFormat == "" {
 			l.expiryFormat = "%m/%d/%Y"
 		}

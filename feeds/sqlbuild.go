@@ -63,6 +63,15 @@ func classify(duckType string) typeClass {
 	return tcOther
 }
 
+// offsetPattern matches ISO time text that ends in a UTC offset after a
+// time of day ("…10:00:00-04:00", "…10:00Z"), not a bare date's "-20".
+const offsetPattern = `[0-9]:[0-9]{2}(:[0-9]{2}([.][0-9]*)?)? ?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$`
+
+// instantBias tags, in a wall-clock time column, the values that are
+// already instants (text with an offset): 2^61 µs is 73,000 years, far
+// beyond any real time, so the decoder tells them apart with one compare.
+const instantBias = int64(1) << 61
+
 // query is a built file query.
 type query struct {
 	sql       string
@@ -115,7 +124,19 @@ func buildQuery(from string, types map[string]string, l *layout, native bool) (*
 		case tcTimestamp, tcDate:
 			exprs[outTime] = "epoch_us(" + c + "::TIMESTAMP)"
 		case tcText:
-			exprs[outTime] = "epoch_us(" + strptime(c, l.timeFormat) + ")"
+			switch {
+			case strings.Contains(l.timeFormat, "%z") || strings.Contains(l.timeFormat, "%Z"):
+				// The format reads the offset: every value is an instant.
+				exprs[outTime], q.timeUTC = "epoch_us("+strptime(c, l.timeFormat)+")", true
+			case l.timeFormat == "":
+				// ISO text: a value with a UTC offset (Z, +hh:mm) is an
+				// instant, tagged with instantBias for the decoder; one
+				// without is wall clock in the layout's zone.
+				exprs[outTime] = fmt.Sprintf("CASE WHEN regexp_matches(%s, %s) THEN epoch_us(TRY_CAST(%s AS TIMESTAMPTZ)) + %d ELSE epoch_us(TRY_CAST(%s AS TIMESTAMP)) END",
+					c, sqlString(offsetPattern), c, instantBias, c)
+			default:
+				exprs[outTime] = "epoch_us(" + strptime(c, l.timeFormat) + ")"
+			}
 		default:
 			return nil, badType(outTime, "a timestamp, a date or text")
 		}
