@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -603,11 +604,11 @@ func (s *fileSource) newContract(q *query, m rowMeta) (Contract, int, badField) 
 	if q.hasColumn[outExpiry] {
 		v := m.exp
 		switch {
-		case q.expiryUTC:
-			c.Expiry = MicrosTime(v)
-		case v%86400e6 == 0: // a date: the expiry day's 16:00 in New York
+		case v%86400e6 == 0: // a date (also an instant at midnight UTC, as pandas writes dates): 16:00 New York that day
 			d := MicrosTime(v)
 			c.Expiry = ExpiryAt(d.Year(), d.Month(), d.Day())
+		case q.expiryUTC:
+			c.Expiry = MicrosTime(v)
 		default:
 			c.Expiry = MicrosTime(s.ez.toUTC(v))
 		}
@@ -636,6 +637,19 @@ func (s *fileSource) newContract(q *query, m rowMeta) (Contract, int, badField) 
 	}
 	if !(c.Multiplier > 0) || !isFinite(c.Multiplier) {
 		return c, outMultiplier, badField{kind: KindNonpositive, field: ColMultiplier, msg: fmt.Sprintf("want multiplier > 0, found %v", c.Multiplier)}
+	}
+	// An OCC symbol names its own expiry, right and strike: columns that
+	// say otherwise make a contract that contradicts its name.
+	if occErr == nil {
+		ny := c.Expiry.In(newYork)
+		switch {
+		case ny.Format(time.DateOnly) != occ.Expiry.In(newYork).Format(time.DateOnly):
+			return c, outExpiry, badField{kind: KindMalformed, field: ColExpiry, msg: fmt.Sprintf("symbol %s expires %s, the column says %s", c.Symbol, occ.Expiry.In(newYork).Format(time.DateOnly), ny.Format(time.DateOnly))}
+		case c.Right != occ.Right:
+			return c, outRight, badField{kind: KindMalformed, field: ColRight, msg: fmt.Sprintf("symbol %s is a %s, the column says %s", c.Symbol, occ.Right, c.Right)}
+		case math.Abs(c.Strike-occ.Strike) > 0.0005:
+			return c, outStrike, badField{kind: KindMalformed, field: ColStrike, msg: fmt.Sprintf("symbol %s has strike %g, the column says %g", c.Symbol, occ.Strike, c.Strike)}
+		}
 	}
 	return c, -1, badField{}
 }

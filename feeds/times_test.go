@@ -2,11 +2,14 @@ package feeds
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
 )
 
 // Text times: a UTC offset makes an instant; no offset is wall clock in the
@@ -83,5 +86,79 @@ func TestFileNameAndPresetGuards(t *testing.T) {
 	_, err = OpenFile(context.Background(), FileConfig{Path: filepath.Join(dir, "q1.csv"), Preset: PresetDeltaNeutral, TimeFormat: "%m/%d/%Y %H:%M"}, Skip, nil)
 	if !errors.As(err, &fe) || fe.Field != "time_format" {
 		t.Errorf("deltaneutral with a time of day: %v, want a time_format FieldError", err)
+	}
+}
+
+// A row whose OCC symbol contradicts its own columns is malformed, not a
+// contract with a wrong name.
+func TestSymbolMustAgreeWithColumns(t *testing.T) {
+	dir := t.TempDir()
+	head := "underlying,underlying_last, exchange,optionroot,optionext,type,expiration,quotedate,strike,last,bid,ask,volume,openinterest,impliedvol,delta,gamma,theta,vega,optionalias\n"
+	row := func(root, typ, exp, strike string) string {
+		return "SPY,240.1,*," + root + ",," + typ + "," + exp + ",03/16/2020," + strike + ",1,1.0,1.1,1,1,0.3,-0.3,0.01,-0.1,0.2,x\n"
+	}
+	body := head +
+		row("SPY200320P00240000", "put", "03/20/2020", "240") + // agrees
+		row("SPY200320P00245000", "call", "03/20/2020", "245") + // right disagrees
+		row("SPY200320P00250000", "put", "03/27/2020", "250") + // expiry disagrees
+		row("SPY200320P00255000", "put", "03/20/2020", "256") // strike disagrees
+	p := filepath.Join(dir, "dn.csv")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenFile(context.Background(), FileConfig{Path: p, Preset: PresetDeltaNeutral}, Skip, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	qs := drain(t, src)
+	if len(qs) != 1 || src.Contracts().Get(qs[0].Contract).Symbol != "SPY200320P00240000" {
+		t.Fatalf("%d quotes, want only the consistent row", len(qs))
+	}
+	if n := src.Quality()[KindMalformed]; n != 3 {
+		t.Errorf("malformed %d, want 3", n)
+	}
+	rej, err := OpenFile(context.Background(), FileConfig{Path: p, Preset: PresetDeltaNeutral}, Reject, nil)
+	if err == nil {
+		defer rej.Close()
+		_, err = rej.Next(context.Background())
+		_, err = rej.Next(context.Background())
+	}
+	var re *RowError
+	if !errors.As(err, &re) || re.Row != 2 || re.Column != "type" {
+		t.Errorf("reject: %v, want row 2, column type", err)
+	}
+}
+
+// An expiry stored as an instant at midnight UTC (how pandas writes dates)
+// is that date's 16:00 New York, not 20:00 the evening before.
+func TestExpiryInstantAtMidnightIsADate(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.parquet")
+	c, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	if _, err := db.Exec(`COPY (SELECT TIMESTAMPTZ '2020-03-20 14:00:00+00' AS time, 'SPY' AS underlying,
+		TIMESTAMPTZ '2020-03-20 00:00:00+00' AS expiry, 240.0 AS strike, 'P' AS "right", 1.0 AS bid, 1.1 AS ask,
+		240.0 AS underlying_price) TO '` + p + `' (FORMAT parquet)`); err != nil {
+		t.Fatal(err)
+	}
+	cols := map[string]string{"time": "time", "underlying": "underlying", "expiry": "expiry", "strike": "strike",
+		"right": "right", "bid": "bid", "ask": "ask", "underlying_price": "underlying_price"}
+	src, err := OpenFile(context.Background(), FileConfig{Path: p, Columns: cols}, Reject, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	qs := drain(t, src)
+	if len(qs) != 1 {
+		t.Fatalf("%d quotes", len(qs))
+	}
+	k := src.Contracts().Get(qs[0].Contract)
+	if !k.Expiry.Equal(ExpiryAt(2020, 3, 20)) || k.Symbol != "SPY200320P00240000" {
+		t.Fatalf("contract %+v, want SPY200320P00240000 expiring 2020-03-20 16:00 New York", k)
 	}
 }
