@@ -35,8 +35,20 @@ func (s *fileSource) openFast(cur *fileCursor) (string, error) {
 	if sqlText, ok, err := s.openNative(cur); ok || err != nil {
 		return sqlText, err
 	}
-	metaSQL := fmt.Sprintf("SELECT s, u, e, k, r, m FROM (SELECT %s AS s, %s AS u, %s AS e, %s AS k, %s AS r, %s AS m FROM %s) WHERE s IS NOT NULL GROUP BY ALL ORDER BY ALL",
-		e[outSymbol], e[outUnderlying], e[outExpiry], e[outStrike], e[outRight], e[outMultiplier], q.from)
+	// Rows with a missing contract column define nothing: the symbol's
+	// definition comes from its complete rows (a single bad cell must not
+	// read as a second, conflicting definition and fail the whole file).
+	where := "s IS NOT NULL"
+	for _, c := range []struct {
+		out  int
+		name string
+	}{{outUnderlying, "u"}, {outExpiry, "e"}, {outStrike, "k"}, {outRight, "r"}, {outMultiplier, "m"}} {
+		if q.hasColumn[c.out] {
+			where += " AND " + c.name + " IS NOT NULL"
+		}
+	}
+	metaSQL := fmt.Sprintf("SELECT s, u, e, k, r, m FROM (SELECT %s AS s, %s AS u, %s AS e, %s AS k, %s AS r, %s AS m FROM %s) WHERE %s GROUP BY ALL ORDER BY ALL",
+		e[outSymbol], e[outUnderlying], e[outExpiry], e[outStrike], e[outRight], e[outMultiplier], q.from, where)
 	rows, err := s.conn.QueryContext(s.ctx, metaSQL)
 	if err != nil {
 		return "", fmt.Errorf("feeds: %s: %w", cur.file, err)
@@ -95,8 +107,16 @@ func (s *fileSource) openFast(cur *fileCursor) (string, error) {
 	if _, err := s.conn.ExecContext(s.ctx, b.String()); err != nil {
 		return "", fmt.Errorf("feeds: %s: %w", cur.file, err)
 	}
-	return fmt.Sprintf("SELECT %s AS c0, enum_code((%s)::%s)::UINTEGER AS c1, %s, %s, %s, %s, %s, %s, %s, %s FROM %s",
-		e[outTime], e[outSymbol], typ, e[outBid], e[outAsk], e[outUnderlyingPrice], e[outIV], e[outDelta], e[outGamma],
+	// A row missing a contract column gets a NULL code: malformed, counted
+	// (or rejected) like the same row of a CSV file.
+	complete := "TRUE"
+	for _, out := range []int{outUnderlying, outExpiry, outStrike, outRight, outMultiplier} {
+		if q.hasColumn[out] {
+			complete += " AND (" + e[out] + ") IS NOT NULL"
+		}
+	}
+	return fmt.Sprintf("SELECT %s AS c0, CASE WHEN %s THEN enum_code(TRY_CAST((%s) AS %s))::UINTEGER END AS c1, %s, %s, %s, %s, %s, %s, %s, %s FROM %s",
+		e[outTime], complete, e[outSymbol], typ, e[outBid], e[outAsk], e[outUnderlyingPrice], e[outIV], e[outDelta], e[outGamma],
 		e[outVega], e[outTheta], q.from), nil
 }
 

@@ -162,3 +162,42 @@ func TestExpiryInstantAtMidnightIsADate(t *testing.T) {
 		t.Fatalf("contract %+v, want SPY200320P00240000 expiring 2020-03-20 16:00 New York", k)
 	}
 }
+
+// One row with a missing strike is one malformed row, in Parquet as in CSV,
+// not a second definition of its symbol that fails the file.
+func TestMissingContractCellIsOneBadRow(t *testing.T) {
+	dir := t.TempDir()
+	c, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	pq, csv := filepath.Join(dir, "x.parquet"), filepath.Join(dir, "x.csv")
+	rows := `SELECT * FROM (VALUES
+		(TIMESTAMPTZ '2020-03-16 14:00:00+00', 'SPY200320P00240000', 240.0, 1.0, 1.1, 240.0),
+		(TIMESTAMPTZ '2020-03-16 14:05:00+00', 'SPY200320P00240000', NULL, 1.0, 1.1, 240.0),
+		(TIMESTAMPTZ '2020-03-16 14:10:00+00', 'SPY200320P00240000', 240.0, 1.0, 1.1, 240.0),
+		(TIMESTAMPTZ '2020-03-16 14:15:00+00', 'SPY200320C00250000', NULL, 1.0, 1.1, 240.0))
+		AS t(time, symbol, strike, bid, ask, underlying_price)`
+	for _, q := range []string{
+		"COPY (" + rows + ") TO '" + pq + "' (FORMAT parquet)",
+		"COPY (" + rows + ") TO '" + csv + "' (FORMAT csv, HEADER)",
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cols := map[string]string{"time": "time", "symbol": "symbol", "strike": "strike", "bid": "bid", "ask": "ask", "underlying_price": "underlying_price"}
+	for _, path := range []string{pq, csv} {
+		src, err := OpenFile(context.Background(), FileConfig{Path: path, Columns: cols, Timezone: "UTC"}, Skip, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		qs := drain(t, src)
+		if len(qs) != 2 || src.Quality()[KindMalformed] != 2 {
+			t.Errorf("%s: %d quotes, quality %v; want 2 quotes and 2 malformed rows", filepath.Base(path), len(qs), src.Quality())
+		}
+		src.Close()
+	}
+}
