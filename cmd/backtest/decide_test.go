@@ -305,3 +305,11 @@ func TestCompareQueryAndReport(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitGridValues(t *testing.T) {
+	got := splitValues(`10, [SPY, QQQ],{a: 1, b: 2}, "x,y", 'p,q',last`)
+	want := []string{"10", "[SPY, QQQ]", "{a: 1, b: 2}", `"x,y"`, `'p,q'`, "last"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("splitValues = %q, want %q", got, want)
+	}
+}

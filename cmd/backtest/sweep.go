@@ -109,21 +109,27 @@ func parseShard(s string) (i, n int, err error) {
 	return i, n, nil
 }
 
-// splitValues splits "a,b,[c,d]" on commas outside brackets and braces.
+// splitValues splits "a,b,[c,d],'e,f'" on commas outside brackets,
+// braces and quotes (the values are YAML).
 func splitValues(s string) []string {
 	var out []string
 	depth, start := 0, 0
+	var quote rune
 	for i, r := range s {
-		switch r {
-		case '[', '{':
-			depth++
-		case ']', '}':
-			depth--
-		case ',':
-			if depth == 0 {
-				out = append(out, strings.TrimSpace(s[start:i]))
-				start = i + 1
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
 			}
+		case r == '"' || r == '\'':
+			quote = r
+		case r == '[' || r == '{':
+			depth++
+		case r == ']' || r == '}':
+			depth--
+		case r == ',' && depth == 0:
+			out = append(out, strings.TrimSpace(s[start:i]))
+			start = i + 1
 		}
 	}
 	return append(out, strings.TrimSpace(s[start:]))
