@@ -166,10 +166,9 @@ type fileSource struct {
 	batch     Batch
 	closed    bool
 
-	fi   int // index of the current file in files; -1 before the first
-	cur  *fileCursor
-	done bool
-	err  error // sticky error
+	fi  int // index of the current file in files; -1 before the first
+	cur *fileCursor
+	err error // sticky error
 }
 
 type fileCursor struct {

@@ -2,28 +2,10 @@ package feeds
 
 import (
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 )
-
-// drainAny reads a source to the end or the first error; it must never panic.
-func drainAny(src Source) (int, error) {
-	n := 0
-	for i := 0; i < 1000; i++ {
-		b, err := src.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-		n += len(b.Quotes)
-	}
-	return n, nil
-}
 
 // FuzzCSV: any file content through the deltaneutral preset and a custom layout, under both
 // policies: errors only, no panic, and no quote that breaks the checks.

@@ -121,8 +121,9 @@ func TestSymbolMustAgreeWithColumns(t *testing.T) {
 	rej, err := OpenFile(context.Background(), FileConfig{Path: p, Preset: PresetDeltaNeutral}, Reject, nil)
 	if err == nil {
 		defer rej.Close()
-		_, err = rej.Next(context.Background())
-		_, err = rej.Next(context.Background())
+		for err == nil { // the first batch may hold the good row; the error follows
+			_, err = rej.Next(context.Background())
+		}
 	}
 	var re *RowError
 	if !errors.As(err, &re) || re.Row != 2 || re.Column != "type" {
