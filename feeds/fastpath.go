@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -211,6 +212,11 @@ func (s *fileSource) acceptSlow(cur *fileCursor, sm *symMeta, q *Quote) error {
 	}
 	if sm.id == noContract {
 		if id, ok := s.contracts.Lookup(sm.c.Symbol); ok { // seen in an earlier file
+			if k := s.contracts.Get(id); !sameContract(&sm.c, k) {
+				sm.out, sm.bad = outSymbol, badField{kind: KindMalformed, field: ColSymbol,
+					msg: fmt.Sprintf("%s is defined differently in an earlier file (expiry %s, strike %g, right %s, multiplier %g)", sm.c.Symbol, k.Expiry.Format(time.RFC3339), k.Strike, k.Right, k.Multiplier)}
+				return s.bad(cur, sm.out, sm.bad)
+			}
 			sm.id = id
 		} else {
 			sm.id = s.contracts.Intern(sm.c)

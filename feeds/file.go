@@ -150,6 +150,11 @@ func checkGlobFree(files []string) error {
 }
 
 type fileSource struct {
+	// lastMeta[id] is the raw contract columns last accepted for contract
+	// id (CSV path): a row with other values is checked against the
+	// contract's first definition.
+	lastMeta []rowMeta
+
 	ctx       context.Context
 	db        *sql.DB
 	conn      *sql.Conn
@@ -504,15 +509,32 @@ func (s *fileSource) decode(rec arrow.RecordBatch) error {
 		id, known := s.contracts.Lookup(symbol)
 		var c Contract
 		var strike float64
+		m := rowMeta{symbol: symbol, exp: expV[i], strike: f64[outStrike][i], right: rightV[i], mult: f64[outMultiplier][i]}
+		if !und.IsNull(i) {
+			m.und, m.undOK = und.Value(i), true
+		}
 		if known {
-			strike = s.contracts.Get(id).Strike
+			k := s.contracts.Get(id)
+			strike = k.Strike
+			if int(id) >= len(s.lastMeta) || s.lastMeta[id] != m {
+				// New raw values for a known symbol: they must define the
+				// same contract (first definition wins, but never silently).
+				c2, out, bf := s.newContract(cur.q, m)
+				if bf.kind == "" && !sameContract(&c2, k) {
+					out, bf = outSymbol, badField{kind: KindMalformed, field: ColSymbol,
+						msg: fmt.Sprintf("%s is defined differently earlier (expiry %s, strike %g, right %s, multiplier %g)", symbol, k.Expiry.Format(time.RFC3339), k.Strike, k.Right, k.Multiplier)}
+				}
+				if bf.kind != "" {
+					if err := s.bad(cur, out, bf); err != nil {
+						return err
+					}
+					continue
+				}
+				s.rememberMeta(id, m)
+			}
 		} else {
 			var bf badField
 			var out int
-			m := rowMeta{symbol: symbol, exp: expV[i], strike: f64[outStrike][i], right: rightV[i], mult: f64[outMultiplier][i]}
-			if !und.IsNull(i) {
-				m.und, m.undOK = und.Value(i), true
-			}
 			c, out, bf = s.newContract(cur.q, m)
 			if bf.kind != "" {
 				if err := s.bad(cur, out, bf); err != nil {
@@ -537,6 +559,7 @@ func (s *fileSource) decode(rec arrow.RecordBatch) error {
 		}
 		if !known {
 			id = s.contracts.Intern(c)
+			s.rememberMeta(id, m)
 		}
 		if bf, good := s.order.check(tm, id); !good {
 			if err := s.bad(cur, outTime, bf); err != nil {
@@ -578,6 +601,22 @@ func (s *fileSource) nullColumn(cols *[outCount]arrow.Array, i int) int {
 }
 
 // rowMeta is a row's contract columns.
+// rememberMeta records the raw columns accepted for contract id (strings
+// cloned: Arrow reuses their memory).
+func (s *fileSource) rememberMeta(id ContractID, m rowMeta) {
+	for int(id) >= len(s.lastMeta) {
+		s.lastMeta = append(s.lastMeta, rowMeta{})
+	}
+	m.symbol, m.und = strings.Clone(m.symbol), strings.Clone(m.und)
+	s.lastMeta[id] = m
+}
+
+// sameContract reports whether two definitions of a symbol agree.
+func sameContract(a, b *Contract) bool {
+	return a.Underlying == b.Underlying && a.Expiry.Equal(b.Expiry) && math.Abs(a.Strike-b.Strike) < 1e-9 &&
+		a.Right == b.Right && a.Multiplier == b.Multiplier
+}
+
 type rowMeta struct {
 	symbol string
 	und    string

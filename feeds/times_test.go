@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,6 +200,49 @@ func TestMissingContractCellIsOneBadRow(t *testing.T) {
 		qs := drain(t, src)
 		if len(qs) != 2 || src.Quality()[KindMalformed] != 2 {
 			t.Errorf("%s: %d quotes, quality %v; want 2 quotes and 2 malformed rows", filepath.Base(path), len(qs), src.Quality())
+		}
+		src.Close()
+	}
+}
+
+// A symbol defined again with other contract values (here the multiplier)
+// is a malformed row, within a file and across files, CSV and Parquet.
+func TestRedefinedSymbolIsNotSilent(t *testing.T) {
+	dir := t.TempDir()
+	c, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	row := func(minute int, mult float64) string {
+		return fmt.Sprintf("(TIMESTAMPTZ '2020-03-16 14:%02d:00+00', 'SPY200320P00240000', %g, 1.0, 1.1, 240.0)", minute, mult)
+	}
+	write := func(name string, format string, rows ...string) {
+		q := fmt.Sprintf("COPY (SELECT * FROM (VALUES %s) AS t(time, symbol, multiplier, bid, ask, underlying_price)) TO '%s' (FORMAT %s%s)",
+			strings.Join(rows, ", "), filepath.Join(dir, name), format, map[string]string{"csv": ", HEADER", "parquet": ""}[format])
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("one.csv", "csv", row(0, 100), row(5, 10), row(10, 100))
+	write("a1.csv", "csv", row(0, 100))
+	write("a2.csv", "csv", row(5, 10), row(10, 100))
+	write("p1.parquet", "parquet", row(0, 100))
+	write("p2.parquet", "parquet", row(5, 10))
+	cols := map[string]string{"time": "time", "symbol": "symbol", "multiplier": "multiplier", "bid": "bid", "ask": "ask", "underlying_price": "underlying_price"}
+	for _, c := range []struct {
+		glob      string
+		quotes    int
+		malformed int64
+	}{{"one.csv", 2, 1}, {"a?.csv", 2, 1}, {"p?.parquet", 1, 1}} {
+		src, err := OpenFile(context.Background(), FileConfig{Path: filepath.Join(dir, c.glob), Columns: cols, Timezone: "UTC"}, Skip, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.glob, err)
+		}
+		qs := drain(t, src)
+		if len(qs) != c.quotes || src.Quality()[KindMalformed] != c.malformed {
+			t.Errorf("%s: %d quotes, quality %v; want %d quotes, %d malformed", c.glob, len(qs), src.Quality(), c.quotes, c.malformed)
 		}
 		src.Close()
 	}
