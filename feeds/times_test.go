@@ -138,12 +138,7 @@ func TestSymbolMustAgreeWithColumns(t *testing.T) {
 func TestExpiryInstantAtMidnightIsADate(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.parquet")
-	c, err := duckdb.NewConnector("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(c)
-	defer db.Close()
+	db := openDuck(t)
 	if _, err := db.Exec(`COPY (SELECT TIMESTAMPTZ '2020-03-20 14:00:00+00' AS time, 'SPY' AS underlying,
 		TIMESTAMPTZ '2020-03-20 00:00:00+00' AS expiry, 240.0 AS strike, 'P' AS "right", 1.0 AS bid, 1.1 AS ask,
 		240.0 AS underlying_price) TO '` + p + `' (FORMAT parquet)`); err != nil {
@@ -170,12 +165,7 @@ func TestExpiryInstantAtMidnightIsADate(t *testing.T) {
 // not a second definition of its symbol that fails the file.
 func TestMissingContractCellIsOneBadRow(t *testing.T) {
 	dir := t.TempDir()
-	c, err := duckdb.NewConnector("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(c)
-	defer db.Close()
+	db := openDuck(t)
 	pq, csv := filepath.Join(dir, "x.parquet"), filepath.Join(dir, "x.csv")
 	rows := `SELECT * FROM (VALUES
 		(TIMESTAMPTZ '2020-03-16 14:00:00+00', 'SPY200320P00240000', 240.0, 1.0, 1.1, 240.0),
@@ -209,12 +199,7 @@ func TestMissingContractCellIsOneBadRow(t *testing.T) {
 // is a malformed row, within a file and across files, CSV and Parquet.
 func TestRedefinedSymbolIsNotSilent(t *testing.T) {
 	dir := t.TempDir()
-	c, err := duckdb.NewConnector("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(c)
-	defer db.Close()
+	db := openDuck(t)
 	row := func(minute int, mult float64) string {
 		return fmt.Sprintf("(TIMESTAMPTZ '2020-03-16 14:%02d:00+00', 'SPY200320P00240000', %g, 1.0, 1.1, 240.0)", minute, mult)
 	}
@@ -246,4 +231,16 @@ func TestRedefinedSymbolIsNotSilent(t *testing.T) {
 		}
 		src.Close()
 	}
+}
+
+// openDuck is an in-memory DuckDB for writing test files, closed with t.
+func openDuck(t *testing.T) *sql.DB {
+	t.Helper()
+	c, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	t.Cleanup(func() { db.Close() })
+	return db
 }

@@ -139,10 +139,6 @@ func TestExpiryUsesLatestSpot(t *testing.T) {
 // the simulated broker once the breaker admits orders; recorded rejects of
 // an admitted order are breaker failures.
 func TestReplayExitMeetsOpenBreaker(t *testing.T) {
-	occ := "SPY240306P00100000"
-	row := func(h, m int, id, side string, price float64, status string) RecordedFill {
-		return RecordedFill{Time: at(4, h, m, 0).UTC(), ExecutionID: id, Contract: occ, Side: side, Qty: 1, Price: price, Status: status}
-	}
 	cfg := baseConfig()
 	cfg.Strategy = StrategyConfig{Replay: &ReplayConfig{Fills: []RecordedFill{
 		row(12, 0, "E1", "sell", 2.05, StatusRejected), // unsorted on purpose
@@ -265,10 +261,6 @@ func TestPreOpenQuotesStillStop(t *testing.T) {
 // A recorded exit that failed live (a reject) and meets a refusing breaker
 // is a blocked attempt, not an order to exit later.
 func TestBlockedRecordedRejectDoesNotExit(t *testing.T) {
-	occ := "SPY240306P00100000"
-	row := func(h, m int, id, side string, price float64, status string) RecordedFill {
-		return RecordedFill{Time: at(4, h, m, 0).UTC(), ExecutionID: id, Contract: occ, Side: side, Qty: 1, Price: price, Status: status}
-	}
 	cfg := baseConfig()
 	cfg.Strategy = StrategyConfig{Replay: &ReplayConfig{Fills: []RecordedFill{
 		row(10, 0, "E1", "sell", 2.10, StatusFilled),
@@ -287,4 +279,9 @@ func TestBlockedRecordedRejectDoesNotExit(t *testing.T) {
 	if len(res.Trades) != 1 || res.Trades[0].ExitReason != "expiry" {
 		t.Fatalf("trades %+v, want E1 held to expiry", res.Trades)
 	}
+}
+
+// row is a recorded fill of one contract of oneContract on March 4.
+func row(h, m int, id, side string, price float64, status string) RecordedFill {
+	return RecordedFill{Time: at(4, h, m, 0).UTC(), ExecutionID: id, Contract: "SPY240306P00100000", Side: side, Qty: 1, Price: price, Status: status}
 }
