@@ -47,6 +47,9 @@ type EquityPoint struct {
 	// UnderlyingPrice is the latest price of the first underlying the feed
 	// quoted; NaN before any quote.
 	UnderlyingPrice float64
+	// ModelMarks is the number of open legs marked by the model (no fresh
+	// quote of their own) in this snapshot.
+	ModelMarks int64
 }
 
 // Recorder receives the run's fills and equity snapshots in order. An error
@@ -67,7 +70,7 @@ func (m *MemoryRecorder) Equity(p EquityPoint) error { m.Points = append(m.Point
 
 var _ Recorder = (*MemoryRecorder)(nil)
 
-// Trade is a closed (or still open) position, for reports.
+// Trade is a closed (or still open) position: a row of the trades table.
 type Trade struct {
 	ExecutionID  string
 	Symbol       string
@@ -80,4 +83,37 @@ type Trade struct {
 	ExitPremium  float64
 	ExitReason   string // trailing_stop, stop_loss, dte_floor, expiry, "" while open
 	PnL          float64
+
+	Structure  string     // "single" or "vertical"
+	Legs       []TradeLeg // in position order: the main leg first
+	Width      float64    // strike distance of a vertical, points; 0 for a single leg
+	MaxLoss    float64    // dollars for Qty units, before costs; +Inf when undefined
+	Multiplier float64    // shares per contract
+}
+
+// TradeLeg is one leg of a trade.
+type TradeLeg struct {
+	Contract string // OCC symbol
+	Qty      int64  // signed contracts per unit of the structure: +1 long, -1 short
+	Right    string // "call" or "put"
+	Strike   float64
+	Expiry   int64 // µs
+}
+
+// SignalOutcomes accounts for every entry signal of a run: once the run has
+// ended, Total equals the sum of every other field (NoContractBy splits
+// NoContract by the filter that failed).
+type SignalOutcomes struct {
+	Total      int64 // entry signals fired (schedule or replayed entry)
+	Opened     int64 // the entry filled
+	NoQuote    int64 // nothing quoted in this session yet (no market to trade on)
+	NoContract int64 // no contract passed the entry filters
+	MaxOpen    int64 // strategy.entry.max_open reached
+	Limits     int64 // refused by the portfolio limits checker
+	Breaker    int64 // blocked by the circuit breaker
+	Broker     int64 // sent, but rejected, timed out, without a market, or cancelled at the end
+	// NoContractBy counts NoContract by the first filter no contract passed:
+	// "underlying", "right", "dte", "quote" (none quoted this session),
+	// "wing" (no protective leg at the width).
+	NoContractBy map[string]int64
 }
