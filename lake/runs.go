@@ -26,6 +26,7 @@ func runTables() []runTable {
 		{RiskEventsTable, RiskEventsSchema()},
 		{FillsTable, FillsSchema()},
 		{EquityTable, EquitySchema()},
+		{TradesTable, TradesSchema()},
 	}
 }
 

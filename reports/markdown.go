@@ -299,6 +299,9 @@ func buildReportContent(r *Run, s *Summary) reportContent {
 		c.Facts = append(c.Facts, headMetric{"period", first.Format("2006-01-02 15:04") + " to " + last.Format("2006-01-02 15:04 MST")})
 	}
 	c.Headline = headlineMetrics(s)
+	if r.Meta.Signals != nil && resultI(s, "trades.closed")+resultI(s, "trades.open") == 0 {
+		c.Headline = append([]headMetric{{"No trades", r.Meta.Signals.MainReason()}}, c.Headline...)
+	}
 
 	c.Tables = append(c.Tables, reportTable{
 		ID: "pnl", Title: "P&L and trades", Head: []string{"metric", "value"}, Right: []bool{false, true},
@@ -314,8 +317,24 @@ func buildReportContent(r *Run, s *Summary) reportContent {
 			{"average win", fmtMoney(resultF(s, "trades.avg_win"))},
 			{"average loss", fmtMoney(resultF(s, "trades.avg_loss"))},
 			{"exposure time", fmtPct(resultF(s, "trades.exposure_time_pct"))},
+			{"commissions", fmtMoney(resultF(s, "costs.commissions"))},
+			{"spread crossing (fills vs mid, slippage included)", fmtMoney(resultF(s, "costs.spread_crossing"))},
+			{"legs marked by the model (snapshots with any)", fmt.Sprintf("%d of %d", resultI(s, "marks.model_marked_snapshots"), resultI(s, "marks.snapshots"))},
 		},
 	})
+	if sc := r.Meta.Signals; sc != nil {
+		sig := reportTable{ID: "signals", Title: "Entry signals", Head: []string{"outcome", "signals"}, Right: []bool{false, true}}
+		sig.Rows = append(sig.Rows, []string{"entry signals", fmtCount(sc.Total)})
+		for _, o := range sc.outcomes() {
+			sig.Rows = append(sig.Rows, []string{o.Label, fmtCount(o.N)})
+			if o.Key == "no_contract" {
+				for _, k := range sortedKeysOf(sc.NoContractBy) {
+					sig.Rows = append(sig.Rows, []string{"  no contract passed the filter: " + k, fmtCount(sc.NoContractBy[k])})
+				}
+			}
+		}
+		c.Tables = append(c.Tables, sig)
+	}
 	c.Tables = append(c.Tables, reportTable{
 		ID: "stops", Title: "Trailing stops", Head: []string{"metric", "value"}, Right: []bool{false, true},
 		Rows: [][]string{

@@ -19,6 +19,9 @@ type Fill struct {
 	Status         string  // filled, rejected, blocked, expired, cancelled, settled
 	Reason         string
 	Multiplier     float64 // shares per contract
+	// MidPrice is the net mid of the legs' quotes at the fill (NaN when not
+	// filled): |FillPrice − MidPrice| is what crossing the spread cost.
+	MidPrice float64
 }
 
 // Order statuses.

@@ -61,6 +61,7 @@ type Outcome struct {
 	Result  sim.Result
 	Events  EventCounts
 	Quality feeds.QualityCounts
+	Signals *reports.SignalCounts // what became of every entry signal
 	Elapsed time.Duration
 }
 
@@ -159,7 +160,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		Overrides: slices.Clone(l.Sets), Version: Version(), Started: started.UTC().Format(time.RFC3339Nano),
 		Finished: o.Now().UTC().Format(time.RFC3339Nano), Status: "succeeded", Quotes: res.Quotes,
 		QuotesPerSecond: float64(res.Quotes) / max(out.Elapsed.Seconds(), 1e-9),
-		DataQuality:     map[string]int64{},
+		DataQuality:     map[string]int64{}, Signals: out.Signals,
 	}
 	for k, v := range out.Quality {
 		meta.DataQuality[string(k)] = v
@@ -219,6 +220,12 @@ func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Confi
 		return sim.Result{}, fmt.Errorf("runner: %w", err)
 	}
 	closers = append(closers, equity.Close)
+	trades, err := lake.NewTradeWriter(filepath.Join(stage, lake.TradesTable), wopts)
+	if err != nil {
+		closeAll()
+		return sim.Result{}, fmt.Errorf("runner: %w", err)
+	}
+	closers = append(closers, trades.Close)
 	counter := &countingSink{next: events, counts: out.Events}
 	rm, err := risk.NewManager(l.Risk, counter)
 	if err != nil {
@@ -234,6 +241,9 @@ func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Confi
 	}
 	eng.Progress = o.Progress
 	res, runErr := eng.Run(ctx)
+	if runErr == nil {
+		runErr = writeTrades(trades, id, res.Trades)
+	}
 	if runErr == nil && res.Quotes == 0 {
 		runErr = fmt.Errorf("%w: %s: the feed has no quotes between %s and %s", ErrBadInput, l.File,
 			l.Period.Start.Format("2006-01-02"), l.Period.End.Format("2006-01-02"))
