@@ -47,8 +47,8 @@ func TestSweepWorkersGiveIdenticalRuns(t *testing.T) {
 		t.Fatalf("runs %v vs %v, want the same 4", ids, publishedRuns(t, two))
 	}
 	// The sweep ends with the compare table: one row per run, the two
-	// settings that differ as columns.
-	for _, want := range append(ids, "risk.trailing_stop.trail_pct", "risk.circuit_breaker.failure_threshold") {
+	// settings that differ as columns (short headers), money as money.
+	for _, want := range append(ids, " trail_pct ", " failure_threshold ", " pnl ") {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("compare table lacks %s:\n%s", want, stdout)
 		}
