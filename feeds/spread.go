@@ -74,6 +74,9 @@ func (w *widthModel) initial(l *legQuote, theo, intr, vegaPt, L float64) {
 }
 
 func floorTo(x, g int64) int64 {
+	if g == 1 {
+		return x
+	}
 	q := x / g
 	if x%g != 0 && x < 0 {
 		q--

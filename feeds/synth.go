@@ -362,7 +362,9 @@ func (s *synthetic) emitTime(ti int) {
 		tauIV := max(tau, minTauIV)
 		atm := v * math.Pow(tau30/tauIV, cfg.TermSlope)
 		skewScale := cfg.Skew / math.Sqrt(tauIV/tau30)
-		F := S * math.Exp((r-q)*tau)
+		dq, dr := math.Exp(-q*tau), math.Exp(-r*tau)
+		F := S * dq / dr
+		sqrtTau := math.Sqrt(tau)
 		strikes := s.strikes[e.kLo : e.kHi+1]
 		nk := len(strikes)
 		for side := range s.col {
@@ -375,7 +377,7 @@ func (s *synthetic) emitTime(ti int) {
 		for i, K := range strikes {
 			lnKF := math.Log(K / F)
 			sigma := min(max(atm*(1-skewScale*lnKF), minIV), maxGenIV)
-			bs := BlackScholes(S, K, r, q, sigma, tau)
+			bs := bsCore(S, K, -lnKF-(r-q)*tau, r, q, sigma, tau, sqrtTau, dq, dr) // τ > 0, σ ≥ minIV, S, K > 0
 			c, p := &calls[i], &puts[i]
 			c.g, p.g = bs.Call, bs.Put
 			c.sigma, p.sigma = sigma, sigma
