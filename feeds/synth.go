@@ -36,10 +36,21 @@ const (
 // [Low, High]. Every day draws from its own PCG stream (seed, day index), so a day's path does
 // not depend on how earlier days were consumed.
 //
+// Calendar: on an exchange early-close day (see IsEarlyClose) the day's quotes end at 13:00
+// New York (the bridge pins the close there). Weekly (Friday) and monthly (third Friday)
+// expiries that are not trading days move to the previous trading day, for any date (see
+// ExpiryOnTradingDay); an expiry on an early-close day is at 13:00 New York.
+//
+// Strikes: each day lists the strikes within ±around_spot_pct of the day's open; an expiry
+// keeps every strike it listed on earlier days until it expires (up to retainFactor times the
+// day's fresh range; beyond that the strikes farthest from the open are delisted), so legs do
+// not stop quoting after a large move.
+//
 // Quotes: at each quote time, for each listed expiry later than that time (ascending), each
 // strike (ascending), the call then the put, skipping an option whose price is below MinPrice.
-// Time to expiry is calendar time (ACT/365) to the expiry instant (16:00 America/New_York).
-// Contract IDs are assigned at a contract's first quote.
+// Bid and ask follow SpreadConfig (tick grid, bounds against intrinsic value and verticals).
+// Time to expiry is calendar time (ACT/365) to the expiry instant (the session close in
+// America/New_York). Contract IDs are assigned at a contract's first quote.
 func NewSynthetic(cfg SyntheticConfig, seed uint64) (Source, error) {
 	c, err := cfg.withDefaults().compile()
 	if err != nil {
