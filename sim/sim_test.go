@@ -168,9 +168,9 @@ func randomScenario(t *testing.T, rng *rand.Rand) *scenarios.Loaded {
 	s.Risk.CircuitBreaker.HalfOpenTrials = 1 + rng.IntN(3)
 	s.Risk.TrailingStop.ActivationPct = float64(rng.IntN(40))
 	s.Risk.TrailingStop.TrailPct = 5 + float64(rng.IntN(40))
-	s.Risk.Limits.MaxPortfolioDelta = 1 + rng.Float64()*5
-	s.Risk.Limits.MaxSymbolDelta = 1 + rng.Float64()*5
-	s.Risk.Limits.MaxPortfolioGamma = 0.1 + rng.Float64()
+	s.Risk.Limits.MaxPortfolioDelta = 100 + rng.Float64()*500 // share equivalents
+	s.Risk.Limits.MaxSymbolDelta = 100 + rng.Float64()*500
+	s.Risk.Limits.MaxPortfolioGamma = 10 + rng.Float64()*100
 	s.Risk.Limits.MaxTotalExposure = 2000 + rng.Float64()*20000
 	if err := s.Validate(); err != nil {
 		t.Fatalf("random scenario invalid: %v", err)
