@@ -67,6 +67,8 @@ type Engine struct {
 	// Progress, if set, is called every few batches with the simulated time
 	// and the number of quotes applied so far.
 	Progress func(now time.Time, quotes int64)
+
+	afterInstant func() // test hook: after each instant's workflows
 }
 
 // Result summarises a run.
@@ -313,6 +315,9 @@ func (e *Engine) afterQuotes() error {
 		} else if err := e.enter(); err != nil {
 			return err
 		}
+	}
+	if e.afterInstant != nil {
+		e.afterInstant()
 	}
 	return nil
 }
