@@ -202,7 +202,12 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 		// The rest of the period still happens without market data:
 		// options expire (settling at the last spot), orders time out.
 		// No new trades start (entries and replayed rows stop with the
-		// data), and health checks and snapshots need new quotes.
+		// data), and health checks and snapshots need new quotes. Events
+		// at the last quotes' instant still see them (an entry at the
+		// close of an end-of-day feed's last day).
+		if err := e.runScheduled(group+1, false); err != nil {
+			return e.res, err
+		}
 		e.feedDone = true
 		if err := e.runScheduled(e.end, false); err != nil {
 			return e.res, err
