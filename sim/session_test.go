@@ -11,7 +11,9 @@ import (
 	"github.com/optionsrisk/backtest/risk"
 )
 
-func nyTime(y int, m time.Month, d, hh, mm int) time.Time { return time.Date(y, m, d, hh, mm, 0, 0, ny) }
+func nyTime(y int, m time.Month, d, hh, mm int) time.Time {
+	return time.Date(y, m, d, hh, mm, 0, 0, ny)
+}
 
 // engineFor builds an engine on an empty feed, for its clock functions.
 func engineFor(t *testing.T, cfg Config) *Engine {
