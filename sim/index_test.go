@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/optionsrisk/backtest/feeds"
+	"github.com/optionsrisk/backtest/risk"
 )
 
 // fullScan is the reference contract choice: every contract the feed ever
@@ -147,4 +148,46 @@ func TestIndexChoiceMatchesFullScan(t *testing.T) {
 	if outcomes[""] < 50 || outcomes["wing"] == 0 || outcomes["quote"]+outcomes["dte"] == 0 {
 		t.Fatalf("outcomes %v: the random chains do not exercise choices and refusals", outcomes)
 	}
+}
+
+// BenchmarkChoose measures one contract choice with a live chain of 200
+// contracts after the feed has listed (and expired) many more: the cost
+// must not grow with the contracts ever listed.
+func BenchmarkChoose(b *testing.B) {
+	for _, expired := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("expired=%d", expired), func(b *testing.B) {
+			cfg := Config{Start: at(1, 0, 0, 0), End: at(40, 0, 0, 0)}
+			cfg.Strategy.Entry = EntryConfig{Right: "put", DTE: [2]int{0, 30}, SpreadWidth: 5}
+			rm := newBenchManager(b)
+			e, err := New(cfg, &scripted{contracts: feeds.NewContracts()}, rm, &MemoryRecorder{}, newTestRand())
+			if err != nil {
+				b.Fatal(err)
+			}
+			cs := e.pf.contracts
+			old := at(2, 10, 0, 0)
+			for i := range expired {
+				id := cs.Intern(feeds.Contract{Symbol: fmt.Sprintf("OLD%d", i), Underlying: "SPY", Expiry: at(2, 16, 0, 0).UTC(), Strike: float64(i), Right: feeds.Put, Multiplier: 100})
+				e.pf.mark(&feeds.Quote{Time: old.UnixMicro(), Contract: id, Bid: 1, Ask: 1.1, UnderlyingPrice: 100, Delta: -0.3})
+			}
+			now := at(5, 10, 0, 0)
+			for i := range 200 {
+				id := cs.Intern(feeds.Contract{Symbol: fmt.Sprintf("NEW%d", i), Underlying: "SPY", Expiry: at(10+i%4*7, 16, 0, 0).UTC(), Strike: float64(50 + i%50*5/2), Right: feeds.Put, Multiplier: 100})
+				e.pf.mark(&feeds.Quote{Time: now.UnixMicro(), Contract: id, Bid: 1, Ask: 1.1, UnderlyingPrice: 100, Delta: -float64(i%50) / 50})
+			}
+			e.now = now.UnixMicro()
+			for b.Loop() {
+				if _, _, why := e.choose(); why != "" {
+					b.Fatal(why)
+				}
+			}
+		})
+	}
+}
+
+func newBenchManager(b *testing.B) *risk.Manager {
+	rm, err := risk.NewManager(risk.Settings{}, &risk.MemorySink{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rm
 }
