@@ -30,7 +30,11 @@ func fieldErr(field, format string, args ...any) error {
 // settings. Zero values mean the documented defaults.
 type Config struct {
 	Start, End time.Time // simulated period [Start, End); End exclusive
-	Session    Session   // trading hours, used for schedules
+	// Session is the daily trading window. The market is open in it on
+	// exchange trading days only (feeds.IsTradingDay), and closes at the
+	// earlier of its close and the exchange's (13:00 New York on early
+	// closes). Entry schedules, the broker and order_timeout use it.
+	Session Session
 	Capital    float64   // starting cash, dollars; default 100000
 	Strategy   StrategyConfig
 	Broker     BrokerConfig
@@ -138,12 +142,18 @@ func (r *RecordedFill) Validate(i int) error {
 }
 
 // EntryConfig selects entries. Exactly one of At, Every, Times schedules them.
+// A signal that fires before the day's first quote waits for it (signals
+// meanwhile coalesce into it), so end-of-day feeds trade on their daily
+// quote; one whose day ends without a quote counts as no quote.
 type EntryConfig struct {
-	// At is a daily local time "HH:MM" in the session's zone.
+	// At is a daily local time "HH:MM" in the session's zone, on trading
+	// days; a time outside the session fires at the open or the close
+	// (an early close included).
 	At string `yaml:"at,omitempty"`
-	// Every enters every interval during the session.
+	// Every enters every interval from the open, before the close, on
+	// trading days.
 	Every time.Duration `yaml:"every,omitempty"`
-	// Times lists entry times (RFC 3339).
+	// Times lists entry times (RFC 3339), fired as given.
 	Times []time.Time `yaml:"times,omitempty"`
 
 	Right string `yaml:"right"` // "put" or "call"

@@ -12,7 +12,7 @@ type Fill struct {
 	Side           string // "buy" or "sell" (of the main leg)
 	Intent         string // "entry" or "exit"
 	Qty            int64
-	RequestedPrice float64 // net premium at the order's side when sent
+	RequestedPrice float64 // net premium per share the fill model gave on the quotes when sent
 	FillPrice      float64
 	Slippage       float64 // per share, against the order (>= 0)
 	Commission     float64 // dollars
