@@ -34,10 +34,10 @@ type Config struct {
 	// exchange trading days only (feeds.IsTradingDay), and closes at the
 	// earlier of its close and the exchange's (13:00 New York on early
 	// closes). Entry schedules, the broker and order_timeout use it.
-	Session Session
-	Capital    float64   // starting cash, dollars; default 100000
-	Strategy   StrategyConfig
-	Broker     BrokerConfig
+	Session  Session
+	Capital  float64 // starting cash, dollars; default 100000
+	Strategy StrategyConfig
+	Broker   BrokerConfig
 	// EquityEvery is the interval of equity snapshots (default 15m). Snapshots
 	// are taken only for intervals in which the market quoted.
 	EquityEvery time.Duration
