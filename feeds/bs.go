@@ -2,8 +2,6 @@ package feeds
 
 import (
 	"math"
-
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Greeks are Black-Scholes-Merton values in textbook units (Hull): price per share, delta,
@@ -23,7 +21,8 @@ type BSPair struct {
 //	d1 = (ln(S/K) + (r - q + σ²/2)T) / (σ√T),  d2 = d1 - σ√T
 //	c = S e^{-qT} N(d1) - K e^{-rT} N(d2),  p = K e^{-rT} N(-d2) - S e^{-qT} N(-d1)
 //
-// N is gonum's distuv.UnitNormal. T is in years and σ annualised. All values are per share.
+// N is the standard normal CDF (from math.Erfc, as gonum's distuv.UnitNormal). T is in years
+// and σ annualised. All values are per share.
 //
 // Limits: the result is finite for every finite input. When σ√T is 0 (T ≤ 0, an expired or
 // expiring option, or σ ≤ 0) or S or K is not positive, the option is worth its discounted
@@ -41,14 +40,31 @@ func BlackScholes(S, K, r, q, sigma, T float64) BSPair {
 		}
 		return intrinsicBS(S, K, r, q, sigma, T)
 	}
-	d1 := (math.Log(S/K) + (r-q+sigma*sigma/2)*T) / sst
+	return bsCore(S, K, math.Log(S/K), r, q, sigma, T, sqrtT, math.Exp(-q*T), math.Exp(-r*T))
+}
+
+// invSqrt2Pi is 1/√(2π).
+const invSqrt2Pi = 0.3989422804014327
+
+// normTails returns N(x) and N(−x) with one erfc: the smaller of the two directly (full
+// relative precision in the tail, as distuv.UnitNormal.CDF), the other as 1 minus it.
+func normTails(x float64) (nx, nmx float64) {
+	small := 0.5 * math.Erfc(math.Abs(x)/math.Sqrt2)
+	if x < 0 {
+		return small, 1 - small
+	}
+	return 1 - small, small
+}
+
+// bsCore is BlackScholes for σ√T > 0 and S, K > 0, with ln(S/K), √T, e^{-qT} and e^{-rT}
+// given (the generator computes the last three once per expiry).
+func bsCore(S, K, lnSK, r, q, sigma, T, sqrtT, dq, dr float64) BSPair {
+	sst := sigma * sqrtT
+	d1 := (lnSK + (r-q+sigma*sigma/2)*T) / sst
 	d2 := d1 - sst
-	dq := math.Exp(-q * T)
-	dr := math.Exp(-r * T)
-	n := distuv.UnitNormal
-	Nd1, Nd2 := n.CDF(d1), n.CDF(d2)
-	Nmd1, Nmd2 := n.CDF(-d1), n.CDF(-d2)
-	pdf := n.Prob(d1)
+	Nd1, Nmd1 := normTails(d1)
+	Nd2, Nmd2 := normTails(d2)
+	pdf := invSqrt2Pi * math.Exp(-d1*d1/2)
 	Sq, Kr := S*dq, K*dr
 	gamma := dq * pdf / (S * sst)
 	vega := Sq * pdf * sqrtT

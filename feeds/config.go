@@ -159,17 +159,43 @@ type ExpiryConfig struct {
 	Monthly int `yaml:"monthly"`
 }
 
-// SpreadConfig is the bid/ask model. With theo the Black-Scholes price, σ the quote's IV and
-// m = |ln(K/F)|/(σ√T) the distance from the money in standard deviations:
+// SpreadConfig is the bid/ask model of the synthetic chain. A zero field takes its default.
+// With vega the option's vega per vol point (dollars per share), tv its time value (price
+// minus intrinsic value at the spot, never the intrinsic value itself), VIX the volatility
+// level at the quote time (points) and tick the option's tick:
 //
-//	width = MinWidth + theo × RelWidth × (1 + VolCoef×σ) × (1 + MoneyCoef×m)
-//	width = min(width, 1.8 × theo)      // so bid ≥ 0.1×theo > 0
-//	bid = theo − width/2, ask = theo + width/2   (mid = theo exactly; no tick rounding)
+//	stress = (VIX / VolRef)^VolExp
+//	width  = tick × (MinTicks + round(stress × (VolWidth × vega + TimeValuePct/100 × tv) / tick))
+//	bid    = theo − width/2 rounded to the tick grid, ask = bid + width
+//
+// then each expiry's columns are arranged (see arrange in spread.go): every bid is at least
+// intrinsic value minus one tick and at least one tick, ask ≥ bid + 1 tick, and no adjacent
+// same-expiry vertical has a natural price (buying it: ask of the more valuable leg minus bid
+// of the other) above its strike width; its natural selling price is ≥ 0 except in the cheap
+// wing, where it can be −1 tick. So mid = theo within half a tick except where those bounds
+// move a quote (deep in the money, where the bounds pin quotes near intrinsic value, and in
+// the cheap wing).
+//
+// Defaults are calibrated to SPY (see the README): at VIX 14 a near-the-money weekly is
+// 1–2 cents wide and a 30-day at-the-money option 2–3 cents; at VIX 40 about 10 cents; at
+// VIX 80 tens of cents.
 type SpreadConfig struct {
-	MinWidth  float64 `yaml:"min_width"`  // dollars; default 0.01
-	RelWidth  float64 `yaml:"rel_width"`  // fraction of theo; default 0.02
-	VolCoef   float64 `yaml:"vol_coef"`   // per 1.00 of IV; default 2
-	MoneyCoef float64 `yaml:"money_coef"` // per standard deviation from the money; default 0.25
+	// Tick is the quoting increment, dollars. Default 0.01 (SPY, QQQ and IWM options quote in
+	// pennies at every price since 2010; most other penny classes use 0.05 from $3).
+	Tick float64 `yaml:"tick"`
+	// TickAbove3 is the increment for options priced at $3 or more: a multiple of Tick.
+	// Default Tick.
+	TickAbove3 float64 `yaml:"tick_above_3"`
+	// MinTicks is the narrowest quote, in ticks. Default 1.
+	MinTicks int `yaml:"min_ticks"`
+	// VolWidth is the width in implied-vol points at stress 1, applied to vega. Default 0.04.
+	VolWidth float64 `yaml:"vol_width"`
+	// TimeValuePct is the width as a percentage of time value at stress 1. Default 0.2.
+	TimeValuePct float64 `yaml:"time_value_pct"`
+	// VolRef is the VIX level (points) at which stress is 1. Default 15.
+	VolRef float64 `yaml:"vol_ref"`
+	// VolExp is the exponent of the stress factor. Default 1.5.
+	VolExp float64 `yaml:"vol_exp"`
 }
 
 // SyntheticConfig describes a synthetic chain anchored to real daily bars. Decode it from the
@@ -213,10 +239,12 @@ const (
 	defaultStrikeStep    = 5
 	defaultWeekly        = 4
 	defaultMonthly       = 2
-	defaultMinWidth      = 0.01
-	defaultRelWidth      = 0.02
-	defaultVolCoef       = 2
-	defaultMoneyCoef     = 0.25
+	defaultTick          = 0.01
+	defaultMinTicks      = 1
+	defaultVolWidth      = 0.04
+	defaultTimeValuePct  = 0.2
+	defaultVolRef        = 15
+	defaultVolExp        = 1.5
 	defaultMinPrice      = 0.01
 	maxChainStrikes      = 2000 // bound per day and expiry: a tiny step must not explode memory
 	maxExpiries          = 60
@@ -241,17 +269,27 @@ func (c SyntheticConfig) withDefaults() SyntheticConfig {
 	if c.Expiries.Monthly == 0 {
 		c.Expiries.Monthly = defaultMonthly
 	}
-	if c.Spread.MinWidth == 0 {
-		c.Spread.MinWidth = defaultMinWidth
+	sp := &c.Spread
+	if sp.Tick == 0 {
+		sp.Tick = defaultTick
 	}
-	if c.Spread.RelWidth == 0 {
-		c.Spread.RelWidth = defaultRelWidth
+	if sp.TickAbove3 == 0 {
+		sp.TickAbove3 = sp.Tick
 	}
-	if c.Spread.VolCoef == 0 {
-		c.Spread.VolCoef = defaultVolCoef
+	if sp.MinTicks == 0 {
+		sp.MinTicks = defaultMinTicks
 	}
-	if c.Spread.MoneyCoef == 0 {
-		c.Spread.MoneyCoef = defaultMoneyCoef
+	if sp.VolWidth == 0 {
+		sp.VolWidth = defaultVolWidth
+	}
+	if sp.TimeValuePct == 0 {
+		sp.TimeValuePct = defaultTimeValuePct
+	}
+	if sp.VolRef == 0 {
+		sp.VolRef = defaultVolRef
+	}
+	if sp.VolExp == 0 {
+		sp.VolExp = defaultVolExp
 	}
 	if c.MinPrice == 0 {
 		c.MinPrice = defaultMinPrice
@@ -370,12 +408,26 @@ func (c SyntheticConfig) compile() (*compiled, error) {
 			return nil, &FieldError{Field: name, Msg: fmt.Sprintf("want a number in [-10, 10], found %v", v)}
 		}
 	}
-	for _, nv := range []namedValue{{"spread.min_width", c.Spread.MinWidth}, {"spread.rel_width", c.Spread.RelWidth},
-		{"spread.vol_coef", c.Spread.VolCoef}, {"spread.money_coef", c.Spread.MoneyCoef}, {"min_price", c.MinPrice}, {"multiplier", c.Multiplier}} {
+	sp := c.Spread
+	for _, nv := range []namedValue{{"spread.tick", sp.Tick}, {"spread.tick_above_3", sp.TickAbove3}, {"spread.min_ticks", float64(sp.MinTicks)},
+		{"spread.vol_width", sp.VolWidth}, {"spread.time_value_pct", sp.TimeValuePct}, {"spread.vol_ref", sp.VolRef}, {"spread.vol_exp", sp.VolExp},
+		{"min_price", c.MinPrice}, {"multiplier", c.Multiplier}} {
 		name, v := nv.name, nv.v
 		if !(v > 0) || math.IsInf(v, 0) {
 			return nil, &FieldError{Field: name, Msg: fmt.Sprintf("want > 0, found %v", v)}
 		}
+	}
+	if per := 1 / sp.Tick; sp.Tick > 1 || math.Abs(per-math.Round(per)) > 1e-6 {
+		return nil, &FieldError{Field: "spread.tick", Msg: fmt.Sprintf("want a whole fraction of a dollar (0.01, 0.05, 0.1, ...), found %v", sp.Tick)}
+	}
+	if m := sp.TickAbove3 / sp.Tick; m < 1 || math.Abs(m-math.Round(m)) > 1e-6 {
+		return nil, &FieldError{Field: "spread.tick_above_3", Msg: fmt.Sprintf("want a multiple of spread.tick %v, found %v", sp.Tick, sp.TickAbove3)}
+	}
+	if sp.VolWidth > 100 || sp.TimeValuePct > 100 || sp.VolRef > 1000 || sp.VolExp > 10 || sp.MinTicks > 1000 {
+		return nil, &FieldError{Field: "spread", Msg: fmt.Sprintf("want vol_width ≤ 100, time_value_pct ≤ 100, vol_ref ≤ 1000, vol_exp ≤ 10, min_ticks ≤ 1000, found %+v", sp)}
+	}
+	if c.Strikes.Step < 2*sp.TickAbove3 {
+		return nil, &FieldError{Field: "strikes.step", Msg: fmt.Sprintf("want at least two ticks (%v), found %v", 2*sp.TickAbove3, c.Strikes.Step)}
 	}
 	if len(c.Days) == 0 {
 		return nil, &FieldError{Field: "days", Msg: "want at least one day"}
