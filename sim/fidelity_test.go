@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"math"
 	"testing"
 	"time"
@@ -308,5 +309,57 @@ func TestNoContractNamesTheFilter(t *testing.T) {
 		if s := res.Signals; s.Total != 1 || s.NoContract != 1 || s.NoContractBy[tc.wantq] != 1 {
 			t.Errorf("%s: signals %+v, want one no-contract signal by %q", tc.name, s, tc.wantq)
 		}
+	}
+}
+
+// The new broker and entry knobs refuse nonsense, naming the field.
+func TestFidelityConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Config)
+		field string // "" = valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"closed market", func(c *Config) { c.Broker.ClosedMarket = "queue" }, "broker.closed_market"},
+		{"fill model", func(c *Config) { c.Broker.Fill.Model = "vwap" }, "broker.fill.model"},
+		{"fraction without mid_plus", func(c *Config) { c.Broker.Fill = FillConfig{Model: "mid", Fraction: 0.3} }, "broker.fill.fraction"},
+		{"fraction above 1", func(c *Config) { c.Broker.Fill = FillConfig{Model: "mid_plus", Fraction: 1.5} }, "broker.fill.fraction"},
+		{"mid_plus", func(c *Config) { c.Broker.Fill = FillConfig{Model: "mid_plus", Fraction: 0.3} }, ""},
+		{"stale_after", func(c *Config) { c.Broker.Marks.StaleAfter = -time.Minute }, "broker.marks"},
+		{"short limit", func(c *Config) { c.Strategy.Entry.Limit = &EntryLimit{MinCredit: 0.5} }, ""},
+		{"short with max_debit", func(c *Config) { c.Strategy.Entry.Limit = &EntryLimit{MaxDebit: 0.5} }, "strategy.entry.limit"},
+		{"long with min_credit", func(c *Config) {
+			c.Strategy.Entry.Side = "long"
+			c.Strategy.Entry.Limit = &EntryLimit{MinCredit: 0.5}
+		}, "strategy.entry.limit"},
+	} {
+		cfg := baseConfig()
+		tc.edit(&cfg)
+		err := cfg.Validate()
+		var fe *FieldError
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%s: %v, want valid", tc.name, err)
+		case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
+			t.Errorf("%s: %v, want an error on %s", tc.name, err, tc.field)
+		}
+	}
+}
+
+// An entry with a limit works until the market meets it, then fills at the
+// fill model's price (never worse than the limit).
+func TestEntryLimitFillsWhenMet(t *testing.T) {
+	src := oneContract(func(tm time.Time) (float64, float64, float64) {
+		if tm.Before(at(4, 10, 10, 0)) {
+			return 2.0, 2.2, 101 // natural credit 2.00 − a 0.05 tick = 1.95 < 2.05
+		}
+		return 2.2, 2.3, 100
+	})
+	cfg := baseConfig()
+	cfg.Strategy.Entry.Limit = &EntryLimit{MinCredit: 2.05}
+	res, rec, _ := runScripted(t, cfg, src, risk.Settings{})
+	f := rec.Fills[0]
+	if f.Status != StatusFilled || !feeds.MicrosTime(f.FillTime).Equal(at(4, 10, 10, 0).UTC()) || !almost(f.FillPrice, 2.15) || res.Signals.Opened != 1 {
+		t.Fatalf("fill %+v, want filled at 10:10 at 2.15 once the bid meets the limit", f)
 	}
 }
