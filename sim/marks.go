@@ -52,6 +52,9 @@ func (e *Engine) markLeg(id feeds.ContractID) legMark {
 	if e.fresh(id) {
 		return legMark{bid: q.Bid, ask: q.Ask, mid: mid(q), delta: q.Delta, gamma: q.Gamma}
 	}
+	if q.Time == 0 {
+		return legMark{model: true} // never quoted: nothing to move (positions never hold one)
+	}
 	if int(id) >= len(e.models) {
 		e.models = append(e.models, make([]modelCache, int(id)+1-len(e.models))...)
 	}
