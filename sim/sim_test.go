@@ -27,6 +27,14 @@ type runOut struct {
 
 // simulate runs a loaded scenario on its synthetic feed, in memory.
 func simulate(t *testing.T, l *scenarios.Loaded, keepQuotes bool) runOut {
+	return simulateDropping(t, l, keepQuotes, 0)
+}
+
+// simulateDropping is simulate with quote gaps: with dropMod > 0, a
+// contract whose (id + local day) is divisible by dropMod does not quote
+// that day, so legs go stale, exits meet no market and marks come from the
+// model.
+func simulateDropping(t *testing.T, l *scenarios.Loaded, keepQuotes bool, dropMod int) runOut {
 	t.Helper()
 	src, err := feeds.NewSynthetic(*l.Feed.Synthetic, l.Seed)
 	if err != nil {
@@ -36,7 +44,7 @@ func simulate(t *testing.T, l *scenarios.Loaded, keepQuotes bool) runOut {
 	var s feeds.Source = src
 	if keepQuotes {
 		out.quotes = map[string]map[int64]feeds.Quote{}
-		s = &tapSource{Source: src, quotes: out.quotes}
+		s = &tapSource{Source: src, quotes: out.quotes, dropMod: int64(dropMod)}
 	}
 	sink := &risk.MemorySink{}
 	rm, err := risk.NewManager(l.Risk, sink)
@@ -72,13 +80,24 @@ func simulate(t *testing.T, l *scenarios.Loaded, keepQuotes bool) runOut {
 // tapSource records every quote by contract and time.
 type tapSource struct {
 	feeds.Source
-	quotes map[string]map[int64]feeds.Quote
+	quotes  map[string]map[int64]feeds.Quote
+	dropMod int64
+	buf     feeds.Batch
 }
 
 func (s *tapSource) Next(ctx context.Context) (*feeds.Batch, error) {
 	b, err := s.Source.Next(ctx)
 	if err != nil {
 		return b, err
+	}
+	if s.dropMod > 0 {
+		s.buf.Quotes = s.buf.Quotes[:0]
+		for _, q := range b.Quotes {
+			if day := (q.Time - 5*3600e6) / 86400e6; (int64(q.Contract)+day)%s.dropMod != 0 {
+				s.buf.Quotes = append(s.buf.Quotes, q)
+			}
+		}
+		b = &s.buf
 	}
 	for _, q := range b.Quotes {
 		occ := s.Contracts().Get(q.Contract).Symbol
@@ -215,7 +234,7 @@ func TestInvariantsRandomScenarios(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 0))
 			l := randomScenario(t, rng)
-			r := simulate(t, l, true)
+			r := simulateDropping(t, l, true, []int{0, 3, 7}[seed%3])
 			rules := map[string]int{}
 			for _, e := range r.events {
 				if e.Type == risk.EventRejected {
@@ -223,7 +242,11 @@ func TestInvariantsRandomScenarios(t *testing.T) {
 				}
 			}
 			t.Logf("seed %d: limits rejected %v", seed, rules)
-			t.Logf("seed %d: %d quotes, %d orders, %d events, %d no_market, signals %+v", seed, r.res.Quotes, r.res.Orders, len(r.events), r.res.NoMarket, r.res.Signals)
+			modelMarks := 0
+			for _, p := range r.rec.Points {
+				modelMarks += int(p.ModelMarks)
+			}
+			t.Logf("seed %d: %d quotes, %d orders, %d events, %d no_market, %d model-marked legs in snapshots, signals %+v", seed, r.res.Quotes, r.res.Orders, len(r.events), r.res.NoMarket, modelMarks, r.res.Signals)
 			checkFillsWithinQuotes(t, l, r)
 			if len(r.marks) > 0 {
 				t.Fatalf("marks outside their bounds: %v", r.marks)
