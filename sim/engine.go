@@ -420,7 +420,7 @@ func (e *Engine) orderRow(pos *Position, exit bool, placed int64, status, reason
 	return Fill{
 		OrderTime: placed, ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract, Multiplier: pos.Mult,
 		Side: side, Intent: intent, Qty: pos.Qty, RequestedPrice: requested,
-		FillPrice: nan, Slippage: nan, Commission: nan, Status: status, Reason: reason,
+		FillPrice: nan, Slippage: nan, Commission: nan, Status: status, Reason: reason, MidPrice: nan,
 	}
 }
 
@@ -591,6 +591,7 @@ func (e *Engine) fill(o *order) (done bool, err error) {
 	e.pf.flow(pos, amount-commission)
 	row := e.orderRow(pos, o.exit, o.placed, StatusFilled, o.reason, o.requested)
 	row.FillTime, row.FillPrice, row.Slippage, row.Commission = e.now, price, slip, commission
+	row.MidPrice = e.netMid(pos)
 	if !o.exit {
 		e.opening--
 	}

@@ -33,6 +33,20 @@ func (e *Engine) fillPrice(pos *Position, buy bool) (price, slip float64) {
 	return price, max(dir*(price-base), 0)
 }
 
+// netMid is the structure's net mid per share on the current quotes,
+// inside its bounds: the price a fill is measured against for the cost of
+// crossing the spread.
+func (e *Engine) netMid(pos *Position) float64 {
+	m := e.pf.quote(pos.legs[0].id)
+	mid := (m.Bid + m.Ask) / 2
+	if pos.nlegs == 2 {
+		w := e.pf.quote(pos.legs[1].id)
+		mid -= (w.Bid + w.Ask) / 2
+	}
+	lo, hi := e.bounds(pos)
+	return clamp(mid, lo, hi)
+}
+
 // slippage is one leg's slippage per share (broker.slippage).
 func (e *Engine) slippage(q *feeds.Quote) float64 {
 	s := &e.cfg.Broker.Slippage
