@@ -43,6 +43,9 @@ resolved scenario). Nothing is published when the input is bad or the run fails.
 			if err != nil {
 				return err
 			}
+			if err := reconcile(c.Context(), c.ErrOrStderr(), f.out); err != nil {
+				return err
+			}
 			opts := runner.Options{Scenario: l, OutDir: f.out, RunID: f.runID, Now: time.Now}
 			if c.Flags().Changed("seed") {
 				opts.Seed = &f.seed
@@ -62,6 +65,9 @@ resolved scenario). Nothing is published when the input is bad or the run fails.
 			}
 			if err != nil {
 				return err
+			}
+			if out.CatalogErr != nil {
+				fmt.Fprintln(stderr, "backtest: warning:", out.CatalogErr)
 			}
 			if f.json {
 				return printRunJSON(c.OutOrStdout(), out)
