@@ -74,6 +74,16 @@ func CheckReadOnlySQL(ctx context.Context, conn *sql.Conn, query string) error {
 		case duckdb.STATEMENT_TYPE_SELECT, duckdb.STATEMENT_TYPE_EXPLAIN:
 			return nil
 		}
-		return fmt.Errorf("%w: only SELECT and EXPLAIN are allowed (statement type %d; use --unsafe for full DuckDB)", ErrNotReadOnly, typ)
+		name := map[duckdb.StmtType]string{
+			duckdb.STATEMENT_TYPE_COPY: "COPY", duckdb.STATEMENT_TYPE_ATTACH: "ATTACH", duckdb.STATEMENT_TYPE_DETACH: "DETACH",
+			duckdb.STATEMENT_TYPE_SET: "SET", duckdb.STATEMENT_TYPE_VARIABLE_SET: "SET VARIABLE", duckdb.STATEMENT_TYPE_LOAD: "INSTALL/LOAD",
+			duckdb.STATEMENT_TYPE_EXPORT: "EXPORT", duckdb.STATEMENT_TYPE_PRAGMA: "PRAGMA", duckdb.STATEMENT_TYPE_CREATE: "CREATE",
+			duckdb.STATEMENT_TYPE_INSERT: "INSERT", duckdb.STATEMENT_TYPE_UPDATE: "UPDATE", duckdb.STATEMENT_TYPE_DELETE: "DELETE",
+			duckdb.STATEMENT_TYPE_DROP: "DROP", duckdb.STATEMENT_TYPE_CALL: "CALL",
+		}[typ]
+		if name == "" {
+			name = fmt.Sprintf("statement type %d", typ)
+		}
+		return fmt.Errorf("%w: only SELECT and EXPLAIN are allowed, not %s (use --unsafe for full DuckDB)", ErrNotReadOnly, name)
 	})
 }

@@ -113,7 +113,7 @@ func OpenRunsDB(ctx context.Context, runsDir string) (*RunsDB, error) {
 	return out, nil
 }
 
-// RealDir is dir made absolute with every symlink resolved.
+// RealDir is a path made absolute with every symlink resolved.
 func RealDir(dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -132,17 +132,19 @@ func Within(root, path string) bool {
 // refuses one that resolves outside root (a symlinked table or data file
 // pointing out of the runs folder).
 func (s *TableSnapshot) Confine(root string) error {
-	s.real = make([]string, len(s.Files))
-	for i, p := range s.Paths() {
-		rp, err := filepath.EvalSymlinks(p)
+	paths := s.Paths()
+	real := make([]string, len(paths))
+	for i, p := range paths {
+		rp, err := RealDir(p)
 		if err != nil {
 			return fmt.Errorf("data file %s: %w", p, err)
 		}
 		if !Within(root, rp) {
 			return fmt.Errorf("%w: data file %s resolves to %s, outside %s", ErrBadPath, p, rp, root)
 		}
-		s.real[i] = rp
+		real[i] = rp
 	}
+	s.real = real
 	return nil
 }
 

@@ -58,8 +58,8 @@ func (s *TableSnapshot) TxnVersion(appID string) (int64, bool) {
 // files that are no longer active when the commit lands cannot happen: each
 // attempt is planned on the snapshot it will follow.
 func (t *Table) CommitPlanned(ctx context.Context, plan func(*TableSnapshot) (Plan, error), info CommitInfo) (version int64, committed bool, err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	// t.mu is not held while plan runs: plans write data files
+	// (WriteFile takes it).
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return -1, false, err
@@ -68,10 +68,13 @@ func (t *Table) CommitPlanned(ctx context.Context, plan func(*TableSnapshot) (Pl
 		if err != nil {
 			return -1, false, err
 		}
-		if snap.Metadata.ID != t.meta.ID {
+		t.mu.Lock()
+		id := t.meta.ID
+		t.version = max(t.version, snap.Version)
+		t.mu.Unlock()
+		if snap.Metadata.ID != id {
 			return -1, false, fmt.Errorf("%w: %s was replaced by another table", ErrConflict, t.dir)
 		}
-		t.version = max(t.version, snap.Version)
 		p, err := plan(snap)
 		if err != nil {
 			return -1, false, err
@@ -108,10 +111,12 @@ func (t *Table) CommitPlanned(ctx context.Context, plan func(*TableSnapshot) (Pl
 		}
 		err = t.publish(v, body)
 		if err == nil {
-			t.version = v
+			t.mu.Lock()
+			t.version = max(t.version, v)
 			if v%t.opts.checkpointInterval == 0 {
 				t.cpErr = t.checkpointLocked(ctx, v)
 			}
+			t.mu.Unlock()
 			return v, true, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {

@@ -122,4 +122,3 @@ func appendInt(b *array.Int64Builder, v any) {
 	}
 	b.AppendNull()
 }
-
