@@ -369,7 +369,7 @@ func rewriteWithout(ctx context.Context, t *lake.Table, files []string, drop map
 		recs = append(recs, r)
 		col := r.Column(0).(*array.String)
 		for i := range col.Len() {
-			ids = append(ids, col.Value(i))
+			ids = append(ids, strings.Clone(col.Value(i)))
 		}
 	}
 	add, err := t.WriteFile(ctx, recs)
@@ -408,7 +408,7 @@ func fileRunIDs(ctx context.Context, a lake.Add, path string, cache map[string][
 		col := tr.RecordBatch().Column(0).(*array.String)
 		for i := range col.Len() {
 			if col.IsValid(i) {
-				ids = append(ids, col.Value(i))
+				ids = append(ids, strings.Clone(col.Value(i)))
 			}
 		}
 	}

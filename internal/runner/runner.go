@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -425,6 +426,14 @@ func cleanStale(dir string) {
 	}
 	host := hostTag()
 	for _, e := range ents {
+		if id, ok := strings.CutSuffix(e.Name(), ".lock"); ok && !e.IsDir() {
+			// A lock file whose owner died: the lock is free; take it
+			// and drop the file (a live owner keeps it).
+			if l, err := tryLock(filepath.Join(dir, e.Name())); err == nil && CheckRunID(id) == nil {
+				l.unlock()
+			}
+			continue
+		}
 		m := stageName.FindStringSubmatch(e.Name())
 		if m == nil || m[1] != host {
 			continue
