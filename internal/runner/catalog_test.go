@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/optionsrisk/backtest/feeds"
 	"github.com/optionsrisk/backtest/lake"
 	"github.com/optionsrisk/backtest/scenarios"
 )
@@ -299,5 +300,24 @@ func TestRunIDs(t *testing.T) {
 	d1.release()
 	if _, err := reserveID(ctx, out, "x", false); !errors.Is(err, ErrRunIDPublished) {
 		t.Fatalf("reserving a published id: %v", err)
+	}
+}
+
+// A partitioned Delta table as a feed is refused with a clear message
+// (its partition columns live only in the log).
+func TestPartitionedFeedRefused(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "_delta_log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	commit := `{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}
+{"metaData":{"id":"x","format":{"provider":"parquet","options":{}},"schemaString":"{\"type\":\"struct\",\"fields\":[{\"name\":\"time\",\"type\":\"timestamp\",\"nullable\":true,\"metadata\":{}},{\"name\":\"p\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}","partitionColumns":["p"],"configuration":{}}}
+`
+	if err := os.WriteFile(filepath.Join(dir, "_delta_log", "00000000000000000000.json"), []byte(commit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := deltaLister(&feeds.FileConfig{})(dir)
+	if !errors.Is(err, lake.ErrUnsupported) || !strings.Contains(err.Error(), "partitioned by [p]") {
+		t.Fatalf("partitioned feed table: %v", err)
 	}
 }

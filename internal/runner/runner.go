@@ -324,6 +324,12 @@ func deltaLister(cfg *feeds.FileConfig) feeds.FileLister {
 		if err != nil {
 			return nil, err
 		}
+		if pc := s.Metadata.PartitionColumns; len(pc) > 0 {
+			// The feed reads data files as they are, and partition
+			// columns are not in them (only in the log).
+			return nil, fmt.Errorf("%w: the Delta table %s is partitioned by %v: a feed or replay table must be unpartitioned (rewrite it without partition_by)",
+				lake.ErrUnsupported, dir, pc)
+		}
 		paths := s.Paths()
 		type file struct {
 			path string
