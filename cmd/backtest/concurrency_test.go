@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -235,5 +236,30 @@ func TestRunsRmAndGC(t *testing.T) {
 	}
 	if code, _, _ := cli(t, "runs", "rm", "../x", "--out", out); code != exitBadInput {
 		t.Fatalf("rm ../x: exit %d, want 2", code)
+	}
+}
+
+// A 10,000-combination grid expands lazily: a shard loads only its share.
+func TestShardOfLargeGridIsCheap(t *testing.T) {
+	var a, b []string
+	for i := range 100 {
+		a = append(a, fmt.Sprint(10+i))
+		b = append(b, fmt.Sprint(1+i))
+	}
+	grids := []string{"risk.trailing_stop.trail_pct=" + strings.Join(a, ","), "seed=" + strings.Join(b, ",")}
+	start := time.Now()
+	jobs, err := sweepJobs(context.Background(), "testdata/small.yaml", nil, grids, 3, 5000, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 2 || jobs[0].index != 2 || jobs[1].index != 5002 {
+		t.Fatalf("shard 3/5000: %d jobs", len(jobs))
+	}
+	// Combination 5002: trail_pct index 50, seed index 2.
+	if want := []string{"risk.trailing_stop.trail_pct=60", "seed=3"}; !slices.Equal(jobs[1].sets, want) {
+		t.Fatalf("combination 5002 = %v, want %v", jobs[1].sets, want)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("loading a 2-run shard of 10,000 took %s", d)
 	}
 }

@@ -82,6 +82,7 @@ uses, and writes every risk decision to a per-run Delta Lake table.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().String("data-root", "", "refuse feed, replay and baseline paths outside this folder (symlinks resolved); default $"+dataRootEnv)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

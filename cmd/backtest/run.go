@@ -43,6 +43,9 @@ resolved scenario). Nothing is published when the input is bad or the run fails.
 			if err != nil {
 				return err
 			}
+			if err := runner.CheckDataRoot(dataRoot(c), l); err != nil {
+				return err
+			}
 			if err := reconcile(c.Context(), c.ErrOrStderr(), f.out); err != nil {
 				return err
 			}

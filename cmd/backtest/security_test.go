@@ -243,3 +243,58 @@ func checkMarkdown(t *testing.T, what, md string) {
 		t.Errorf("%s: a link or image %q outside code", what, m)
 	}
 }
+
+// --data-root (and BACKTEST_DATA_ROOT) refuse feed, replay and baseline
+// paths outside the root, symlinks resolved, before anything is read.
+func TestDataRoot(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "credentials.csv")
+	if err := os.WriteFile(secret, []byte("aws_access_key_id = AKIASECRETSECRET\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := cli(t, "data", "gen", "testdata/small.yaml", "-o", filepath.Join(root, "feed.parquet")); code != 0 {
+		t.Fatal(stderr)
+	}
+	if err := os.Symlink(secret, filepath.Join(root, "link.csv")); err != nil {
+		t.Fatal(err)
+	}
+	feed := func(p string) []string {
+		return []string{"--set", "feed.synthetic=null", "--set", "feed.file={path: " + p + ", preset: native}"}
+	}
+	out := filepath.Join(root, "runs")
+	cases := []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"feed inside", append([]string{"validate", "testdata/small.yaml", "--data-root", root}, feed(filepath.Join(root, "feed.parquet"))...), true},
+		{"feed outside", append([]string{"run", "testdata/small.yaml", "--data-root", root, "--out", out}, feed(secret)...), false},
+		{"/etc/passwd", append([]string{"run", "testdata/small.yaml", "--data-root", root, "--out", out}, feed("/etc/passwd")...), false},
+		{"symlink out", append([]string{"validate", "testdata/small.yaml", "--data-root", root}, feed(filepath.Join(root, "link.csv"))...), false},
+		{"glob reaching out", append([]string{"validate", "testdata/small.yaml", "--data-root", root}, feed(filepath.Join(root, "*.csv"))...), false},
+		{"dotdot", append([]string{"validate", "testdata/small.yaml", "--data-root", root}, feed(filepath.Join(root, "..", filepath.Base(outside), "credentials.csv"))...), false},
+		{"replay outside", []string{"validate", "replay_fills", "--data-root", root, "--set", "strategy.replay={path: " + secret + "}"}, false},
+		{"sweep feed outside", append([]string{"sweep", "testdata/small.yaml", "--data-root", root, "--grid", "seed=1,2", "--out", out}, feed(secret)...), false},
+		{"baseline outside", []string{"check", "testdata/small.yaml", "--data-root", root, "--baseline", filepath.Join(outside, "b.json")}, false},
+	}
+	for _, c := range cases {
+		code, stdout, stderr := cli(t, c.args...)
+		if c.ok {
+			if code != 0 {
+				t.Errorf("%s: exit %d %s", c.name, code, stderr)
+			}
+			continue
+		}
+		if code != exitBadInput || !strings.Contains(stderr, "outside the data root") {
+			t.Errorf("%s: exit %d %q, want 2 and 'outside the data root'", c.name, code, stderr)
+		}
+		if strings.Contains(stdout+stderr, "AKIA") || strings.Contains(stdout+stderr, "root:") {
+			t.Errorf("%s: leaked file content", c.name)
+		}
+	}
+	t.Setenv("BACKTEST_DATA_ROOT", root)
+	if code, _, stderr := cli(t, append([]string{"validate", "testdata/small.yaml"}, feed(secret)...)...); code != exitBadInput || !strings.Contains(stderr, "outside the data root") {
+		t.Errorf("BACKTEST_DATA_ROOT: exit %d %q", code, stderr)
+	}
+}

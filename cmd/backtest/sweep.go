@@ -44,7 +44,8 @@ func newSweepCmd() *cobra.Command {
 varies fastest), on a pool of workers. Each run is identical to the same run done
 alone, and its id is NAME-CONFIGHASH, so an interrupted sweep resumes: runs already
 published under OUT are skipped. --shard i/n (1 <= i <= n) runs every n-th
-combination starting at the i-th, to split a sweep across machines. Every published
+combination starting at the i-th, to split a sweep across machines; the grid is
+expanded lazily, so a shard loads only its own combinations. Every published
 run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 		Example: `  backtest sweep spy_crash --grid risk.trailing_stop.trail_pct=10,20,30
   backtest sweep spy_crash --grid risk.trailing_stop.trail_pct=15,25 \
@@ -62,7 +63,7 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 			if workers <= 0 {
 				workers = runtime.NumCPU()
 			}
-			mine, err := sweepJobs(c.Context(), args[0], sets, grids, si, sn)
+			mine, err := sweepJobs(c.Context(), args[0], sets, grids, si, sn, dataRoot(c))
 			if err != nil {
 				return err
 			}
@@ -132,7 +133,7 @@ func splitValues(s string) []string {
 // sweepJobs expands the grid lazily and loads (validates) the combinations
 // of shard si of sn before anything runs, so a bad value fails the sweep up
 // front and a shard costs only its share of a large product.
-func sweepJobs(ctx context.Context, arg string, sets, grids []string, si, sn int) ([]*sweepJob, error) {
+func sweepJobs(ctx context.Context, arg string, sets, grids []string, si, sn int, root string) ([]*sweepJob, error) {
 	type axis struct {
 		path   string
 		values []string
@@ -163,6 +164,9 @@ func sweepJobs(ctx context.Context, arg string, sets, grids []string, si, sn int
 		}
 		l, err := scenarios.Load(arg, append(append([]string{}, sets...), gs...))
 		if err != nil {
+			return nil, err
+		}
+		if err := runner.CheckDataRoot(root, l); err != nil {
 			return nil, err
 		}
 		if err := runner.Prepare(ctx, l); err != nil {

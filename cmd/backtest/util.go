@@ -4,6 +4,9 @@ import (
 	"context"
 	"iter"
 	"maps"
+	"os"
+
+	"github.com/spf13/cobra"
 
 	"github.com/optionsrisk/backtest/internal/runner"
 	"github.com/optionsrisk/backtest/scenarios"
@@ -24,4 +27,15 @@ func previewRunID(ctx context.Context, l *scenarios.Loaded) (string, error) {
 		return "", err
 	}
 	return runner.DefaultRunID(&cp)
+}
+
+// dataRootEnv names the environment variable --data-root defaults to.
+const dataRootEnv = "BACKTEST_DATA_ROOT"
+
+// dataRoot is --data-root, else $BACKTEST_DATA_ROOT, else "" (no limit).
+func dataRoot(c *cobra.Command) string {
+	if v, _ := c.Flags().GetString("data-root"); v != "" {
+		return v
+	}
+	return os.Getenv(dataRootEnv)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/optionsrisk/backtest/internal/runner"
 	"github.com/optionsrisk/backtest/scenarios"
 )
 
@@ -23,6 +24,9 @@ cannot make one is refused). Exit 0 when valid, 2 otherwise.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			l, err := scenarios.Load(args[0], sets)
 			if err != nil {
+				return err
+			}
+			if err := runner.CheckDataRoot(dataRoot(c), l); err != nil {
 				return err
 			}
 			id, err := previewRunID(c.Context(), l)
