@@ -183,7 +183,7 @@ func TestRunFolderLayout(t *testing.T) {
 		t.Errorf("staging not empty: %v", ents)
 	}
 	// A second run with the same id is refused, exit 2.
-	if code, _, stderr := cli(t, "run", "testdata/small.yaml", "--out", out, "--run-id", "r1"); code != 2 || !strings.Contains(stderr, "already exists") {
+	if code, _, stderr := cli(t, "run", "testdata/small.yaml", "--out", out, "--run-id", "r1"); code != 2 || !strings.Contains(stderr, "run id r1 is already published") {
 		t.Errorf("duplicate run id: exit %d, %s", code, stderr)
 	}
 }
