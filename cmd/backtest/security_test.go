@@ -298,3 +298,32 @@ func TestDataRoot(t *testing.T) {
 		t.Errorf("BACKTEST_DATA_ROOT: exit %d %q", code, stderr)
 	}
 }
+
+// A feed file in a key=value folder whose key is a data column: the
+// column's values come from the file, never from the folder name (DuckDB
+// would otherwise read the folder as a hive partition).
+func TestFeedIgnoresFolderNames(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "feed.parquet")
+	hive := filepath.Join(dir, "underlying=QQQ", "contract=X", "feed.parquet")
+	for _, p := range []string{plain, hive} {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if code, _, stderr := cli(t, "data", "gen", "testdata/small.yaml", "-o", p); code != 0 {
+			t.Fatal(stderr)
+		}
+	}
+	out := filepath.Join(dir, "runs")
+	var pnl []string
+	for i, p := range []string{plain, hive} {
+		id := fmt.Sprint("r", i)
+		code, stdout, stderr := cli(t, "run", "testdata/small.yaml", "--out", out, "--run-id", id, "--json",
+			"--set", "feed.synthetic=null", "--set", "feed.file={path: "+p+", preset: native}")
+		if code != 0 {
+			t.Fatalf("%s: exit %d %s", p, code, stderr)
+		}
+		pnl = append(pnl, regexp.MustCompile(`"pnl": [^,]*`).FindString(stdout))
+	}
+	if pnl[0] == "" || pnl[0] != pnl[1] {
+		t.Fatalf("a feed in underlying=QQQ/contract=X/ replays differently: %v", pnl)
+	}
+}
