@@ -23,6 +23,12 @@ import (
 )
 
 const (
+	// maxScenarioTokens bounds the YAML structure of a scenario, counted
+	// as the bytes that delimit nodes (newlines and ,:[]{}-) before
+	// parsing: go-yaml parses about 10^5 nodes a second, so a 16 MiB file
+	// of small nodes would take minutes. Large trade logs belong in
+	// strategy.replay.path (a CSV, Parquet or Delta file), not inline.
+	maxScenarioTokens = 100_000
 	// maxExpansion bounds nodes after alias expansion per node written.
 	maxExpansion = 16
 	// minExpansionBudget lets small documents use anchors freely.
@@ -155,8 +161,27 @@ func (f visitFunc) Visit(n ast.Node) ast.Visitor {
 	return f
 }
 
+// checkTokens refuses a document with more structure than
+// maxScenarioTokens, without parsing it.
+func checkTokens(b []byte) error {
+	n := 0
+	for _, c := range b {
+		switch c {
+		case '\n', ',', ':', '[', ']', '{', '}', '-':
+			n++
+		}
+	}
+	if n > maxScenarioTokens {
+		return fmt.Errorf("too much YAML structure (%d delimiters, at most %d): a scenario is settings; put long trade logs in strategy.replay.path", n, maxScenarioTokens)
+	}
+	return nil
+}
+
 // parseBounded parses b and checks its alias expansion.
 func parseBounded(b []byte) (*ast.File, error) {
+	if err := checkTokens(b); err != nil {
+		return nil, err
+	}
 	file, err := parser.ParseBytes(b, 0)
 	if err != nil {
 		return nil, err

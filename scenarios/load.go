@@ -93,6 +93,9 @@ func Parse(name string, b []byte, sets []string) (*Loaded, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, &Error{File: name, Msg: errEmpty}
 	}
+	if err := checkTokens(b); err != nil {
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
 	file, err := parser.ParseBytes(b, 0)
 	if err != nil {
 		return nil, yamlError(name, nil, err)
@@ -100,7 +103,7 @@ func Parse(name string, b []byte, sets []string) (*Loaded, error) {
 	if err := checkExpansion(file); err != nil {
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
-	if err := decodeStrict(b, &l.Scenario); err != nil {
+	if err := decodeFile(file, &l.Scenario); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: name, Msg: errEmpty + " (no YAML document, only comments or blank lines)"}
 		}
@@ -144,6 +147,24 @@ func decodeStrict(b []byte, v any) (err error) {
 		return err
 	}
 	return yaml.NewDecoder(bytes.NewReader(b), yaml.Strict()).Decode(v)
+}
+
+// decodeFile decodes the parsed (and expansion-checked) document strictly,
+// without parsing it again: go-yaml's parser is the slow part of loading a
+// large scenario.
+func decodeFile(file *ast.File, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML the decoder cannot read (%v)", r)
+		}
+	}()
+	if len(file.Docs) == 0 || file.Docs[0].Body == nil {
+		return io.EOF
+	}
+	if len(file.Docs) > 1 {
+		return errors.New("more than one YAML document (---): a scenario is one")
+	}
+	return yaml.NodeToValue(file.Docs[0].Body, v, yaml.Strict())
 }
 
 // setFor returns the last --set override that wrote field, a parent or a
