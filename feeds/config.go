@@ -18,7 +18,9 @@ const (
 
 // Presets of FileConfig.Preset.
 const (
-	PresetDeltaNeutral = "deltaneutral" // vendor end-of-day CSV layout (see deltaneutral.go)
+	PresetDeltaNeutral = "deltaneutral" // DeltaNeutral end-of-day layout, CSV or Parquet (layout.go)
+	PresetCboe         = "cboe"         // Cboe DataShop option quotes and interval files (layout.go)
+	PresetOCCQuotes    = "occ-quotes"   // one quote per row with an OCC ticker, no underlying (layout.go)
 	PresetNative       = "native"       // the layout WriteParquet writes (see native.go)
 )
 
@@ -53,7 +55,8 @@ type FileConfig struct {
 	// Format is "csv", "parquet" or "delta" (a Delta table of Parquet files). Default: from
 	// the extension of Path (.csv, .parquet); a folder with _delta_log is "delta".
 	Format string `yaml:"format"`
-	// Preset is "deltaneutral", "native" or "" (custom: Columns is required).
+	// Preset is "deltaneutral", "cboe", "occ-quotes", "native" or "" (custom: Columns is
+	// required). See the README, "Vendor files".
 	Preset string `yaml:"preset"`
 	// Columns maps roles (time, symbol, underlying, expiry, strike, right, multiplier, bid, ask,
 	// underlying_price, iv, delta, gamma, vega, theta) to column names in the file. With a preset
@@ -74,6 +77,22 @@ type FileConfig struct {
 	Timezone string `yaml:"timezone"`
 	// Multiplier is the shares per contract when no multiplier column is mapped. Default 100.
 	Multiplier float64 `yaml:"multiplier"`
+	// Roots maps OCC roots to their underlying, added to (or overriding) the built-in map
+	// (roots.go: SPXW→SPX, NDXP→NDX, RUTW→RUT, …), e.g. {XSPW: XSP}.
+	Roots map[string]string `yaml:"roots,omitempty"`
+	// Settlement overrides the settlement style per root: "AM" (the expiry morning's opening
+	// price) or "PM" (the expiry day's close), e.g. {SPX: PM}. Default: roots.go.
+	Settlement map[string]string `yaml:"settlement,omitempty"`
+	// Greeks: "file" (the file's columns; absent ones are 0), "compute" (implied vol solved
+	// from the mid, greeks from it: iv.go) or "" (auto: compute when the file has no iv and
+	// no delta column).
+	Greeks string `yaml:"greeks,omitempty"`
+	// Rate and DividendYield are the continuous rates used to compute greeks. Default 0.
+	Rate          float64 `yaml:"rate,omitempty"`
+	DividendYield float64 `yaml:"dividend_yield,omitempty"`
+	// UnderlyingPrices is the underlying's price series for files that carry none
+	// (occ-quotes): see UnderlyingPrices.
+	UnderlyingPrices *UnderlyingPrices `yaml:"underlying_prices,omitempty"`
 }
 
 // Validate checks the configuration and names the offending field.
@@ -87,9 +106,34 @@ func (c FileConfig) Validate() error {
 		return &FieldError{Field: "format", Msg: fmt.Sprintf("want csv, parquet or delta, found %q", c.Format)}
 	}
 	switch c.Preset {
-	case "", PresetDeltaNeutral, PresetNative:
+	case "", PresetDeltaNeutral, PresetCboe, PresetOCCQuotes, PresetNative:
 	default:
-		return &FieldError{Field: "preset", Msg: fmt.Sprintf("want deltaneutral, native or nothing, found %q", c.Preset)}
+		return &FieldError{Field: "preset", Msg: fmt.Sprintf("want deltaneutral, cboe, occ-quotes, native or nothing, found %q", c.Preset)}
+	}
+	switch c.Greeks {
+	case "", GreeksFile, GreeksCompute:
+	default:
+		return &FieldError{Field: "greeks", Msg: fmt.Sprintf("want file, compute or nothing (auto), found %q", c.Greeks)}
+	}
+	for _, nv := range []namedValue{{"rate", c.Rate}, {"dividend_yield", c.DividendYield}} {
+		if math.IsNaN(nv.v) || math.Abs(nv.v) > 1 {
+			return &FieldError{Field: nv.name, Msg: fmt.Sprintf("want a continuous rate in [-1, 1], found %v", nv.v)}
+		}
+	}
+	for _, k := range sortedKeys(c.Roots) {
+		if !validRoot(k) || !validRoot(c.Roots[k]) {
+			return &FieldError{Field: "roots." + k, Msg: fmt.Sprintf("want ROOT: UNDERLYING, 1 to 6 letters, digits or dots each, found %q: %q", k, c.Roots[k])}
+		}
+	}
+	for _, k := range sortedKeys(c.Settlement) {
+		if _, err := parseSettlement(c.Settlement[k]); err != nil || !validRoot(k) {
+			return &FieldError{Field: "settlement." + k, Msg: fmt.Sprintf("want AM or PM for a root, found %q", c.Settlement[k])}
+		}
+	}
+	if c.UnderlyingPrices != nil {
+		if err := c.UnderlyingPrices.validate(); err != nil {
+			return err
+		}
 	}
 	for _, k := range sortedKeys(c.Columns) {
 		if !slices.Contains(columnRoles[:], k) {
@@ -101,7 +145,7 @@ func (c FileConfig) Validate() error {
 	}
 	if c.Preset == "" {
 		for _, k := range []string{ColTime, ColBid, ColAsk, ColUnderlyingPrice} {
-			if c.Columns[k] == "" {
+			if c.Columns[k] == "" && !(k == ColUnderlyingPrice && c.UnderlyingPrices != nil) {
 				return &FieldError{Field: "columns." + k, Msg: "required without a preset"}
 			}
 		}
