@@ -285,7 +285,7 @@ type fileCursor struct {
 	from string
 	q    *query
 	pf   *prefetch
-	row  int64 // rows of this file consumed so far
+	row  int64    // rows of this file consumed so far
 	plan *csvPlan // CSV: the scan's outcome (lines, structural bad rows)
 	// compute: greeks are computed from the mid (iv.go); slow: every row takes the full checks.
 	compute, slow bool

@@ -2,11 +2,11 @@ package feeds
 
 import (
 	"context"
-	"math"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,7 +48,7 @@ func TestDeltaNeutralSkip(t *testing.T) {
 	first := qs[0]
 	// The vendor's vega is per 1.00 of vol and its theta per year: per vol point and per day.
 	if first.Bid != 58.1 || first.Ask != 61.3 || first.UnderlyingPrice != 2711.02 || first.IV != 0.8912 ||
-		first.Delta != -0.2311 || first.Gamma != 0.0012 || math.Abs(first.Theta - -5.1201/365) > 1e-12 || math.Abs(first.Vega-0.012033) > 1e-12 {
+		first.Delta != -0.2311 || first.Gamma != 0.0012 || math.Abs(first.Theta- -5.1201/365) > 1e-12 || math.Abs(first.Vega-0.012033) > 1e-12 {
 		t.Errorf("first quote %+v", first)
 	}
 	c := cs.Get(qs[2].Contract)
