@@ -810,12 +810,12 @@ func (s *fileSource) newContract(q *query, m rowMeta) (Contract, int, badField) 
 	c := Contract{Symbol: strings.Clone(m.symbol), Multiplier: m.mult}
 	occ, occErr := ParseOCC(m.symbol)
 	if occErr == nil {
-		c.Root = occ.Root
+		c.Root = strings.Clone(occ.Root) // occ.Root points into Arrow's memory
 	}
 	if q.hasColumn[outUnderlying] && m.undOK {
 		c.Underlying = s.roots.underlying(strings.Clone(m.und))
 	} else if occErr == nil {
-		c.Underlying = s.roots.underlying(occ.Root)
+		c.Underlying = s.roots.underlying(c.Root)
 	} else {
 		return c, outSymbol, badField{kind: KindMalformed, field: ColSymbol, msg: fmt.Sprintf("%q is not an OCC symbol and no underlying column is mapped", m.symbol)}
 	}

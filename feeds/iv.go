@@ -56,7 +56,7 @@ func ImpliedVol(price, S, K, T, r, q float64, right Right) (sigma float64, ok bo
 	for range ivMaxIter {
 		p, vega := val(s)
 		f := p - price
-		if math.Abs(f) < 1e-12*math.Max(1, price) {
+		if f == 0 {
 			return s, true
 		}
 		if f > 0 {
