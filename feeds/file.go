@@ -262,6 +262,9 @@ type fileSource struct {
 	div      float64
 	tmps     []string // normalized CSV copies, removed by Close
 	accepted int64    // quotes returned
+	// headerOnly counts CSV files with a header and no row at all (a holiday's empty file
+	// in a folder is fine; a feed of nothing else is an error).
+	headerOnly int
 	skips    map[skipKey]*skipStat
 }
 
@@ -335,6 +338,14 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 					s.err = s.allSkipped()
 					return nil, s.err
 				}
+				if s.headerOnly > 0 && s.headerOnly == len(s.files) {
+					msg := "the file has a header line and no data rows"
+					if len(s.files) > 1 {
+						msg = fmt.Sprintf("none of the %d files has data rows (header lines only)", len(s.files))
+					}
+					s.err = &FileError{File: s.files[0], Msg: msg}
+					return nil, s.err
+				}
 				return nil, io.EOF
 			}
 			cur, err := s.openFile(s.files[s.fi])
@@ -345,9 +356,15 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 			s.fi++
 			s.cur = cur
 		}
-		rec, err := s.cur.pf.next()
+		var rec arrow.RecordBatch
+		var err error
+		if s.cur.pf != nil {
+			rec, err = s.cur.pf.next()
+		}
 		if rec == nil {
-			s.cur.pf.close()
+			if s.cur.pf != nil {
+				s.cur.pf.close()
+			}
 			cur := s.cur
 			s.cur = nil
 			if err != nil {
@@ -400,6 +417,19 @@ func (s *fileSource) openFile(file string) (*fileCursor, error) {
 		}
 		cur.from = fmt.Sprintf("read_csv(%s, header=false, skip=1, delim=',', quote='\"', escape='\"', all_varchar=true, strict_mode=true, null_padding=false, compression=%s, columns={%s})",
 			sqlString(plan.read), sqlString(plan.compression), cols.String())
+		if plan.rows == 0 {
+			// No good row: no query (DuckDB refuses a header-only file); the scan's bad
+			// rows are reported as for any file.
+			if plan.badCount == 0 {
+				s.headerOnly++
+			}
+			cur.q = &query{}
+			if plan.badCount > 0 && s.dq == Skip {
+				s.counts[KindMalformed] += plan.badCount
+				s.skipStat(KindMalformed, "", "", plan.firstBad.msg).n += plan.badCount
+			}
+			return cur, nil
+		}
 		if plan.badCount > 0 && s.dq == Skip {
 			s.counts[KindMalformed] += plan.badCount
 			st := s.skipStat(KindMalformed, "", "", plan.firstBad.msg)
@@ -422,7 +452,23 @@ func (s *fileSource) openFile(file string) (*fileCursor, error) {
 		for i, m := range missing {
 			names[i] = quoteValue(m)
 		}
-		fe := &FileError{File: file, Msg: fmt.Sprintf("header: %s column %s, not in the file (%d columns: %s)", what, strings.Join(names, ", "), len(types), headerSample(cur.plan, types))}
+		plural := ""
+		if len(names) > 1 {
+			plural = "s"
+		}
+		// The file's own header is not echoed: it may not be a data file at all.
+		found := fmt.Sprintf("the file has %d columns", len(types))
+		if len(types) == 1 && cur.plan != nil {
+			switch h := cur.plan.header[0]; {
+			case strings.Contains(h, ";"):
+				found = "the first line has semicolons and no comma: write the file comma-separated"
+			case strings.Contains(h, "\t"):
+				found = "the first line has tabs and no comma: write the file comma-separated"
+			case strings.Contains(h, ":") || strings.Contains(h, "[") || strings.Contains(h, "="):
+				found = "the first line has one field: this does not look like a CSV data file"
+			}
+		}
+		fe := &FileError{File: file, Msg: fmt.Sprintf("header: %s column%s %s, not in the file (%s)", what, plural, strings.Join(names, ", "), found)}
 		if cur.plan != nil {
 			fe.Line = 1
 		}
@@ -463,17 +509,6 @@ const (
 	GreeksFile    = "file"
 	GreeksCompute = "compute"
 )
-
-// headerSample names a file's columns for a message: at most 40 characters of them.
-func headerSample(plan *csvPlan, types map[string]string) string {
-	var names []string
-	if plan != nil {
-		names = plan.header
-	} else {
-		names = sortedKeys(types)
-	}
-	return quoteValue(strings.Join(names, ","))
-}
 
 // engineError turns a query engine error into the package's error: the file and what is
 // wrong with it in our words. The engine's text is kept for errors.Unwrap, never printed.
@@ -1009,6 +1044,8 @@ func (s *fileSource) allSkipped() error {
 		cause = "want " + s.lay.expectFor(st.role)
 	}
 	switch {
+	case top.col == "":
+		// Lines the scan refused: its message says what was expected and found.
 	case top.kind == KindMalformed && example == "":
 		cause = fmt.Sprintf("%s is empty; want %s", top.col, s.lay.expectFor(st.role))
 	case top.kind == KindMalformed && thousandsRe.MatchString(strings.TrimSpace(example)):

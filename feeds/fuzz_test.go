@@ -15,6 +15,13 @@ func FuzzCSV(f *testing.F) {
 	f.Add([]byte("t,s,b,a,u\n2020-03-09 14:00:00,SPY200320P00250000,2.5,2.6,270\n"))
 	f.Add([]byte("\xef\xbb\xbft,s,b,a,u\r\n2020-03-09,SPY,1,2,3\r\n\"x\ny\",,,,\n"))
 	f.Add([]byte(""))
+	// The corpus (text and generated binary files) as seeds.
+	cdir, names := corpusFiles(f)
+	for _, n := range names {
+		if b, err := os.ReadFile(filepath.Join(cdir, n)); err == nil && len(b) < 1<<16 {
+			f.Add(b)
+		}
+	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(dir, "f.csv")
