@@ -265,7 +265,7 @@ type fileSource struct {
 	// headerOnly counts CSV files with a header and no row at all (a holiday's empty file
 	// in a folder is fine; a feed of nothing else is an error).
 	headerOnly int
-	skips    map[skipKey]*skipStat
+	skips      map[skipKey]*skipStat
 }
 
 // skipKey and skipStat summarise skipped rows by kind and column, for the message when every
