@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"compress/gzip"
 	"context"
 	"database/sql"
 	"errors"
@@ -307,5 +308,60 @@ func TestRootsOverride(t *testing.T) {
 	qs := drain(t, src)
 	if c := src.Contracts().Get(qs[0].Contract); c.Underlying != "ABC" || c.Root != "ABCW" {
 		t.Errorf("%+v", c)
+	}
+}
+
+// The same quotes from one CSV, its gzip and zstd copies, a glob and a folder of daily files,
+// and a Hive-partitioned Parquet folder.
+func TestSameQuotesAnyFileShape(t *testing.T) {
+	dir := t.TempDir()
+	var all strings.Builder
+	all.WriteString(dnHeader)
+	days := map[string][]string{}
+	var order []string
+	for _, r := range dnRows {
+		d := r.date
+		if _, ok := days[d]; !ok {
+			order = append(order, d)
+		}
+		days[d] = append(days[d], r.line())
+		all.WriteString(r.line())
+	}
+	one := writeFile(t, filepath.Join(dir, "one.csv"), all.String())
+	want := drain(t, open(t, FileConfig{Path: one, Preset: PresetDeltaNeutral}, Reject))
+	for _, d := range order {
+		tm, _ := time.Parse("01/02/2006", d)
+		iso := tm.Format("2006-01-02")
+		p := writeFile(t, filepath.Join(dir, "daily", iso+".csv"), dnHeader+strings.Join(days[d], ""))
+		hp := filepath.Join(dir, "hive", "year="+iso[:4], "date="+iso, "part-0.parquet")
+		os.MkdirAll(filepath.Dir(hp), 0o755)
+		toParquet(t, p, hp, false)
+	}
+	// A holiday's file with a header only, in the folder.
+	writeFile(t, filepath.Join(dir, "daily", "2020-03-07.csv"), dnHeader)
+	gz, _ := os.Create(filepath.Join(dir, "one.csv.gz"))
+	zw := gzip.NewWriter(gz)
+	zw.Write([]byte(all.String()))
+	zw.Close()
+	gz.Close()
+	for _, cfg := range []FileConfig{
+		{Path: filepath.Join(dir, "one.csv.gz")},
+		{Path: filepath.Join(dir, "daily", "*.csv")},
+		{Path: filepath.Join(dir, "daily")},
+		{Path: filepath.Join(dir, "hive")},
+	} {
+		cfg.Preset = PresetDeltaNeutral
+		src := open(t, cfg, Reject)
+		got := drain(t, src)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d quotes, want %d", cfg.Path, len(got), len(want))
+		}
+		for i := range got {
+			g, w := got[i], want[i]
+			g.Contract, w.Contract = 0, 0
+			if g != w {
+				t.Errorf("%s quote %d: %+v, want %+v", cfg.Path, i, got[i], want[i])
+			}
+		}
 	}
 }
