@@ -136,7 +136,7 @@ func decodeStrict(b []byte, v any) (err error) {
 			err = fmt.Errorf("malformed YAML the decoder cannot read (%v)", r)
 		}
 	}()
-	return yaml.NewDecoder(bytes.NewReader(b), yaml.Strict()).Decode(v)
+	return yaml.NewDecoder(bytes.NewReader(quoteFlowTimestamps(b)), yaml.Strict()).Decode(v)
 }
 
 // setFor returns the last --set override that wrote field, a parent or a
