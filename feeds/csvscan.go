@@ -240,16 +240,19 @@ func scanCSV(file, tmpDir string) (plan *csvPlan, err error) {
 		return nil, err
 	}
 	defer closeFn()
-	br := bufio.NewReaderSize(r, 256<<10)
-	head, _ := br.Peek(512)
-	if msg := sniffForeign(head); msg != "" {
+	s := newScanner(r, file)
+	for s.end < 512 && !s.eof {
+		if err := s.fill(); err != nil {
+			return nil, err
+		}
+	}
+	if msg := sniffForeign(s.win[:min(s.end, 512)]); msg != "" {
 		return nil, &FileError{File: file, Msg: "the file " + msg}
 	}
 	plan = &csvPlan{read: file, compression: "none"}
 	if comp != "" {
 		plan.compression = comp
 	}
-	s := &scanner{br: br, file: file}
 	// Header.
 	hline, ok, err := s.nextLine()
 	if err != nil {
@@ -380,7 +383,7 @@ func writeNormalized(file, tmpDir string, plan *csvPlan) (err error) {
 		}
 	}()
 	w := bufio.NewWriterSize(out, 256<<10)
-	s := &scanner{br: bufio.NewReaderSize(r, 256<<10), file: file}
+	s := newScanner(r, file)
 	nf := len(plan.header)
 	first := true
 	for {
@@ -416,59 +419,118 @@ func writeNormalized(file, tmpDir string, plan *csvPlan) (err error) {
 	return nil
 }
 
-// scanner splits a stream into physical lines: LF, CRLF or a lone CR end a line.
+// scanner splits a stream into physical lines: LF, CRLF or a lone CR end a line. It reads
+// in large chunks into its own window and finds line ends with bytes.IndexByte.
 type scanner struct {
-	br           *bufio.Reader
+	r            io.Reader
 	file         string
 	line         int64 // physical line of the last line returned
-	buf          []byte
+	win          []byte
+	start, end   int
+	eof          bool
 	long         bool // the last line was longer than maxCSVLineBytes (content dropped)
-	endStyle     int  // 1 LF, 2 CRLF, 3 CR: of the last line
+	endStyle     int  // 1 LF, 3 CR or CRLF: of the last line
 	sawCR        bool // a lone CR was seen
 	eofNoNewline bool // the last line returned had no line end
-	pendingLF    bool // the previous line ended in CR: a leading LF completes a CRLF
 }
 
-// nextLine returns the next line without its end; ok is false at the end of the stream.
+const scanChunk = 1 << 20
+
+func newScanner(r io.Reader, file string) *scanner {
+	return &scanner{r: r, file: file, win: make([]byte, 2*scanChunk)}
+}
+
+// fill reads more into the window, keeping win[start:end].
+func (s *scanner) fill() error {
+	if s.start > 0 {
+		n := copy(s.win, s.win[s.start:s.end])
+		s.start, s.end = 0, n
+	}
+	if s.end == len(s.win) {
+		s.win = append(s.win, make([]byte, scanChunk)...)
+	}
+	n, err := io.ReadAtLeast(s.r, s.win[s.end:], 1)
+	s.end += n
+	if err == io.EOF { // exactly io.EOF: a damaged gzip stream says io.ErrUnexpectedEOF
+		s.eof = true
+		return nil
+	}
+	if err != nil {
+		return &FileError{File: s.file, Line: s.line + 1, Msg: "cannot read the file: " + readMsg(err), err: err}
+	}
+	return nil
+}
+
+// nextLine returns the next line without its end (valid until the next call); ok is false at
+// the end of the stream.
 func (s *scanner) nextLine() (line []byte, ok bool, err error) {
-	s.buf, s.long, s.eofNoNewline = s.buf[:0], false, false
+	s.long, s.eofNoNewline = false, false
+	searched := 0 // bytes of the window already searched
 	for {
-		b, err := s.br.ReadByte()
-		if err == io.EOF {
-			if len(s.buf) == 0 && !s.long {
-				return nil, false, nil
+		w := s.win[s.start+searched : s.end]
+		i := bytes.IndexByte(w, '\n')
+		cr := w
+		if i >= 0 {
+			cr = w[:i]
+		}
+		if j := bytes.IndexByte(cr, '\r'); j >= 0 {
+			i = j
+		}
+		if i >= 0 {
+			i += searched
+			at := s.start + i
+			if s.win[at] == '\r' {
+				if at+1 == s.end && !s.eof {
+					// A CR at the end of the window: is an LF next?
+					if err := s.fill(); err != nil {
+						return nil, false, err
+					}
+					searched = 0
+					continue
+				}
+				s.endStyle = 3
+				if at+1 < s.end && s.win[at+1] == '\n' {
+					at++
+				} else {
+					s.sawCR = true
+				}
+			} else {
+				s.endStyle = 1
 			}
+			line = s.win[s.start : s.start+i]
+			s.start = at + 1
 			s.line++
-			s.eofNoNewline = true
-			return s.buf, true, nil
-		}
-		if err != nil {
-			return nil, false, &FileError{File: s.file, Line: s.line + 1, Msg: "cannot read the file: " + readMsg(err)}
-		}
-		if s.pendingLF {
-			s.pendingLF = false
-			if b == '\n' {
-				s.endStyle = 2
-				continue // the CR already ended the previous line
+			if len(line) > maxCSVLineBytes {
+				s.long = true
 			}
-			s.sawCR = true
+			if s.long {
+				line = line[:0]
+			}
+			return line, true, nil
 		}
-		switch b {
-		case '\n':
-			s.line++
-			s.endStyle = 1
-			return s.buf, true, nil
-		case '\r':
-			s.line++
-			s.endStyle = 3
-			s.pendingLF = true
-			return s.buf, true, nil
-		}
-		if len(s.buf) >= maxCSVLineBytes {
+		searched = s.end - s.start
+		if searched > maxCSVLineBytes {
+			// Too long: drop what was read of it and look for its end.
 			s.long = true
-			continue
+			s.start, s.end, searched = 0, 0, 0
 		}
-		s.buf = append(s.buf, b)
+		if s.eof {
+			if s.end > s.start || s.long {
+				line = s.win[s.start:s.end]
+				s.start = s.end
+				s.line++
+				s.eofNoNewline = true
+				if s.long {
+					line = line[:0]
+				}
+				return line, true, nil
+			}
+			return nil, false, nil
+		}
+		if err := s.fill(); err != nil {
+			return nil, false, err
+		}
+		searched = 0
 	}
 }
 
