@@ -21,9 +21,13 @@ func TestScannerLineEnds(t *testing.T) {
 		var src []byte
 		var want []string
 		n := rng.IntN(20)
-		noEnd := false
+		noEnd, prevCR := false, false
 		for i := range n {
 			line := strings.Repeat(string(rune('a'+i%26)), rng.IntN(5))
+			if prevCR && line == "" {
+				line = "z" // a lone CR then an empty LF line is a CRLF
+			}
+			prevCR = false
 			want = append(want, line)
 			src = append(src, line...)
 			switch e := rng.IntN(3); {
@@ -35,6 +39,7 @@ func TestScannerLineEnds(t *testing.T) {
 				src = append(src, '\r', '\n')
 			default:
 				src = append(src, '\r')
+				prevCR = true
 			}
 		}
 		if noEnd && want[n-1] == "" {
