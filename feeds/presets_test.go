@@ -247,6 +247,13 @@ func TestPresetOCCQuotes(t *testing.T) {
 	if qs[0].IV <= 0 || qs[0].Delta >= 0 || qs[1].Delta <= 0 {
 		t.Errorf("computed greeks missing: %+v", qs)
 	}
+	// The same as Parquet, the nanosecond time typed BIGINT.
+	pq := filepath.Join(dir, "q.parquet")
+	toParquet(t, p, pq, true)
+	src = open(t, FileConfig{Path: pq, Preset: PresetOCCQuotes, UnderlyingPrices: &UnderlyingPrices{Path: und}}, Reject)
+	if pqs := drain(t, src); len(pqs) != 2 || pqs[0] != qs[0] || pqs[1] != qs[1] {
+		t.Errorf("Parquet: %+v, want %+v", pqs, qs)
+	}
 	// Daily bars: the open from 09:30, the close from 16:00 New York.
 	bars := writeFile(t, filepath.Join(dir, "bars.csv"), "date,open,high,low,close,volume\n2020-01-31,327.00,328,320,321.73,1\n2020-02-03,323.35,326,323,324.12,1\n")
 	src = open(t, FileConfig{Path: p, Preset: PresetOCCQuotes, UnderlyingPrices: &UnderlyingPrices{Path: bars}}, Reject)
@@ -362,6 +369,14 @@ func TestSameQuotesAnyFileShape(t *testing.T) {
 			if g != w {
 				t.Errorf("%s quote %d: %+v, want %+v", cfg.Path, i, got[i], want[i])
 			}
+		}
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 14438: "14,438", 1234567: "1,234,567", -14438: "-14,438"} {
+		if got := thousands(n); got != want {
+			t.Errorf("%d: %q, want %q", n, got, want)
 		}
 	}
 }

@@ -22,7 +22,11 @@ func TestValidateChecksTheFeed(t *testing.T) {
 		return p
 	}
 	scen := func(name, feed string) string {
-		return write(name, "name: x\nperiod: {start: 2020-03-16, end: 2020-03-20}\nfeed:\n  data_quality: reject\n  file: "+feed+"\n")
+		dq := "reject"
+		if strings.HasPrefix(name, "every") {
+			dq = "skip"
+		}
+		return write(name, "name: x\nperiod: {start: 2020-03-16, end: 2020-03-20}\nfeed:\n  data_quality: "+dq+"\n  file: "+feed+"\n")
 	}
 	good := write("dn.csv", dnHeader+dnRow(1, "58.1")+dnRow(2, "59.1"))
 	unreadable := write("locked.csv", dnHeader+dnRow(1, "58.1"))
@@ -40,6 +44,7 @@ func TestValidateChecksTheFeed(t *testing.T) {
 		{"wrong layout", "{path: " + cboe + ", preset: deltaneutral}", 2, []string{"cboe.csv:1:", "deltaneutral preset needs columns"}},
 		{"bad first row", "{path: " + write("bad.csv", dnHeader+dnRow(1, "cheap")) + ", preset: deltaneutral}", 2, []string{"bad.csv:2:11:", `column "bid"`, `found "cheap"`}},
 		{"not a csv", "{path: " + write("x.csv", "\xff\xfeu\x00n\x00") + ", preset: deltaneutral}", 2, []string{"x.csv", "UTF-16LE", "convert to UTF-8"}},
+		{"every row skipped", "{path: " + write("k.csv", dnHeader+strings.Replace(dnRow(1, "58.1"), ",2400,", `,"2,400.00",`, 1)+strings.Replace(dnRow(2, "58.1"), ",3400,", `,"3,400.00",`, 1)) + ", preset: deltaneutral}", 2, []string{"all 2 rows were skipped: 2 malformed strike", `"2,400.00"`, "thousands separator"}},
 		{"wrong format", "{path: " + good + ", format: parquet, preset: deltaneutral}", 2, []string{"dn.csv", "not a Parquet file"}},
 	}
 	if os.Geteuid() != 0 { // root reads any file
