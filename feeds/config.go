@@ -49,11 +49,15 @@ var columnRoles = [...]string{ColTime, ColSymbol, ColUnderlying, ColExpiry, ColS
 
 // FileConfig describes a file source. Decode it straight from the scenario's `feed.file`.
 type FileConfig struct {
-	// Path is a file, a glob (files are read one after another in lexical order), or for
-	// format "delta" the table's folder.
+	// Path is a file, a glob, or a folder (files are read one after another in lexical
+	// order; a folder's .csv, .csv.gz, .csv.zst and .parquet files are found at any depth,
+	// so Hive-partitioned folders such as date=2020-03-16/part-0.parquet work), or for format
+	// "delta" the table's folder. CSV files may be gzip- or zstd-compressed (told by their
+	// first bytes, not their name) and must be UTF-8, with or without a byte-order mark.
 	Path string `yaml:"path"`
 	// Format is "csv", "parquet" or "delta" (a Delta table of Parquet files). Default: from
-	// the extension of Path (.csv, .parquet); a folder with _delta_log is "delta".
+	// the name of Path (.csv, .csv.gz, .csv.zst, .txt, .parquet), a folder's files, a folder
+	// with _delta_log ("delta"), or a file's first bytes (PAR1: parquet; else csv).
 	Format string `yaml:"format"`
 	// Preset is "deltaneutral", "cboe", "occ-quotes", "native" or "" (custom: Columns is
 	// required). See the README, "Vendor files".

@@ -72,6 +72,7 @@ func corpusBinary(t testing.TB, dir string) {
 	}
 	late := b.String() + strings.Replace(strings.Replace(lines[1], "03/16/2020", "01/01/2030", 1), ",x\n", ",Sam\x92s\n", 1)
 	put("dn_win1252_late.csv", []byte(late))
+	put("dn_win1252_early.csv", []byte(lines[0]+strings.Replace(lines[1], ",x\n", ",caf\xe9\n", 1)+lines[2]))
 	put("dn_nul_line.csv", []byte(lines[0]+lines[1]+"\x00\x00\x00\x00\n"+lines[2]))
 	put("dn_long_line.csv", []byte(lines[0]+lines[1]+strings.Repeat("9", maxCSVLineBytes+10)+"\n"+lines[2]))
 	put("dn_zip.csv", append([]byte("PK\x03\x04"), good...))
@@ -136,6 +137,7 @@ var corpusWant = map[string]corpusOutcome{
 	"dn_utf16le.csv":            {`dn_utf16le.csv|UTF-16LE|convert to UTF-8`, `UTF-16LE|convert to UTF-8`},
 	"dn_whitespace_line.csv":    {`dn_whitespace_line.csv:3:|found 1`, "quotes=4 malformed=1"},
 	"dn_win1252_late.csv":       {`dn_win1252_late.csv:2502:|column "optionalias"|Windows-1252|convert the file to UTF-8`, `dn_win1252_late.csv:2502:|Windows-1252`},
+	"dn_win1252_early.csv":      {`dn_win1252_early.csv:2:|column "optionalias"|Windows-1252 or ISO-8859-1|convert the file to UTF-8`, `dn_win1252_early.csv:2:|convert the file to UTF-8`},
 	"dn_wrong_date_order.csv":   {`dn_wrong_date_order.csv:3:8:|found "16/03/2020"`, "quotes=3 malformed=1"},
 	"dn_zero_bid.csv":           {`dn_zero_bid.csv:3:11:|zero_bid`, "quotes=3 zero_bid=1"},
 	"dn_zip.csv":                {`dn_zip.csv|zip archive`, `zip archive`},

@@ -2,9 +2,11 @@ package feeds
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // FuzzCSV: any file content through the deltaneutral preset and a custom layout, under both
@@ -24,6 +26,15 @@ func FuzzCSV(f *testing.F) {
 	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				panic(fmt.Sprintf("FuzzCSV: no result after 20s on %d bytes", len(data)))
+			}
+		}()
 		p := filepath.Join(dir, "f.csv")
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
