@@ -380,3 +380,33 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+// A file without greeks gets them computed; a mid below intrinsic value has no volatility:
+// counted as no_iv under skip, the row named under reject.
+func TestNoIVCounted(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, filepath.Join(dir, "q.csv"), "t,s,b,a,u\n"+
+		"2020-03-09 14:00:00,SPY200320P00240000,1.00,1.10,250\n"+ // fits
+		"2020-03-09 14:00:00,SPY200320P00300000,40.00,40.50,250\n"+ // intrinsic 50: no fit
+		"2020-03-09 14:01:00,SPY200320P00240000,1.00,1.10,250\n")
+	cols := map[string]string{"time": "t", "symbol": "s", "bid": "b", "ask": "a", "underlying_price": "u"}
+	src := open(t, FileConfig{Path: p, Columns: cols}, Skip)
+	qs := drain(t, src)
+	if len(qs) != 2 || src.Quality()[KindNoIV] != 1 || src.Quality().Total() != 1 {
+		t.Fatalf("%d quotes, quality %v; want 2 and no_iv=1", len(qs), src.Quality())
+	}
+	if !(qs[0].IV > 0 && qs[0].Delta < 0 && qs[0].Gamma > 0 && qs[0].Vega > 0 && qs[0].Theta < 0) {
+		t.Errorf("computed greeks %+v", qs[0])
+	}
+	src = open(t, FileConfig{Path: p, Columns: cols}, Reject)
+	_, err := src.Next(context.Background())
+	var re *RowError
+	if !errors.As(err, &re) || re.Kind != KindNoIV || re.Line != 3 || !strings.Contains(err.Error(), "below intrinsic") {
+		t.Fatalf("got %v", err)
+	}
+	// greeks: file keeps zeros and drops nothing.
+	src = open(t, FileConfig{Path: p, Columns: cols, Greeks: GreeksFile}, Skip)
+	if qs := drain(t, src); len(qs) != 3 || qs[0].IV != 0 {
+		t.Errorf("greeks: file: %+v", qs)
+	}
+}
