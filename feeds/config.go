@@ -91,6 +91,13 @@ type FileConfig struct {
 	// from the mid, greeks from it: iv.go) or "" (auto: compute when the file has no iv and
 	// no delta column).
 	Greeks string `yaml:"greeks,omitempty"`
+	// VegaUnit and ThetaUnit say what the file's vega and theta columns are per, to convert
+	// them to the package's units: vega "point" (per 1 vol point, 0.01) or "vol" (per 1.00
+	// of volatility: divided by 100); theta "day" (per calendar day) or "year" (divided by
+	// 365). Default: the preset's (deltaneutral: vol and year; cboe: point and day), else
+	// point and day.
+	VegaUnit  string `yaml:"vega_unit,omitempty"`
+	ThetaUnit string `yaml:"theta_unit,omitempty"`
 	// Rate and DividendYield are the continuous rates used to compute greeks. Default 0.
 	Rate          float64 `yaml:"rate,omitempty"`
 	DividendYield float64 `yaml:"dividend_yield,omitempty"`
@@ -118,6 +125,16 @@ func (c FileConfig) Validate() error {
 	case "", GreeksFile, GreeksCompute:
 	default:
 		return &FieldError{Field: "greeks", Msg: fmt.Sprintf("want file, compute or nothing (auto), found %q", c.Greeks)}
+	}
+	switch c.VegaUnit {
+	case "", "point", "vol":
+	default:
+		return &FieldError{Field: "vega_unit", Msg: fmt.Sprintf("want point (per vol point) or vol (per 1.00 of volatility), found %q", c.VegaUnit)}
+	}
+	switch c.ThetaUnit {
+	case "", "day", "year":
+	default:
+		return &FieldError{Field: "theta_unit", Msg: fmt.Sprintf("want day or year, found %q", c.ThetaUnit)}
 	}
 	for _, nv := range []namedValue{{"rate", c.Rate}, {"dividend_yield", c.DividendYield}} {
 		if math.IsNaN(nv.v) || math.Abs(nv.v) > 1 {

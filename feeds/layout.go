@@ -138,6 +138,18 @@ func resolveLayout(cfg FileConfig) (*layout, error) {
 		delete(l.optional, role) // named by the user: it must be there
 		delete(l.scale, role)    // the user's column is in the package's units
 	}
+	switch cfg.VegaUnit {
+	case "point":
+		delete(l.scale, ColVega)
+	case "vol":
+		l.scale[ColVega] = 0.01
+	}
+	switch cfg.ThetaUnit {
+	case "day":
+		delete(l.scale, ColTheta)
+	case "year":
+		l.scale[ColTheta] = 1.0 / 365
+	}
 	if cfg.UnderlyingPrices != nil {
 		l.needsUnderlying = false
 		if _, mapped := cfg.Columns[ColUnderlyingPrice]; !mapped {

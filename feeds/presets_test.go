@@ -152,6 +152,14 @@ func TestPresetDeltaNeutral(t *testing.T) {
 			t.Errorf("row %d computed: iv %v delta %v vega %v theta %v; want %v %v %v %v", i, q.IV, q.Delta, q.Vega, q.Theta, dnRows[i].sigma, g.Delta, g.Vega/100, g.Theta/365)
 		}
 	}
+	// Units overridden: the file's values are taken as they are.
+	src = open(t, FileConfig{Path: csvPath, Preset: PresetDeltaNeutral, VegaUnit: "point", ThetaUnit: "day"}, Reject)
+	for i, q := range drain(t, src) {
+		g := dnRows[i].greeks()
+		if math.Abs(q.Vega-g.Vega) > 1e-4*g.Vega || math.Abs(q.Theta-g.Theta) > 1e-4*math.Abs(g.Theta) {
+			t.Errorf("row %d with units as given: vega %v theta %v, want %v %v", i, q.Vega, q.Theta, g.Vega, g.Theta)
+		}
+	}
 	// The settlement override.
 	src = open(t, FileConfig{Path: csvPath, Preset: PresetDeltaNeutral, Settlement: map[string]string{"SPX": "PM"}}, Reject)
 	for _, q := range drain(t, src) {
