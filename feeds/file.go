@@ -38,7 +38,16 @@ const maxHeaderBytes = 64 << 10
 // one before is "out_of_order" under dq). ctx bounds the life of the source's queries.
 //
 // Contract IDs are assigned in order of first appearance. Quotes are checked against dq (see
-// QualityKind); under Reject the first bad row fails Next with a *RowError.
+// QualityKind); under Reject the first bad row fails Next with a *RowError naming the file,
+// the physical line (CSV) and the column. A CSV file is scanned in Go first (csvscan.go):
+// problems with the whole file (encoding, compression, header) are a *FileError; lines
+// that are not records are malformed rows. Under Skip, a source that read rows and kept none
+// ends with an *AllSkippedError (counts by kind, most likely cause) instead of io.EOF. The
+// query engine's own messages never reach the caller: they are translated (engineError).
+//
+// Greeks: when the file has none (FileConfig.Greeks) they are computed from the mid
+// (iv.go); quotes where no volatility fits are "no_iv". Roots map to underlyings and
+// settlement styles (roots.go).
 func OpenFile(ctx context.Context, cfg FileConfig, dq DataQuality, lister FileLister) (Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
