@@ -93,6 +93,9 @@ func OpenFile(ctx context.Context, cfg FileConfig, dq DataQuality, lister FileLi
 		native: cfg.Preset == PresetNative, dq: dq.withDefault(), contracts: NewContracts(), counts: QualityCounts{},
 		roots: newRootMap(cfg), series: series, greeks: cfg.Greeks, rate: cfg.Rate, div: cfg.DividendYield,
 		skips: map[skipKey]*skipStat{}}
+	if st, err := os.Stat(cfg.Path); err == nil && st.IsDir() && format == FormatParquet {
+		s.hiveRoot = cfg.Path
+	}
 	// Offline and host-independent: never fetch or autoload extensions.
 	for _, stmt := range []string{"SET autoinstall_known_extensions=false", "SET autoload_known_extensions=false", "SET preserve_insertion_order=true"} {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
@@ -163,6 +166,36 @@ func guessFormat(path string) string {
 		return guessFormat(m[0])
 	}
 	return ""
+}
+
+// withHiveColumns adds the key=value folders between a Parquet folder
+// feed's root and file as text columns, for keys the file does not have
+// itself (a Hive-partitioned folder such as right=P/date=2020-03-16/). Only
+// folders below the root the user named count.
+func withHiveColumns(from, root, file string, types map[string]string) string {
+	if root == "" {
+		return from
+	}
+	rel, err := filepath.Rel(root, filepath.Dir(file))
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return from
+	}
+	var extra []string
+	for _, seg := range strings.Split(filepath.ToSlash(rel), "/") {
+		k, v, ok := strings.Cut(seg, "=")
+		if !ok || k == "" {
+			continue
+		}
+		if _, has := types[k]; has {
+			continue
+		}
+		types[k] = "VARCHAR"
+		extra = append(extra, sqlString(v)+" AS "+sqlIdent(k))
+	}
+	if len(extra) == 0 {
+		return from
+	}
+	return "(SELECT *, " + strings.Join(extra, ", ") + " FROM " + from + ")"
 }
 
 // maxFolderFiles bounds the files of a folder feed.
@@ -249,6 +282,7 @@ type fileSource struct {
 	conn      *sql.Conn
 	arrow     *duckdb.Arrow
 	files     []string
+	hiveRoot  string // a Parquet folder feed: key=value folders below it are columns
 	format    string
 	lay       *layout
 	native    bool
@@ -445,18 +479,16 @@ func (s *fileSource) openFile(file string) (*fileCursor, error) {
 			st.n += plan.badCount
 		}
 	default:
-		// A Hive-partitioned Parquet folder (right=P/…) carries columns in
-		// its folder names; a Delta table's partition values come from its
-		// log, never from folder names.
-		hive := "true"
-		if s.format == FormatDelta {
-			hive = "false"
-		}
-		cur.from = "read_parquet(" + sqlString(file) + ", hive_partitioning=" + hive + ")"
+		// DuckDB's own Hive partitioning is off: it would read key=value
+		// folders anywhere in the path (above the user's folder too) and
+		// let them override the file's columns. A Delta table's partition
+		// values come from its log.
+		cur.from = "read_parquet(" + sqlString(file) + ", hive_partitioning=false)"
 		var err error
 		if types, err = s.describe(cur.from); err != nil {
 			return nil, engineError(s.ctx, file, s.format, err)
 		}
+		cur.from = withHiveColumns(cur.from, s.hiveRoot, file, types)
 	}
 	has := func(c string) bool { _, ok := types[c]; return ok }
 	if missing := s.lay.requiredMissing(has); len(missing) > 0 {

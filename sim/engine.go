@@ -302,8 +302,12 @@ func (e *Engine) afterQuotes() error {
 	}
 	moved := e.pf.movedList
 	slices.Sort(moved)
+	today := e.day(e.now)
 	for _, u := range moved {
 		e.pf.moved[u] = false
+		if today.trading && e.now >= today.open && e.pf.openDay[u] != today.midnight {
+			e.pf.openDay[u], e.pf.openSpot[u] = today.midnight, e.pf.spots[u]
+		}
 		e.scratch = append(e.scratch[:0], e.pf.byUnder[u]...)
 		for _, pos := range e.scratch {
 			if err := e.monitor(pos); err != nil {
@@ -670,7 +674,7 @@ func (e *Engine) expire() error {
 				return err
 			}
 		}
-		spot := e.pf.spot(pos.Symbol)
+		spot, how := e.settlementSpot(pos)
 		net := 0.0
 		for k, l := range pos.Legs() {
 			v := intrinsic(e.pf.contracts.Get(l.id), spot)
@@ -681,7 +685,7 @@ func (e *Engine) expire() error {
 				net -= v
 			}
 		}
-		row := e.orderRow(pos, true, e.now, StatusSettled, "expired: settled at intrinsic value", nan)
+		row := e.orderRow(pos, true, e.now, StatusSettled, "expired: settled at intrinsic value against "+how, nan)
 		row.FillTime, row.FillPrice, row.Slippage, row.Commission = e.now, net, 0, 0
 		if err := e.record(row); err != nil {
 			return err
@@ -691,6 +695,23 @@ func (e *Engine) expire() error {
 		}
 	}
 	return nil
+}
+
+// settlementSpot is the underlying price pos settles against, and how it
+// was taken. PM-settled options settle at the latest price (the close);
+// AM-settled ones (feeds.SettleAM: SPX, NDX, RUT monthlies) at the first
+// price at or after the open of the expiry day, or at the latest price
+// when the feed had none that morning (said in the reason).
+func (e *Engine) settlementSpot(pos *Position) (float64, string) {
+	spot := e.pf.spot(pos.Symbol)
+	if e.pf.contracts.Get(pos.legs[0].id).Settlement != feeds.SettleAM {
+		return spot, "the closing price"
+	}
+	u := slices.Index(e.pf.unders, pos.Symbol)
+	if u >= 0 && e.pf.openDay[u] == e.day(pos.Expiry).midnight {
+		return e.pf.openSpot[u], "the opening price (AM settlement)"
+	}
+	return spot, "the latest price (AM settlement, no quote after the open that day)"
 }
 
 func (e *Engine) healthCheck() {
