@@ -21,6 +21,13 @@ func WriteHTML(ctx context.Context, w io.Writer, r *Run, s *Summary) error {
 	if err != nil {
 		return err
 	}
+	if r.HasAttribution {
+		fig, err := attributionChart(s)
+		if err != nil {
+			return err
+		}
+		charts = append(charts, fig)
+	}
 	page := htmlPage{
 		Title:       c.Title,
 		Description: c.Description,

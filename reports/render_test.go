@@ -155,7 +155,7 @@ func TestSummaryEventCountsMatchTable(t *testing.T) {
 }
 
 // chartIDs are the charts every run report has.
-var chartIDs = []string{"chart-equity", "chart-drawdown", "chart-underlying", "chart-breaker", "chart-limits", "chart-events"}
+var chartIDs = []string{"chart-equity", "chart-drawdown", "chart-underlying", "chart-breaker", "chart-limits", "chart-events", "chart-attribution"}
 
 func renderHTML(t *testing.T, r *reports.Run, s *reports.Summary) []byte {
 	t.Helper()
