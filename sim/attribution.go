@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"time"
 
 	"github.com/optionsrisk/backtest/risk"
 )
@@ -96,6 +97,7 @@ type shadow struct {
 	pos     Position
 	cash    float64
 	under   int32
+	floorAt int64  // dte_floor reached from this instant on (MaxInt64: no floor)
 	stopped bool   // has a private trailing stop
 	wanted  string // exit reason waiting for a fresh quote of every leg
 	done    bool
@@ -203,7 +205,13 @@ func (e *Engine) addShadow(pos Position, cash float64, stopped bool) *shadow {
 	for int(u) >= len(a.byUnder) {
 		a.byUnder = append(a.byUnder, nil)
 	}
-	sh := &shadow{pos: pos, cash: cash, under: u, stopped: stopped}
+	sh := &shadow{pos: pos, cash: cash, under: u, stopped: stopped, floorAt: math.MaxInt64}
+	if f := e.cfg.Strategy.Exit.DTEFloor; f > 0 {
+		// dte(now) <= f from the local midnight f days before expiry's date.
+		loc := e.cfg.Session.Loc
+		y, m, d := utc(pos.Expiry).In(loc).Date()
+		sh.floorAt = time.Date(y, m, d-f, 0, 0, 0, 0, loc).UnixMicro()
+	}
 	a.byUnder[u] = append(a.byUnder[u], sh)
 	a.nextExpiry = min(a.nextExpiry, pos.Expiry)
 	a.alive++
@@ -246,9 +254,11 @@ func (e *Engine) stepShadow(sh *shadow) (ended bool) {
 		return false // settles at expiry
 	}
 	if sh.wanted == "" {
-		if f := e.cfg.Strategy.Exit.DTEFloor; f > 0 && e.dte(pos.Expiry) <= f {
+		if e.now >= sh.floorAt {
 			sh.wanted = EndDTEFloor
-		} else if sh.stopped {
+		} else if !sh.stopped {
+			return false // held: nothing to look at before the floor
+		} else {
 			bid, ask := e.netQuote(pos)
 			act, err := e.attr.stops.Update(pos.ExecID, bid, ask, utc(e.now))
 			if err == nil && act == risk.Exit {
