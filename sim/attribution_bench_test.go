@@ -22,7 +22,7 @@ func BenchmarkAttribution(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		off  bool
-	}{{"on", false}, {"off", true}} {
+	}{{"off", true}, {"on", false}} {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg, err := l.SimConfig()
 			if err != nil {
