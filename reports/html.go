@@ -57,6 +57,11 @@ func WriteCompareHTML(ctx context.Context, w io.Writer, runs []*Run, sums []*Sum
 	if err != nil {
 		return err
 	}
+	land, err := landscapeCharts(runs, sums, settings)
+	if err != nil {
+		return err
+	}
+	charts = append(charts, land...)
 	t := reportTable{ID: "compare", Title: "Runs", Head: []string{"run", "scenario"}, Right: []bool{false, false}}
 	for _, k := range settings {
 		t.Head, t.Right = append(t.Head, k), append(t.Right, false)
