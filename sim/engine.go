@@ -69,6 +69,11 @@ type Engine struct {
 	Progress func(now time.Time, quotes int64)
 
 	afterInstant func() // test hook: after each instant's workflows
+
+	// EventSeq, if set, returns the seq of the last risk event the sink
+	// received: attribution stamps each decision with its event's seq.
+	EventSeq func() int64
+	attr     *attribution // nil: attribution switched off
 }
 
 // Result summarises a run.
@@ -90,6 +95,10 @@ type Result struct {
 	MaxDrawdown float64 // fraction of peak
 	Trades      []Trade
 	Replay      ReplayStats // replay strategy only
+	// Attribution is every attributed risk decision in decision order
+	// (attribution.go); empty when Config.NoAttribution.
+	Attribution []Decision
+	ShadowsMax  int64 // most counterfactual positions alive at once
 }
 
 // order is one order in flight.
@@ -129,6 +138,9 @@ func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand
 	}
 	if d.Strategy.Entry.At != "" {
 		e.entryAt, _ = parseClock(d.Strategy.Entry.At)
+	}
+	if !d.NoAttribution {
+		e.attr = newAttribution(rm)
 	}
 	return e, nil
 }
@@ -186,6 +198,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 			if err := e.runScheduled(q.Time, true); err != nil {
 				return e.res, err
 			}
+			e.settleShadows(q.Time)
 			group = q.Time
 			e.now = q.Time
 			e.noteInstant(q.Time)
@@ -314,6 +327,7 @@ func (e *Engine) afterQuotes() error {
 				return err
 			}
 		}
+		e.monitorShadows(u)
 	}
 	clear(e.scratch)
 	e.pf.movedList = moved[:0]
@@ -375,6 +389,7 @@ func (e *Engine) monitor(pos *Position) error {
 	if t, ok := e.rm.Stops().Get(pos.ExecID); ok && math.IsNaN(t.Best()) {
 		reason = "stop_loss" // fired before arming: the hard stop
 	}
+	e.attrStop(pos, reason)
 	return e.sendExit(pos, reason)
 }
 
@@ -452,6 +467,7 @@ func (e *Engine) sendExit(pos *Position, reason string) error {
 	ok, why := e.rm.Allow(now)
 	e.scheduleWake()
 	if !ok {
+		e.attrBlockedExit(pos)
 		return e.record(e.orderRow(pos, true, e.now, StatusBlocked, why, requested))
 	}
 	pos.state = posClosing
@@ -803,6 +819,7 @@ func (e *Engine) finish() error {
 		e.res.Trades = append(e.res.Trades, t)
 	}
 	slices.SortStableFunc(e.res.Trades, func(a, b Trade) int { return cmpInt(a.OpenedAt, b.OpenedAt) })
+	e.finishAttribution()
 	return nil
 }
 
