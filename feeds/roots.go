@@ -121,4 +121,3 @@ func isThirdFriday(d time.Time) bool {
 	}
 	return false
 }
-

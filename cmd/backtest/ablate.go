@@ -28,7 +28,7 @@ var ablationLayers = []struct{ name, key string }{
 // ablationJobs are the five runs. "all on" adds no setting when the
 // scenario has every layer on, so it is the plain run (same id: a published
 // plain run is reused); a layer the scenario switched off is switched on.
-func ablationJobs(ctx context.Context, arg string, sets []string) ([]*sweepJob, []string, error) {
+func ablationJobs(ctx context.Context, arg string, sets []string, root string) ([]*sweepJob, []string, error) {
 	l, err := scenarios.Load(arg, sets)
 	if err != nil {
 		return nil, nil, err
@@ -61,7 +61,7 @@ func ablationJobs(ctx context.Context, arg string, sets []string) ([]*sweepJob, 
 	labels = append(labels, "all off")
 	var jobs []*sweepJob
 	for i, v := range variants {
-		js, err := sweepJobs(ctx, arg, append(append([]string{}, sets...), v...), nil)
+		js, err := sweepJobs(ctx, arg, append(append([]string{}, sets...), v...), nil, 1, 1, root)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -73,8 +73,8 @@ func ablationJobs(ctx context.Context, arg string, sets []string) ([]*sweepJob, 
 }
 
 // runAblation runs the five jobs and prints the ablation table.
-func runAblation(ctx context.Context, stdout, log io.Writer, arg string, sets []string, out string, workers int) error {
-	jobs, labels, err := ablationJobs(ctx, arg, sets)
+func runAblation(ctx context.Context, stdout, log io.Writer, arg string, sets []string, out string, workers int, root string) error {
+	jobs, labels, err := ablationJobs(ctx, arg, sets, root)
 	if err != nil {
 		return err
 	}
@@ -107,5 +107,5 @@ func sweepAblate(c *cobra.Command, arg string, sets, grids []string, shard, out 
 	if quiet {
 		log = io.Discard
 	}
-	return runAblation(c.Context(), c.OutOrStdout(), log, arg, sets, out, workers)
+	return runAblation(c.Context(), c.OutOrStdout(), log, arg, sets, out, workers, dataRoot(c))
 }

@@ -49,12 +49,12 @@ func TestSweepAblate(t *testing.T) {
 	if id := runSmallPlain(); id != allOn {
 		t.Fatalf("plain run %s, all-on run %s", id, allOn)
 	}
-	dbA, err := openRunsDB(context.Background(), abl)
+	dbA, err := openRunsDB(context.Background(), abl, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dbA.Close()
-	dbP, err := openRunsDB(context.Background(), plain)
+	dbP, err := openRunsDB(context.Background(), plain, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func resultsOf(b []byte) string {
 func TestAblateEveryBuiltin(t *testing.T) {
 	for _, b := range scenarios.Builtins() {
 		t.Run(b.Name, func(t *testing.T) {
-			jobs, labels, err := ablationJobs(context.Background(), b.Name, nil)
+			jobs, labels, err := ablationJobs(context.Background(), b.Name, nil, "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,7 +13,7 @@ func TestAttributionOnOffSameRows(t *testing.T) {
 	out := t.TempDir()
 	runSmall(t, out, "on")
 	runSmall(t, out, "off", "--set", "report.attribution=false")
-	db, err := openRunsDB(context.Background(), out)
+	db, err := openRunsDB(context.Background(), out, true)
 	if err != nil {
 		t.Fatal(err)
 	}
