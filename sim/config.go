@@ -173,6 +173,33 @@ type EntryConfig struct {
 	Underlying string `yaml:"underlying,omitempty"`
 	// Limit, when set, is the entry order's limit price (see EntryLimit).
 	Limit *EntryLimit `yaml:"limit,omitempty"`
+	// Structure, when set, is what each entry opens (see StructureConfig);
+	// then right, side, spread_width, target_delta and moneyness, the
+	// shorthand of a single leg or a vertical, must be left out.
+	Structure *StructureConfig `yaml:"structure,omitempty"`
+	// When, if set, is an entry condition (see Condition): a signal whose
+	// condition is false does not enter (SignalOutcomes.Condition).
+	When string `yaml:"when,omitempty"`
+}
+
+// plan is the entry's structure: Structure, or the shorthand's single leg
+// or vertical. The config must have its defaults.
+func (e *EntryConfig) plan() (structPlan, error) {
+	if e.Structure != nil {
+		return e.Structure.plan("strategy.entry.structure", e.DTE)
+	}
+	return legacyStructure(e).plan("strategy.entry", e.DTE)
+}
+
+// side is the entry's side, short or long.
+func (e *EntryConfig) side() string {
+	if e.Structure != nil {
+		if e.Structure.Side == "" {
+			return "short"
+		}
+		return e.Structure.Side
+	}
+	return e.Side
 }
 
 // EntryLimit is an entry order's limit price, net per share of the
@@ -409,6 +436,12 @@ func (c *Config) Validate() error {
 	if len(e.Times) > 0 {
 		n++
 	}
+	if raw := c.Strategy.Entry; raw.Structure != nil && (raw.Right != "" || raw.Side != "" || raw.SpreadWidth != 0 || raw.TargetDelta != 0 || raw.Moneyness != 0) {
+		return fieldErr("strategy.entry.structure", "give a structure or the shorthand right/side/spread_width/target_delta/moneyness, not both")
+	}
+	if _, err := e.plan(); err != nil {
+		return err
+	}
 	switch {
 	case n > 1:
 		return fieldErr("strategy.entry", "give only one of at, every, times")
@@ -461,9 +494,9 @@ func (c *Config) Validate() error {
 		switch {
 		case l.MinCredit < 0 || l.MaxDebit < 0:
 			return fieldErr("strategy.entry.limit", "prices must be >= 0")
-		case e.Side == "short" && (l.MaxDebit != 0 || l.MinCredit == 0):
+		case e.side() == "short" && (l.MaxDebit != 0 || l.MinCredit == 0):
 			return fieldErr("strategy.entry.limit", "a short entry takes min_credit (> 0), not max_debit")
-		case e.Side == "long" && (l.MinCredit != 0 || l.MaxDebit == 0):
+		case e.side() == "long" && (l.MinCredit != 0 || l.MaxDebit == 0):
 			return fieldErr("strategy.entry.limit", "a long entry takes max_debit (> 0), not min_credit")
 		}
 	}

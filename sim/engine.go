@@ -63,6 +63,8 @@ type Engine struct {
 	models        []modelCache // by ContractID: model marks of this instant
 	waitSig       bool         // an entry signal waits for the day's first quote
 	waitDay       int64        // local midnight of the waiting signal's day
+	plan          structPlan   // the entry's structure
+	legBuf        []leg        // choose's scratch
 
 	// Progress, if set, is called every few batches with the simulated time
 	// and the number of quotes applied so far.
@@ -130,6 +132,7 @@ func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand
 	if d.Strategy.Entry.At != "" {
 		e.entryAt, _ = parseClock(d.Strategy.Entry.At)
 	}
+	e.plan, _ = d.Strategy.Entry.plan()
 	return e, nil
 }
 
@@ -672,16 +675,20 @@ func (e *Engine) expire() error {
 		}
 		spot := e.pf.spot(pos.Symbol)
 		net := 0.0
-		for k, l := range pos.Legs() {
+		reason := "expired: settled at intrinsic value"
+		for _, l := range pos.Legs() {
 			v := intrinsic(e.pf.contracts.Get(l.id), spot)
-			e.pf.flow(pos, float64(l.qty)*v*pos.Mult)
-			if k == 0 {
-				net += v
-			} else {
-				net -= v
+			if l.expiry > pos.Expiry {
+				// A later leg of a calendar or diagonal is sold (or bought
+				// back) at its mark when the front expires.
+				v = e.markLeg(l.id).mid
+				reason = "expired: front legs settled at intrinsic value, later legs at their mark"
 			}
+			e.pf.flow(pos, float64(l.qty)*v*pos.Mult)
+			net += l.ratio * v
 		}
-		row := e.orderRow(pos, true, e.now, StatusSettled, "expired: settled at intrinsic value", nan)
+		net *= pos.sign()
+		row := e.orderRow(pos, true, e.now, StatusSettled, reason, nan)
 		row.FillTime, row.FillPrice, row.Slippage, row.Commission = e.now, net, 0, 0
 		if err := e.record(row); err != nil {
 			return err

@@ -26,10 +26,7 @@ func (e *Engine) OnInstant(f func(now int64, marks []PositionMark)) {
 		for _, pos := range e.pf.open {
 			bid, ask, mid, models := e.netMarks(pos)
 			lo, hi := e.bounds(pos)
-			st := "single"
-			if pos.nlegs == 2 {
-				st = "vertical"
-			}
+			st := pos.Structure
 			pm := PositionMark{ExecID: pos.ExecID, Bid: bid, Ask: ask, Mid: mid, Lo: lo, Hi: hi, Legs: pos.nlegs, Models: models, Width: pos.Width, Structure: st}
 			for _, l := range pos.Legs() {
 				m := e.markLeg(l.id)
