@@ -38,3 +38,14 @@ func (e *Engine) OnInstant(f func(now int64, marks []PositionMark)) {
 		f(e.now, ms)
 	}
 }
+
+// TradeBounds are the static no-arbitrage bounds of a trade's net premium
+// per share (valueBounds of its legs), for the invariant tests.
+func TradeBounds(tr Trade) (lo, hi float64) {
+	var legs []leg
+	for _, l := range tr.Legs {
+		legs = append(legs, leg{ratio: float64(l.Qty), strike: l.Strike, call: l.Right == "call", expiry: l.Expiry})
+	}
+	lo, hi = valueBounds(legs)
+	return premiumBounds(tr.Long, lo, hi)
+}

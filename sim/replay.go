@@ -12,7 +12,7 @@ import (
 
 // replayState is the replay strategy's progress through the log.
 type replayState struct {
-	rows    []RecordedFill // sorted by time, log order kept for ties
+	rows    []RecordedFill   // sorted by time, log order kept for ties
 	execs   [][]RecordedFill // rows grouped into orders: same time, execution id and status
 	next    int
 	open    map[string]*Position // execution id → position opened from the log
