@@ -15,9 +15,17 @@ var ErrConfig = errors.New("sim: invalid configuration")
 type FieldError struct {
 	Field string // dotted path, e.g. "strategy.entry.qty"
 	Msg   string
+	// ExprLine and ExprCol locate a problem inside a condition's text
+	// (1-based line, 0-based column); 0 for other fields.
+	ExprLine, ExprCol int
 }
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+func (e *FieldError) Error() string {
+	if e.ExprLine > 0 {
+		return fmt.Sprintf("%s: %d:%d: %s", e.Field, e.ExprLine, e.ExprCol+1, e.Msg)
+	}
+	return e.Field + ": " + e.Msg
+}
 
 // Unwrap lets callers test for ErrConfig.
 func (e *FieldError) Unwrap() error { return ErrConfig }
@@ -214,11 +222,39 @@ type EntryLimit struct {
 	MaxDebit  float64 `yaml:"max_debit,omitempty"`  // long entries; > 0
 }
 
-// ExitConfig says when positions are closed other than by trailing stops.
+// ExitConfig says when positions are closed other than by the trailing
+// stops and expiry. Every open position is looked at on every instant its
+// underlying quotes; the rules are checked in this order and the first
+// that fires sends the exit, its name being the exit reason in fills,
+// trades and the report: dte_floor, time_of_day, max_hold, profit_target,
+// loss_limit, condition; then the trailing stop (trailing_stop,
+// stop_loss). Prices are the structure's net premium on the side that
+// closes it (the ask of a short structure, the bid of a long one), as the
+// stops see it.
 type ExitConfig struct {
-	// DTEFloor closes a position when its days to expiry fall to this value.
-	// 0 holds to expiry, where it settles at intrinsic value.
+	// DTEFloor closes a position when its days to expiry (of its first
+	// expiry) fall to this value. 0 holds to expiry, where it settles at
+	// intrinsic value (a later leg of a calendar at its mark).
 	DTEFloor int `yaml:"dte_floor,omitempty"`
+	// ProfitTargetPct closes once this % of the entry premium is gained: a
+	// short structure when buying it back costs credit × (1 − pct/100) or
+	// less (50 = half the credit kept), a long one when it sells for
+	// debit × (1 + pct/100) or more.
+	ProfitTargetPct float64 `yaml:"profit_target_pct,omitempty"`
+	// LossLimit closes once the loss reaches this multiple of the entry
+	// premium: a short structure when buying it back costs
+	// credit × (1 + loss_limit) or more (2 = lose twice the credit), a long
+	// one when it sells for debit × (1 − loss_limit) or less (< 1).
+	LossLimit float64 `yaml:"loss_limit,omitempty"`
+	// MaxHold closes a position held this long (time in trade, calendar time).
+	MaxHold time.Duration `yaml:"max_hold,omitempty"`
+	// At closes every position at or after this local time "HH:MM" of each
+	// day, on its first monitoring then (a position opened after it that
+	// day waits for the next day's).
+	At string `yaml:"at,omitempty"`
+	// When closes a position when this condition is true (see Env; the
+	// pos_ variables are the position's).
+	When string `yaml:"when,omitempty"`
 }
 
 // BrokerConfig is the fill model and its faults.
@@ -420,6 +456,21 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	x := d.Strategy.Exit
+	if x.At != "" {
+		if _, err := parseClock(x.At); err != nil {
+			return fieldErr("strategy.exit.at", "%v", err)
+		}
+	}
+	for _, w := range []struct{ field, src string }{{"strategy.entry.when", e.When}, {"strategy.exit.when", x.When}} {
+		if w.src == "" {
+			continue
+		}
+		if _, err := CompileCondition(w.src); err != nil {
+			ee := err.(*ExprError)
+			return &FieldError{Field: w.field, Msg: ee.Msg, ExprLine: ee.Line, ExprCol: ee.Col}
+		}
+	}
 	n := 0
 	if e.At != "" {
 		n++
@@ -463,6 +514,12 @@ func (c *Config) Validate() error {
 		return fieldErr("strategy.entry.max_open", "must be > 0, got %d", e.MaxOpen)
 	case d.Strategy.Exit.DTEFloor < 0:
 		return fieldErr("strategy.exit.dte_floor", "must be >= 0, got %d", d.Strategy.Exit.DTEFloor)
+	case x.ProfitTargetPct < 0 || x.ProfitTargetPct > 100 && d.Strategy.Entry.side() == "short":
+		return fieldErr("strategy.exit.profit_target_pct", "want a %% in (0, 100] for a short structure (more for a long one), got %g", x.ProfitTargetPct)
+	case x.LossLimit < 0 || x.LossLimit >= 1 && d.Strategy.Entry.side() == "long" && d.Strategy.Replay == nil:
+		return fieldErr("strategy.exit.loss_limit", "want a multiple of the premium > 0 (< 1 for a long structure), got %g", x.LossLimit)
+	case x.MaxHold < 0:
+		return fieldErr("strategy.exit.max_hold", "must be > 0, got %s", x.MaxHold)
 	case d.Broker.Latency < 0:
 		return fieldErr("broker.latency", "must be >= 0, got %s", d.Broker.Latency)
 	case d.Broker.OrderTimeout < 0:

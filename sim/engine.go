@@ -64,6 +64,8 @@ type Engine struct {
 	waitSig       bool         // an entry signal waits for the day's first quote
 	waitDay       int64        // local midnight of the waiting signal's day
 	plan          structPlan   // the entry's structure
+	cond          *condState   // conditions; nil without any
+	exitAt        int64        // strategy.exit.at, µs after local midnight; -1 without
 	legBuf        []leg        // choose's scratch
 
 	// Progress, if set, is called every few batches with the simulated time
@@ -133,6 +135,12 @@ func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand
 		e.entryAt, _ = parseClock(d.Strategy.Entry.At)
 	}
 	e.plan, _ = d.Strategy.Entry.plan()
+	e.cond = newCondState(&d.Strategy)
+	e.exitAt = -1
+	if d.Strategy.Exit.At != "" {
+		at, _ := parseClock(d.Strategy.Exit.At)
+		e.exitAt = at.Microseconds()
+	}
 	return e, nil
 }
 
@@ -185,6 +193,9 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 				if err := e.afterQuotes(); err != nil {
 					return e.res, err
 				}
+			}
+			if e.cond != nil {
+				e.noteDay(q.Time)
 			}
 			if err := e.runScheduled(q.Time, true); err != nil {
 				return e.res, err
@@ -358,10 +369,13 @@ func (e *Engine) monitor(pos *Position) error {
 		}
 		return nil
 	}
-	if f := e.cfg.Strategy.Exit.DTEFloor; f > 0 && e.dte(pos.Expiry) <= f {
-		return e.sendExit(pos, "dte_floor")
-	}
 	bid, ask := e.netQuote(pos)
+	if why, err := e.exitRule(pos, bid, ask); err != nil || why != "" {
+		if err != nil {
+			return err
+		}
+		return e.sendExit(pos, why)
+	}
 	act, err := e.rm.UpdateStop(pos.ExecID, bid, ask, now)
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)

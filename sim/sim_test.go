@@ -500,7 +500,7 @@ func markViolation(m sim.PositionMark) string {
 // checkSignalsAccounted: every entry signal has exactly one outcome.
 func checkSignalsAccounted(t *testing.T, s sim.SignalOutcomes) {
 	t.Helper()
-	sum := s.Opened + s.NoQuote + s.NoContract + s.MaxOpen + s.Limits + s.Breaker + s.Broker
+	sum := s.Opened + s.NoQuote + s.NoContract + s.MaxOpen + s.Limits + s.Breaker + s.Broker + s.Condition
 	var by int64
 	for _, n := range s.NoContractBy {
 		by += n

@@ -88,12 +88,23 @@ func (e *Engine) entrySignal() error {
 	return e.enter()
 }
 
-// enter is the entry workflow for one counted signal: contract choice →
-// limits check → breaker → order. Every way it ends is counted in
+// enter is the entry workflow for one counted signal: condition
+// (strategy.entry.when) → max_open → contract choice → limits check →
+// breaker → order. Every way it ends is counted in
 // Result.Signals.
 func (e *Engine) enter() error {
 	sig := &e.res.Signals
 	en := &e.cfg.Strategy.Entry
+	if e.cond != nil && e.cond.entry != nil {
+		ok, err := e.evalCond(e.cond.entry, nil)
+		if err != nil {
+			return fmt.Errorf("sim: strategy.entry.when: %w", err)
+		}
+		if !ok {
+			sig.Condition++
+			return nil
+		}
+	}
 	if len(e.pf.open)+e.opening >= en.MaxOpen {
 		sig.MaxOpen++
 		return nil
