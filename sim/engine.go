@@ -691,11 +691,8 @@ func (e *Engine) expire() error {
 		net := 0.0
 		reason := "expired: settled at intrinsic value"
 		for _, l := range pos.Legs() {
-			v := intrinsic(e.pf.contracts.Get(l.id), spot)
+			v := e.settleLeg(pos, l, spot)
 			if l.expiry > pos.Expiry {
-				// A later leg of a calendar or diagonal is sold (or bought
-				// back) at its mark when the front expires.
-				v = e.markLeg(l.id).mid
 				reason = "expired: front legs settled at intrinsic value, later legs at their mark"
 			}
 			e.pf.flow(pos, float64(l.qty)*v*pos.Mult)
@@ -712,6 +709,16 @@ func (e *Engine) expire() error {
 		}
 	}
 	return nil
+}
+
+// settleLeg is leg l's value per share when pos's first expiry settles at
+// spot: intrinsic value, or, for a later leg of a calendar or diagonal
+// (sold or bought back then), its mark.
+func (e *Engine) settleLeg(pos *Position, l leg, spot float64) float64 {
+	if l.expiry > pos.Expiry {
+		return e.markLeg(l.id).mid
+	}
+	return intrinsic(e.pf.contracts.Get(l.id), spot)
 }
 
 func (e *Engine) healthCheck() {

@@ -1,0 +1,94 @@
+package sim
+
+import (
+	"errors"
+	"math"
+	"testing"
+)
+
+// Compile errors carry the position of the problem in the expression.
+func TestConditionCompileErrors(t *testing.T) {
+	for _, tc := range []struct {
+		src       string
+		line, col int // col 0-based
+	}{
+		{"vix >= 25 and foo", 1, 14},
+		{"vix >=", 1, 5},
+		{"price + 1", 1, 0}, // not a bool
+		{"iv_rank(x) > 0.5", 1, 0},
+		{"vix > 20 and\n  iv_rank(1) > 0.5", 2, 2},
+		{"  ", 1, 0},
+	} {
+		_, err := CompileCondition(tc.src)
+		var ee *ExprError
+		if !errors.As(err, &ee) {
+			t.Fatalf("%q: want an ExprError, got %v", tc.src, err)
+		}
+		if ee.Line != tc.line || ee.Col != tc.col {
+			t.Errorf("%q: error %v at %d:%d, want %d:%d", tc.src, ee, ee.Line, ee.Col, tc.line, tc.col)
+		}
+	}
+}
+
+// Every variable reads its Env field; iv_rank and iv_percentile read
+// their precomputed windows.
+func TestConditionVariables(t *testing.T) {
+	env := Env{Price: 300, Ret1D: -0.02, Ret5D: 0.05, VIX: 30, Minute: 600, Weekday: 3, DTENext: 2,
+		Delta: -150, Gamma: -12, Exposure: 40000, OpenPositions: 4, DayPnL: -250,
+		PosPnL: 120, PosPnLPct: 55, PosPremium: 0.8, PosDTE: 9, PosDays: 3.5}
+	daily := []float64{20, 25, 40, 10, 15} // oldest first
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{"price == 300", true}, {"ret_1d < -0.01", true}, {"ret_5d > 0.04", true}, {"vix >= 30", true},
+		{"minute == 600", true}, {"weekday == 3", true}, {"dte_next <= 2", true}, {"delta == -150", true},
+		{"gamma > -12", false}, {"exposure == 40000", true}, {"open_positions < 4", false}, {"day_pnl == -250", true},
+		{"pos_pnl == 120", true}, {"pos_pnl_pct >= 50", true}, {"pos_premium == 0.8", true}, {"pos_dte == 9", true},
+		{"pos_days > 3", true},
+		// rank over 30, 15, 10, 40 (today and 3 previous): (30 − 10) / 30
+		{"iv_rank(4) > 0.66 and iv_rank(4) < 0.67", true},
+		// percentile over 20, 25, 40, 10, 15: 4 of 5 below 30
+		{"iv_percentile(5) == 0.8", true},
+		{"iv_percentile(3) == 2.0 / 3", true},
+	} {
+		c, err := CompileCondition(tc.src)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		*c.Env() = env
+		c.setWindows(env.VIX, daily)
+		got, err := c.Eval()
+		if err != nil || got != tc.want {
+			t.Errorf("%q = %v (%v), want %v", tc.src, got, err, tc.want)
+		}
+	}
+	nan, _ := CompileCondition("ret_5d > 0 or ret_5d <= 0")
+	*nan.Env() = Env{Ret5D: math.NaN()}
+	if got, _ := nan.Eval(); got {
+		t.Error("a NaN variable must make every comparison false")
+	}
+}
+
+// BenchmarkCondition evaluates the README's entry condition: no allocation.
+func BenchmarkCondition(b *testing.B) {
+	c, err := CompileCondition("vix >= 25 and iv_rank(30) > 0.5 and open_positions < 10")
+	if err != nil {
+		b.Fatal(err)
+	}
+	daily := make([]float64, 60)
+	for i := range daily {
+		daily[i] = 15 + float64(i%20)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		env := c.Env()
+		env.VIX, env.OpenPositions = 20+float64(i%20), i%12
+		c.setWindows(env.VIX, daily)
+		if _, err := c.Eval(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
