@@ -1,9 +1,15 @@
 package sim
 
 import (
+	"context"
 	"errors"
 	"math"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/optionsrisk/backtest/feeds"
+	"github.com/optionsrisk/backtest/risk"
 )
 
 // Compile errors carry the position of the problem in the expression.
@@ -90,5 +96,51 @@ func BenchmarkCondition(b *testing.B) {
 		if _, err := c.Eval(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The engine's market variables on a fixed timeline: SPY closes 100, 102,
+// 99, 101, 104 on March 4–8 and trades at 98 on March 11, with the ATM
+// put's IV 10 %, 12 %, … 20 % by day.
+func TestConditionMarketTimeline(t *testing.T) {
+	days := []int{4, 5, 6, 7, 8, 11}
+	spots := []float64{100, 102, 99, 101, 104, 98}
+	ivs := []float64{0.10, 0.12, 0.14, 0.16, 0.18, 0.20}
+	cs := []feeds.Contract{put(100, 15), put(90, 15)}
+	src := chainFeed(cs, days, func(k int, tm time.Time) (feeds.Quote, bool) {
+		d := slices.Index(days, tm.Day())
+		return feeds.Quote{Bid: 1, Ask: 1.1, UnderlyingPrice: spots[d], IV: ivs[d] + float64(k), Delta: []float64{-0.5, -0.2}[k]}, true
+	})
+	cfg := baseConfig()
+	cfg.End = at(12, 0, 0, 0)
+	cfg.Strategy.Entry.When = "false"
+	rm, _ := risk.NewManager(risk.Settings{}, &risk.MemorySink{})
+	e, err := New(cfg, src, rm, &MemoryRecorder{}, newTestRand())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Env
+	e.afterInstant = func() {
+		if e.now == at(11, 10, 0, 0).UnixMicro() {
+			got = *e.market()
+			e.cond.entry.setWindows(got.VIX, e.cond.ivs)
+			got.Windows = e.cond.entry.p.Windows
+		}
+	}
+	// Compile a condition with both windows so that setWindows fills them.
+	e.cond.entry, _ = CompileCondition("iv_rank(6) > 0 or iv_percentile(5) > 0")
+	if _, err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := Env{Price: 98, Ret1D: 98.0/104 - 1, Ret5D: 98.0/100 - 1, VIX: 20, Minute: 600, Weekday: 1, DTENext: 4}
+	// iv_rank(6) over 20 and 10…18: (20 − 10)/(20 − 10) = 1; percentile: 5 of 5 below.
+	want.Windows[0], want.Windows[1] = 1, 1
+	if !almost(got.Price, want.Price) || !almost(got.Ret1D, want.Ret1D) || !almost(got.Ret5D, want.Ret5D) || !almost(got.VIX, want.VIX) ||
+		got.Minute != want.Minute || got.Weekday != want.Weekday || got.DTENext != want.DTENext || got.Windows != want.Windows ||
+		got.OpenPositions != 0 || got.Delta != 0 || got.DayPnL != 0 {
+		t.Fatalf("market at March 11 10:00:\n got %+v\nwant %+v", got, want)
+	}
+	if len(e.cond.closes) != 5 || !almost(e.cond.closes[4], 104) {
+		t.Fatalf("daily closes %v", e.cond.closes)
 	}
 }
