@@ -17,10 +17,43 @@ type legMark struct {
 	model                       bool // marked by the model: no fresh quote
 }
 
-// modelCache keeps a leg's model mark for the instant it was computed at.
+// modelCache keeps a leg's model mark for the instant it was computed at,
+// and its implied vol for the quote it was solved from.
 type modelCache struct {
-	at int64
-	m  legMark
+	at    int64
+	m     legMark
+	volOf int64 // quote time the vol was solved for
+	vol   float64
+}
+
+// lastVol is the implied vol of a leg's last quote as feeds.ModelQuote
+// solves it: the vol that reprices its mid at its underlying price and
+// time, else the quote's IV, else 0.
+func (e *Engine) lastVol(c *feeds.Contract, last *feeds.Quote) float64 {
+	sigma := 0.0
+	exp := c.Expiry.UnixMicro()
+	if tLast := float64(exp-last.Time) / microsPerYear; tLast > 0 && last.UnderlyingPrice > 0 {
+		if v, ok := feeds.ImpliedVol(last.Mid(), last.UnderlyingPrice, c.Strike, e.cfg.Broker.Marks.Rate, 0, tLast, c.Right); ok {
+			sigma = v
+		}
+	}
+	if !(sigma > 0) && last.IV > 0 && !math.IsInf(last.IV, 0) {
+		sigma = last.IV
+	}
+	return sigma
+}
+
+// microsPerYear is ACT/365 in µs, as feeds.ModelQuote counts time.
+const microsPerYear = 365 * 24 * 3600 * 1e6
+
+// modelMark is feeds.ModelQuote with the implied vol already solved.
+func modelMark(c *feeds.Contract, sigma, spot float64, now int64, rate float64) (mid, delta, gamma float64) {
+	T := float64(c.Expiry.UnixMicro()-now) / microsPerYear
+	g := feeds.BlackScholes(spot, c.Strike, rate, 0, sigma, T)
+	if c.Right == feeds.Call {
+		return g.Call.Price, g.Call.Delta, g.Call.Gamma
+	}
+	return g.Put.Price, g.Put.Delta, g.Put.Gamma
 }
 
 // fresh reports whether contract id's latest quote is fresh: stamped on the
@@ -64,7 +97,10 @@ func (e *Engine) markLeg(id feeds.ContractID) legMark {
 	}
 	c := e.pf.contracts.Get(id)
 	spot := e.pf.spots[e.pf.underOf[id]-1]
-	v, d, g := feeds.ModelQuote(c, *q, spot, e.now, e.cfg.Broker.Marks.Rate)
+	if mc.volOf != q.Time { // the leg's implied vol changes only with its quote
+		mc.volOf, mc.vol = q.Time, e.lastVol(c, q)
+	}
+	v, d, g := modelMark(c, mc.vol, spot, e.now, e.cfg.Broker.Marks.Rate)
 	iv := intrinsic(c, spot)
 	if !(v >= iv) { // NaN too
 		v = iv
