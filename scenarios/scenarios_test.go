@@ -35,7 +35,7 @@ func TestBuiltinsLoadAndValidate(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"spy_crash", "volmageddon", "calm_2019", "broker_outage", "replay_fills"} {
+	for _, want := range []string{"spy_crash", "volmageddon", "calm_2019", "broker_outage", "replay_fills", "iron_condor", "short_strangle"} {
 		if !names[want] {
 			t.Errorf("built-in %s missing", want)
 		}

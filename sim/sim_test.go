@@ -555,3 +555,31 @@ func checkLossWithinMaxLoss(t *testing.T, r runOut) {
 		}
 	}
 }
+
+// The structure built-ins replay deterministically, trade their structure,
+// refuse signals by their condition and close by their exit rules.
+func TestStructureBuiltins(t *testing.T) {
+	for _, tc := range []struct{ name, structure string }{{"iron_condor", sim.StructIronCondor}, {"short_strangle", sim.StructStrangle}} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := simulate(t, load(t, tc.name), false)
+			b := simulate(t, load(t, tc.name), false)
+			if !reflect.DeepEqual(fillsComparable(a.rec.Fills), fillsComparable(b.rec.Fills)) || !reflect.DeepEqual(a.rec.Points, b.rec.Points) {
+				t.Fatal("two runs differ")
+			}
+			reasons := map[string]int{}
+			for _, tr := range a.res.Trades {
+				if tr.Structure != tc.structure || tr.Long {
+					t.Fatalf("trade %+v: want a short %s", tr, tc.structure)
+				}
+				reasons[tr.ExitReason]++
+			}
+			t.Logf("%d trades, exits %v, signals %+v", len(a.res.Trades), reasons, a.res.Signals)
+			if len(a.res.Trades) < 5 || reasons["profit_target"] == 0 || a.res.Signals.Condition == 0 {
+				t.Fatalf("trades %d, exits %v, signals %+v: want trades closed at their profit target and signals refused by the condition", len(a.res.Trades), reasons, a.res.Signals)
+			}
+			checkSignalsAccounted(t, a.res.Signals)
+			checkLossWithinMaxLoss(t, a)
+			checkEquityIdentity(t, a)
+		})
+	}
+}
