@@ -65,8 +65,17 @@ type Engine struct {
 	waitDay       int64        // local midnight of the waiting signal's day
 	plan          structPlan   // the entry's structure
 	cond          *condState   // conditions; nil without any
-	exitAt        int64        // strategy.exit.at, µs after local midnight; -1 without
-	legBuf        []leg        // choose's scratch
+	strat         Strategy     // Declarative unless UseStrategy
+	mkt           Market       // the Strategy's view of the engine
+	posView       PositionView // reused for Strategy.Exit
+	lastStruct    *StructureConfig
+	lastPlan      structPlan // plan of lastStruct
+	todayMid      int64      // dte's cache: local midnight of today…
+	todayOrd      int64      // …and its date ordinal
+	ordMemo       [16]ordMemo
+	ordNext       int
+	exitAt        int64      // strategy.exit.at, µs after local midnight; -1 without
+	legBuf        []leg      // choose's scratch
 
 	// Progress, if set, is called every few batches with the simulated time
 	// and the number of quotes applied so far.
@@ -136,6 +145,8 @@ func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand
 	}
 	e.plan, _ = d.Strategy.Entry.plan()
 	e.cond = newCondState(&d.Strategy)
+	e.strat = Declarative{e}
+	e.mkt = Market{e}
 	e.exitAt = -1
 	if d.Strategy.Exit.At != "" {
 		at, _ := parseClock(d.Strategy.Exit.At)
@@ -369,10 +380,11 @@ func (e *Engine) monitor(pos *Position) error {
 		}
 		return nil
 	}
-	bid, ask := e.netQuote(pos)
-	if why, err := e.exitRule(pos, bid, ask); err != nil || why != "" {
+	v := e.view(pos)
+	bid, ask := v.Bid, v.Ask
+	if why, err := e.strat.Exit(&e.mkt, v); err != nil || why != "" {
 		if err != nil {
-			return err
+			return fmt.Errorf("sim: strategy exit: %w", err)
 		}
 		return e.sendExit(pos, why)
 	}
@@ -393,12 +405,34 @@ func (e *Engine) monitor(pos *Position) error {
 
 // dte is the number of calendar days from now to expiry in the session's zone.
 func (e *Engine) dte(expiry int64) int {
-	loc := e.cfg.Session.Loc
-	y1, m1, d1 := utc(e.now).In(loc).Date()
-	y2, m2, d2 := utc(expiry).In(loc).Date()
-	a := time.Date(y1, m1, d1, 0, 0, 0, 0, time.UTC)
-	b := time.Date(y2, m2, d2, 0, 0, 0, 0, time.UTC)
-	return int(b.Sub(a) / (24 * time.Hour))
+	if d := e.day(e.now); d.midnight != e.todayMid {
+		e.todayMid, e.todayOrd = d.midnight, e.dateOrd(e.now)
+	}
+	return int(e.expiryOrd(expiry) - e.todayOrd)
+}
+
+// dateOrd is the local calendar date of t as days since 1970-01-01.
+func (e *Engine) dateOrd(t int64) int64 {
+	y, m, d := utc(t).In(e.cfg.Session.Loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
+// expiryOrd is dateOrd of an expiry, memoized (a run sees few expiries).
+func (e *Engine) expiryOrd(t int64) int64 {
+	for i := range e.ordMemo {
+		if m := &e.ordMemo[i]; m.t == t && m.ok {
+			return m.ord
+		}
+	}
+	o := e.dateOrd(t)
+	e.ordMemo[e.ordNext%len(e.ordMemo)] = ordMemo{t: t, ord: o, ok: true}
+	e.ordNext++
+	return o
+}
+
+type ordMemo struct {
+	t, ord int64
+	ok     bool
 }
 
 func (e *Engine) record(f Fill) error {

@@ -17,13 +17,15 @@ type legMark struct {
 	model                       bool // marked by the model: no fresh quote
 }
 
-// modelCache keeps a leg's model mark for the instant it was computed at,
-// and its implied vol for the quote it was solved from.
+// modelCache keeps a leg's mark (quote or model) for the instant and the
+// quotes it was computed on, and its implied vol for the quote it was
+// solved from.
 type modelCache struct {
-	at    int64
-	m     legMark
-	volOf int64 // quote time the vol was solved for
-	vol   float64
+	at     int64
+	quotes int64 // Result.Quotes when marked: quotes applied since invalidate it
+	m      legMark
+	volOf  int64 // quote time the vol was solved for
+	vol    float64
 }
 
 // lastVol is the implied vol of a leg's last quote as feeds.ModelQuote
@@ -81,34 +83,36 @@ func (e *Engine) allFresh(pos *Position) bool {
 // markLeg values one leg: its quote when fresh, else the model (see
 // MarkConfig), floored at intrinsic value.
 func (e *Engine) markLeg(id feeds.ContractID) legMark {
-	q := e.pf.quote(id)
-	if e.fresh(id) {
-		return legMark{bid: q.Bid, ask: q.Ask, mid: mid(q), delta: q.Delta, gamma: q.Gamma}
-	}
-	if q.Time == 0 {
-		return legMark{model: true} // never quoted: nothing to move (positions never hold one)
-	}
 	if int(id) >= len(e.models) {
 		e.models = append(e.models, make([]modelCache, int(id)+1-len(e.models))...)
 	}
 	mc := &e.models[id]
-	if mc.at == e.now && e.now != 0 {
-		return mc.m
+	if mc.at == e.now && mc.quotes == e.res.Quotes && e.now != 0 {
+		return mc.m // marked already at this instant, on these quotes
 	}
-	c := e.pf.contracts.Get(id)
-	spot := e.pf.spots[e.pf.underOf[id]-1]
-	if mc.volOf != q.Time { // the leg's implied vol changes only with its quote
-		mc.volOf, mc.vol = q.Time, e.lastVol(c, q)
+	q := e.pf.quote(id)
+	switch {
+	case e.fresh(id):
+		mc.m = legMark{bid: q.Bid, ask: q.Ask, mid: mid(q), delta: q.Delta, gamma: q.Gamma}
+	case q.Time == 0:
+		mc.m = legMark{model: true} // never quoted: nothing to move (positions never hold one)
+	default:
+		c := e.pf.contracts.Get(id)
+		spot := e.pf.spots[e.pf.underOf[id]-1]
+		if mc.volOf != q.Time { // the leg's implied vol changes only with its quote
+			mc.volOf, mc.vol = q.Time, e.lastVol(c, q)
+		}
+		v, d, g := modelMark(c, mc.vol, spot, e.now, e.cfg.Broker.Marks.Rate)
+		iv := intrinsic(c, spot)
+		if !(v >= iv) { // NaN too
+			v = iv
+		}
+		if math.IsNaN(d) {
+			d, g = 0, 0
+		}
+		mc.m = legMark{bid: v, ask: v, mid: v, delta: d, gamma: g, model: true}
 	}
-	v, d, g := modelMark(c, mc.vol, spot, e.now, e.cfg.Broker.Marks.Rate)
-	iv := intrinsic(c, spot)
-	if !(v >= iv) { // NaN too
-		v = iv
-	}
-	if math.IsNaN(d) {
-		d, g = 0, 0
-	}
-	mc.at, mc.m = e.now, legMark{bid: v, ask: v, mid: v, delta: d, gamma: g, model: true}
+	mc.at, mc.quotes = e.now, e.res.Quotes
 	return mc.m
 }
 

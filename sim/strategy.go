@@ -88,36 +88,43 @@ func (e *Engine) entrySignal() error {
 	return e.enter()
 }
 
-// enter is the entry workflow for one counted signal: condition
-// (strategy.entry.when) → max_open → contract choice → limits check →
+// enter is the entry workflow for one counted signal: the Strategy's
+// decision (Declarative: strategy.entry.when) → max_open → contract choice → limits check →
 // breaker → order. Every way it ends is counted in
 // Result.Signals.
 func (e *Engine) enter() error {
 	sig := &e.res.Signals
 	en := &e.cfg.Strategy.Entry
-	if e.cond != nil && e.cond.entry != nil {
-		ok, err := e.evalCond(e.cond.entry, nil)
-		if err != nil {
-			return fmt.Errorf("sim: strategy.entry.when: %w", err)
+	plan, qty := &e.plan, en.Qty
+	d, err := e.strat.Entry(&e.mkt)
+	if err != nil {
+		return fmt.Errorf("sim: strategy entry: %w", err)
+	}
+	if !d.Open {
+		sig.Condition++
+		return nil
+	}
+	if d.Structure != nil {
+		if plan, err = e.planFor(d.Structure); err != nil {
+			return err
 		}
-		if !ok {
-			sig.Condition++
-			return nil
-		}
+	}
+	if d.Qty > 0 {
+		qty = d.Qty
 	}
 	if len(e.pf.open)+e.opening >= en.MaxOpen {
 		sig.MaxOpen++
 		return nil
 	}
-	legs, why := e.choose()
+	legs, why := e.chooseFor(plan)
 	if why != "" {
 		sig.NoContract++
 		sig.NoContractBy[why]++
 		return nil
 	}
 	e.nextExec++
-	long := e.plan.long
-	pos := e.newPosition(fmt.Sprintf("E%06d", e.nextExec), e.plan.typ, long, int64(en.Qty), legs)
+	long := plan.long
+	pos := e.newPosition(fmt.Sprintf("E%06d", e.nextExec), plan.typ, long, int64(qty), legs)
 	requested, _ := e.fillPrice(pos, long)
 	delta, gamma := e.greeks(pos)
 	now := utc(e.now)
@@ -156,8 +163,10 @@ func (e *Engine) enter() error {
 // then strike, then contract id; a contract is used once. When nothing
 // matches, why names the first filter nothing passed: underlying, right,
 // dte, quote (first leg) or wing (a later leg).
-func (e *Engine) choose() (legs []leg, why string) {
-	p := &e.plan
+func (e *Engine) choose() (legs []leg, why string) { return e.chooseFor(&e.plan) }
+
+// chooseFor is choose for the structure plan p.
+func (e *Engine) chooseFor(p *structPlan) (legs []leg, why string) {
 	legs = e.legBuf[:0]
 	r0 := &p.legs[0]
 	var (
