@@ -74,8 +74,8 @@ type Engine struct {
 	todayOrd      int64      // …and its date ordinal
 	ordMemo       [16]ordMemo
 	ordNext       int
-	exitAt        int64      // strategy.exit.at, µs after local midnight; -1 without
-	legBuf        []leg      // choose's scratch
+	exitAt        int64 // strategy.exit.at, µs after local midnight; -1 without
+	legBuf        []leg // choose's scratch
 
 	// Progress, if set, is called every few batches with the simulated time
 	// and the number of quotes applied so far.
