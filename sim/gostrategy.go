@@ -72,7 +72,12 @@ func (p *PositionView) DTE() int { return p.e.dte(p.pos.Expiry) }
 
 // UseStrategy replaces the scenario's declarative strategy by s. Call it
 // before Run; a replayed log (strategy.replay) ignores it.
-func (e *Engine) UseStrategy(s Strategy) { e.strat = s }
+func (e *Engine) UseStrategy(s Strategy) {
+	e.strat = s
+	if e.cond == nil {
+		e.cond = &condState{} // Market.Vars reads the daily history
+	}
+}
 
 // Declarative is the scenario file's strategy as a Strategy: Entry opens
 // strategy.entry's structure when strategy.entry.when (if any) holds; Exit
