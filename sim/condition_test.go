@@ -144,3 +144,24 @@ func TestConditionMarketTimeline(t *testing.T) {
 		t.Fatalf("daily closes %v", e.cond.closes)
 	}
 }
+
+// FuzzCompileCondition: any text either compiles to a condition that
+// evaluates to a bool or fails with a located ExprError; nothing panics.
+func FuzzCompileCondition(f *testing.F) {
+	for _, s := range []string{"vix >= 25 and iv_rank(30) > 0.5 and open_positions < 10", "iv_percentile(5) > 0.2", "minute >= 600 or weekday == 5", "(", "iv_rank(1)", "price + 1", "foo(", "[1,2][3] > 0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		c, err := CompileCondition(src)
+		if err != nil {
+			var ee *ExprError
+			if !errors.As(err, &ee) || ee.Line < 1 || ee.Col < 0 {
+				t.Fatalf("%q: error %v is not a located ExprError", src, err)
+			}
+			return
+		}
+		*c.Env() = Env{Price: 100, VIX: 20, Minute: 600}
+		c.setWindows(20, []float64{10, 30})
+		_, _ = c.Eval() // a runtime error is an error, not a panic
+	})
+}
