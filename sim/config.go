@@ -100,13 +100,20 @@ type StrategyConfig struct {
 // ReplayConfig is a recorded execution log to replay through the risk
 // layers: what would other risk settings have done to these trades?
 //
-// Each execution id's first filled row is its entry: it passes the limits
+// Rows of one execution id with the same time and status are one order:
+// one row per leg, so a condor is four rows (at most 4 legs). Each
+// execution id's first filled order is its entry: it passes the limits
 // check and the breaker and, if both allow it, opens a position at the
-// recorded price and time. A later filled row of the same id is the
-// recorded exit, applied at its price if the position is still open (a
-// trailing stop may have closed it first, through the simulated broker).
-// Rows with status "rejected" count as broker failures for the breaker.
-// Single legs only: the contract is an OCC symbol the feed quotes.
+// recorded prices and time. The first row's side sets the structure's side
+// (buy: long), the legs' quantities its units (their greatest common
+// divisor) and ratios, its net premium Σ ± price × ratio; the structure is
+// named from its legs (single, vertical, straddle, strangle, calendar,
+// diagonal, ratio, butterfly, iron_condor, iron_butterfly). A later filled
+// order of the same id is the recorded exit, applied at its prices (a leg
+// it does not list at its mark) if the position is still open (a trailing
+// stop may have closed it first, through the simulated broker). Rows with
+// status "rejected" count as broker failures for the breaker. Contracts
+// are OCC symbols the feed quotes.
 type ReplayConfig struct {
 	// Path is a CSV or Parquet file or a Delta table with the columns time,
 	// execution_id, contract, side (buy/sell), qty, price, status
@@ -149,7 +156,12 @@ func (r *RecordedFill) Validate(i int) error {
 	return nil
 }
 
-// EntryConfig selects entries. Exactly one of At, Every, Times schedules them.
+// EntryConfig selects entries. Exactly one of At, Every, Times schedules
+// them. What each entry opens is Structure (see StructureConfig) or the
+// shorthand of a single leg or vertical (right, side, spread_width,
+// target_delta, moneyness), which means exactly
+// {type: single|vertical, side, right, delta: target_delta, width:
+// spread_width}. When, if set, must hold for a signal to enter.
 // A signal that fires before the day's first quote waits for it (signals
 // meanwhile coalesce into it), so end-of-day feeds trade on their daily
 // quote; one whose day ends without a quote counts as no quote.

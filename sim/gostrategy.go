@@ -71,7 +71,8 @@ type PositionView struct {
 func (p *PositionView) DTE() int { return p.e.dte(p.pos.Expiry) }
 
 // UseStrategy replaces the scenario's declarative strategy by s. Call it
-// before Run; a replayed log (strategy.replay) ignores it.
+// before Run. A replayed log (strategy.replay) takes its entries from the
+// log, not from s; s.Exit still runs on the replayed positions.
 func (e *Engine) UseStrategy(s Strategy) {
 	e.strat = s
 	if e.cond == nil {

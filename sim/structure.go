@@ -52,6 +52,26 @@ const (
 // the front month and buys the back month; a long ratio buys one and sells
 // two further out (short ratio: the back spread).
 //
+// Net premium, bounds, max loss. A position's net premium per share is
+// P = V for a long structure and −V for a short one, V = Σ ratio × leg
+// price (bought legs +, sold legs −): the debit paid or the credit received,
+// and the one price its fills, marks, trailing stop and exit rules use.
+// P is kept inside no-arbitrage bounds [lo, hi] (valueBounds at zero
+// rates: the range of the structure's value at its first expiry, later legs
+// between intrinsic value and the strike (put) or the underlying (call);
+// a call is also never worth more than the underlying). The max loss per
+// unit, used by the trades table and as the limits' position value of a
+// covered structure, is hi − P short and P − lo long:
+//
+//	single long, any long structure with lo = 0   the debit
+//	single short put                              strike − credit (the limits see a margin-like notional)
+//	single short call, short straddle/strangle    undefined (+Inf; margin-like notional for the limits)
+//	short vertical, iron condor, iron butterfly   width − credit
+//	short butterfly                               width − credit; long: the debit
+//	long calendar                                 the debit; short: strike − credit (a bound, not a likely loss)
+//	long diagonal                                 debit + the strike distance when the far leg is further out
+//	long put ratio 1×r                            debit + (r × far strike − near strike); a call ratio: undefined
+//
 // Every structure's legs share the first leg's underlying. A leg with a dte
 // window of its own (the first leg always: dte, default the entry's dte)
 // chooses its expiry in that window; the others take the first leg's
