@@ -574,7 +574,8 @@ func TestStructureBuiltins(t *testing.T) {
 				reasons[tr.ExitReason]++
 			}
 			t.Logf("%d trades, exits %v, signals %+v", len(a.res.Trades), reasons, a.res.Signals)
-			if len(a.res.Trades) < 5 || reasons["profit_target"] == 0 || a.res.Signals.Condition == 0 {
+			// The trailing stop follows the structure's net premium.
+			if len(a.res.Trades) < 5 || reasons["profit_target"] == 0 || reasons["trailing_stop"] == 0 || a.res.Signals.Condition == 0 {
 				t.Fatalf("trades %d, exits %v, signals %+v: want trades closed at their profit target and signals refused by the condition", len(a.res.Trades), reasons, a.res.Signals)
 			}
 			checkSignalsAccounted(t, a.res.Signals)

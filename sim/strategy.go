@@ -241,6 +241,9 @@ func (e *Engine) legOf(id feeds.ContractID, r *legRule, long bool) leg {
 func (e *Engine) pickLeg(r *legRule, groups []expiryGroup, prev []leg, front int64) (best candidate, dteOK, found bool) {
 	for gi := range groups {
 		g := &groups[gi]
+		if !r.ownDTE && g.expiry != front {
+			continue
+		}
 		dte := e.dte(g.expiry)
 		if r.ownDTE {
 			if dte < r.dte[0] {
@@ -249,8 +252,6 @@ func (e *Engine) pickLeg(r *legRule, groups []expiryGroup, prev []leg, front int
 			if dte > r.dte[1] {
 				break // ascending expiry: the rest are further out
 			}
-		} else if g.expiry != front {
-			continue
 		}
 		dteOK = true
 		if r.from >= 0 { // exactly at an earlier leg's strike plus the offset
