@@ -119,6 +119,9 @@ func Parse(name string, b []byte, sets []string) (*Loaded, error) {
 			se.File = name
 			if kv := l.setFor(se.Field); kv != "" {
 				se.Set = kv
+				if se.exprLine > 0 {
+					se.Msg += fmt.Sprintf(" (at line %d, column %d of the expression)", se.exprLine, se.exprCol+1)
+				}
 			} else if line, col, ok := position(file, se.Field); ok {
 				se.Line, se.Col = line, col
 				if se.exprLine > 0 {
