@@ -502,9 +502,6 @@ func (c *Config) Validate() error {
 	if raw := c.Strategy.Entry; raw.Structure != nil && (raw.Right != "" || raw.Side != "" || raw.SpreadWidth != 0 || raw.TargetDelta != 0 || raw.Moneyness != 0) {
 		return fieldErr("strategy.entry.structure", "give a structure or the shorthand right/side/spread_width/target_delta/moneyness, not both")
 	}
-	if _, err := e.plan(); err != nil {
-		return err
-	}
 	switch {
 	case n > 1:
 		return fieldErr("strategy.entry", "give only one of at, every, times")
@@ -538,6 +535,9 @@ func (c *Config) Validate() error {
 		return fieldErr("broker.order_timeout", "must be >= 0 (0 = 30m), got %s", d.Broker.OrderTimeout)
 	case d.Broker.CommissionPerContract < 0:
 		return fieldErr("broker.commission_per_contract", "must be >= 0, got %g", d.Broker.CommissionPerContract)
+	}
+	if _, err := e.plan(); err != nil { // after the shorthand's checks, which name its fields
+		return err
 	}
 	switch d.Broker.ClosedMarket {
 	case "wait", "reject":

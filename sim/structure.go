@@ -132,7 +132,8 @@ type structPlan struct {
 	legs []legRule
 }
 
-func isStrikeRule(s LegSpec) int {
+// strikeRules counts the strike rules a leg gives (want exactly one).
+func strikeRules(s LegSpec) int {
 	n := 0
 	if s.Delta != 0 {
 		n++
@@ -310,7 +311,7 @@ func (l LegSpec) rule(field string, i int, dte [2]int) (legRule, error) {
 	if l.Delta < 0 || l.Delta >= 1 {
 		return r, fieldErr(field+".delta", "want |delta| in (0, 1), got %g", l.Delta)
 	}
-	if n := isStrikeRule(l); n != 1 {
+	if n := strikeRules(l); n != 1 {
 		return r, fieldErr(field, "give exactly one of delta, offset (from a leg or spot), offset_pct")
 	}
 	r.byDelta = l.Delta != 0
@@ -328,7 +329,7 @@ func (l LegSpec) rule(field string, i int, dte [2]int) (legRule, error) {
 	if r.from >= 0 && l.OffsetPct != 0 {
 		return r, fieldErr(field+".offset_pct", "offset_pct is from spot; use offset from a leg")
 	}
-	if r.from < 0 && r.byDelta == false && i == 0 && l.Offset == 0 && l.OffsetPct == 0 {
+	if r.from < 0 && !r.byDelta && i == 0 && l.Offset == 0 && l.OffsetPct == 0 {
 		return r, fieldErr(field, "the first leg needs a delta or an offset from spot")
 	}
 	if i == 0 && r.from >= 0 {
