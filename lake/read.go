@@ -95,6 +95,9 @@ func readParquetSQL(paths []string, schema *arrow.Schema, hive bool) (string, er
 // SelectSQL returns a DuckDB SELECT over exactly the snapshot's active
 // files (a typed empty SELECT when there are none).
 func (s *TableSnapshot) SelectSQL() (string, error) {
+	if IsObjectFS(s.fsys) {
+		return "", fmt.Errorf("%w: %s is on an object store: fetch it with Local first", ErrUnsupported, s.Dir)
+	}
 	return readParquetSQL(s.Paths(), s.Schema, len(s.Metadata.PartitionColumns) > 0)
 }
 
@@ -112,6 +115,9 @@ func (s *TableSnapshot) CreateView(ctx context.Context, db *sql.DB, name string)
 // ReadArrow reads the snapshot's rows through DuckDB as one Arrow table,
 // in file order then row order. The caller releases it.
 func (s *TableSnapshot) ReadArrow(ctx context.Context) (arrow.Table, error) {
+	if IsObjectFS(s.fsys) {
+		return s.readArrowObject(ctx)
+	}
 	sel, err := s.SelectSQL()
 	if err != nil {
 		return nil, err
