@@ -187,3 +187,13 @@ func readAllFrom(t *testing.T, f ReadFile) []byte {
 	}
 	return b
 }
+
+// newTestCache is a fetch cache in a temp dir.
+func newTestCache(t *testing.T) *Cache {
+	t.Helper()
+	c, err := NewCache(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
