@@ -2,9 +2,13 @@ package lake
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -210,5 +214,96 @@ func TestLocations(t *testing.T) {
 	}
 	if IsObjectPath("/tmp/s3") || !IsObjectPath("s3://x") {
 		t.Error("IsObjectPath")
+	}
+}
+
+// TestUploadAndFetchTree: a locally built folder with a Delta table is
+// uploaded (the marker left for last), read in place, and fetched back
+// byte for byte.
+func TestUploadAndFetchTree(t *testing.T) {
+	forBackends(t, func(t *testing.T, be backend) {
+		ctx := context.Background()
+		src := t.TempDir()
+		tbl, err := Create(filepath.Join(src, "events"), testSchema(), WithCheckpointInterval(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			appendRows(t, tbl, int64(i*10), 10)
+		}
+		if err := os.WriteFile(filepath.Join(src, "run.json"), []byte(`{"ok":true}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dst := JoinPath(be.newRoot(t), "run-1")
+		if err := UploadTree(ctx, be.fs, src, dst, "run.json"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := be.fs.Stat(JoinPath(dst, "run.json")); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("the marker was uploaded: %v", err)
+		}
+		snap := checkTable(t, JoinPath(dst, "events"), be.opts()...)
+		if snap.Version != 3 || snap.CheckpointVersion != 2 {
+			t.Fatalf("uploaded table: version %d checkpoint %d", snap.Version, snap.CheckpointVersion)
+		}
+		if err := CopyFileTo(be.fs, filepath.Join(src, "run.json"), JoinPath(dst, "run.json")); err != nil {
+			t.Fatal(err)
+		}
+		c := newTestCache(t)
+		local, err := c.FetchTree(ctx, be.fs, dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantSizes, err := WalkFiles(OSFS{}, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotSizes, err := WalkFiles(OSFS{}, local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) || !maps.Equal(gotSizes, wantSizes) {
+			t.Fatalf("fetched %v, want %v", got, want)
+		}
+		if be.name == "s3" && c.Used() != sum(wantSizes) {
+			t.Fatalf("cache holds %d bytes, want %d", c.Used(), sum(wantSizes))
+		}
+		checkTable(t, filepath.Join(local, "events"))
+	})
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestCacheLimit: a fetch past the limit is refused, nothing half-written
+// is left.
+func TestCacheLimit(t *testing.T) {
+	be := s3Backend(t)
+	if be.skip != "" {
+		t.Skip(be.skip)
+	}
+	root := be.newRoot(t)
+	for _, n := range []string{"a", "b"} {
+		writeTestFile(t, be.fs, JoinPath(root, n), bytes.Repeat([]byte(n), 600))
+	}
+	c, err := NewCache(t.TempDir(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Fetch(context.Background(), be.fs, JoinPath(root, "a"), 600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Fetch(context.Background(), be.fs, JoinPath(root, "b"), 600); !errors.Is(err, ErrCacheFull) {
+		t.Fatalf("second fetch: %v", err)
+	}
+	if _, err := os.Stat(c.LocalPath(JoinPath(root, "b"))); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("refused file on disk: %v", err)
+	}
+	if c.Used() != 600 {
+		t.Fatalf("used %d", c.Used())
 	}
 }
