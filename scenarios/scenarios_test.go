@@ -71,7 +71,7 @@ func TestErrorsNameFileLineColumnAndField(t *testing.T) {
 		{"bad date", strings.Replace(minimal, "end: 2019-07-12", "end: 12/07/2019", 1), nil, `x.yaml:2:34: period.end: want a date YYYY-MM-DD, got "12/07/2019"`},
 		{"end before start", strings.Replace(minimal, "end: 2019-07-12", "end: 2019-07-01", 1), nil, "x.yaml:2:34: period.end: must not be before start 2019-07-08"},
 		{"no feed", "name: t\nperiod: {start: 2019-07-08, end: 2019-07-12}\n", nil, "x.yaml: feed: give a file or a synthetic feed"},
-		{"set unknown", minimal, []string{"risk.trailing_stop.trial_pct=3"}, `risk.trailing_stop.trial_pct: unknown field "trial_pct" (known: activation_pct, price, stop_loss_pct, trail_pct) (from --set risk.trailing_stop.trial_pct=3)`},
+		{"set unknown", minimal, []string{"risk.trailing_stop.trial_pct=3"}, `risk.trailing_stop.trial_pct: unknown field "trial_pct" (known: activation_pct, enabled, price, stop_loss_pct, trail_pct) (from --set risk.trailing_stop.trial_pct=3)`},
 		{"set bad value", minimal, []string{"risk.circuit_breaker.failure_threshold=-1"}, "risk.circuit_breaker.failure_threshold: must be >= 0, got -1 (from --set risk.circuit_breaker.failure_threshold=-1)"},
 		{"set not a field", minimal, []string{"capital.x=1"}, `capital: is a float64 value, it has no field "x"`},
 		{"set no equals", minimal, []string{"capital"}, "want path.to.field=value"},

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -29,10 +30,14 @@ func fieldErr(field, format string, args ...any) error {
 // settings. Zero values mean the documented defaults.
 type Config struct {
 	Start, End time.Time // simulated period [Start, End); End exclusive
-	Session    Session   // trading hours, used for schedules
-	Capital    float64   // starting cash, dollars; default 100000
-	Strategy   StrategyConfig
-	Broker     BrokerConfig
+	// Session is the daily trading window. The market is open in it on
+	// exchange trading days only (feeds.IsTradingDay), and closes at the
+	// earlier of its close and the exchange's (13:00 New York on early
+	// closes). Entry schedules, the broker and order_timeout use it.
+	Session  Session
+	Capital  float64 // starting cash, dollars; default 100000
+	Strategy StrategyConfig
+	Broker   BrokerConfig
 	// EquityEvery is the interval of equity snapshots (default 15m). Snapshots
 	// are taken only for intervals in which the market quoted.
 	EquityEvery time.Duration
@@ -137,12 +142,18 @@ func (r *RecordedFill) Validate(i int) error {
 }
 
 // EntryConfig selects entries. Exactly one of At, Every, Times schedules them.
+// A signal that fires before the day's first quote waits for it (signals
+// meanwhile coalesce into it), so end-of-day feeds trade on their daily
+// quote; one whose day ends without a quote counts as no quote.
 type EntryConfig struct {
-	// At is a daily local time "HH:MM" in the session's zone.
+	// At is a daily local time "HH:MM" in the session's zone, on trading
+	// days; a time outside the session fires at the open or the close
+	// (an early close included).
 	At string `yaml:"at,omitempty"`
-	// Every enters every interval during the session.
+	// Every enters every interval from the open, before the close, on
+	// trading days.
 	Every time.Duration `yaml:"every,omitempty"`
-	// Times lists entry times (RFC 3339).
+	// Times lists entry times (RFC 3339), fired as given.
 	Times []time.Time `yaml:"times,omitempty"`
 
 	Right string `yaml:"right"` // "put" or "call"
@@ -160,6 +171,20 @@ type EntryConfig struct {
 	MaxOpen   int     `yaml:"max_open"` // open positions cap; default 10
 	// Underlying restricts selection to one underlying (default: any).
 	Underlying string `yaml:"underlying,omitempty"`
+	// Limit, when set, is the entry order's limit price (see EntryLimit).
+	Limit *EntryLimit `yaml:"limit,omitempty"`
+}
+
+// EntryLimit is an entry order's limit price, net per share of the
+// structure. A short entry (selling premium) fills only at a net credit of
+// at least MinCredit; a long entry only at a net debit of at most MaxDebit.
+// The fill model's price (slippage included) is compared with the limit on
+// every quote of every leg while the order works; an order whose limit is
+// never met expires at order_timeout (a broker outcome, so the breaker
+// hears a failure).
+type EntryLimit struct {
+	MinCredit float64 `yaml:"min_credit,omitempty"` // short entries; > 0
+	MaxDebit  float64 `yaml:"max_debit,omitempty"`  // long entries; > 0
 }
 
 // ExitConfig says when positions are closed other than by trailing stops.
@@ -172,13 +197,57 @@ type ExitConfig struct {
 // BrokerConfig is the fill model and its faults.
 type BrokerConfig struct {
 	Latency time.Duration `yaml:"latency"` // order → broker response; default 500ms
-	// OrderTimeout is how long an accepted order waits for a quote of every
-	// leg before it expires (default 30m). An order that never fills is a
-	// failed order for the circuit breaker.
+	// OrderTimeout is how much session time an accepted order works before
+	// it expires (default 30m); nights, weekends and holidays do not count.
+	// An order that expires with a fresh quote of every leg (its limit was
+	// never met) is a failed order for the circuit breaker; one that expires
+	// because a leg never quoted is "no_market", which is not.
 	OrderTimeout          time.Duration  `yaml:"order_timeout,omitempty"`
 	Slippage              SlippageConfig `yaml:"slippage"`
 	CommissionPerContract float64        `yaml:"commission_per_contract"`
 	Faults                FaultConfig    `yaml:"faults"`
+	// ClosedMarket is what the broker does with an order that reaches it
+	// while the market is closed (outside the session, on a weekend or an
+	// exchange holiday, after an early close): "wait" (default) holds it
+	// until the next session opens; "reject" refuses it at once. Neither
+	// is a breaker failure.
+	ClosedMarket string `yaml:"closed_market,omitempty"`
+	// Fill is the price model of a fill (see FillConfig).
+	Fill FillConfig `yaml:"fill,omitempty"`
+	// Marks is how legs without a fresh quote are valued (see MarkConfig).
+	Marks MarkConfig `yaml:"marks,omitempty"`
+}
+
+// FillConfig is the fill price model. Every order, single leg or spread,
+// fills at one net price per share of the structure:
+//
+//	natural:  buy at Σ asks of bought legs − Σ bids of sold legs, sell at the reverse
+//	mid:      the net mid, Σ signed leg mids
+//	mid_plus: mid ± Fraction × half the natural width, against the trader
+//
+// Fraction 1 is natural, 0 is mid. The default is mid_plus with Fraction
+// 0.5 (README: Muravyev & Pearson 2020 measure effective spreads of options
+// at about three quarters of the quoted spread on average and under 40 %
+// for traders who time their orders; a desk working a limit on a vertical
+// sits between). Slippage then applies on top, and the net price is kept
+// inside the structure's no-arbitrage bounds: [0, width] for a vertical,
+// [0, strike] for a put, [0, spot] for a call.
+type FillConfig struct {
+	Model    string  `yaml:"model,omitempty"`
+	Fraction float64 `yaml:"fraction,omitempty"`
+}
+
+// MarkConfig sets how legs are marked when their own quote is not fresh. A
+// quote is fresh when it was stamped on the same local day as the latest
+// quote of its underlying and at most StaleAfter before it. A leg without
+// a fresh quote is marked by Black-Scholes (feeds.ModelQuote) at its last
+// implied vol (the vol that reprices its last mid at its last underlying
+// price and time, else the quote's IV), moved to the underlying's latest
+// price and the current time, at Rate, no dividend, floored at intrinsic
+// value; at or after expiry, or with no vol at all, intrinsic value.
+type MarkConfig struct {
+	Rate       float64       `yaml:"rate,omitempty"`        // annual, continuous; default 0
+	StaleAfter time.Duration `yaml:"stale_after,omitempty"` // default 30m
 }
 
 // SlippageConfig: Model is "none" (default), "ticks" (Ticks × TickSize
@@ -277,6 +346,24 @@ func (c *Config) withDefaults() Config {
 	if d.Broker.Slippage.TickSize == 0 {
 		d.Broker.Slippage.TickSize = 0.01
 	}
+	if d.Broker.ClosedMarket == "" {
+		d.Broker.ClosedMarket = "wait"
+	}
+	switch d.Broker.Fill.Model {
+	case "":
+		d.Broker.Fill = FillConfig{Model: "mid_plus", Fraction: 0.5}
+	case "natural":
+		d.Broker.Fill.Fraction = 1
+	case "mid":
+		d.Broker.Fill.Fraction = 0
+	case "mid_plus":
+		if d.Broker.Fill.Fraction == 0 {
+			d.Broker.Fill.Fraction = 0.5
+		}
+	}
+	if d.Broker.Marks.StaleAfter == 0 {
+		d.Broker.Marks.StaleAfter = 30 * time.Minute
+	}
 	return d
 }
 
@@ -349,6 +436,36 @@ func (c *Config) Validate() error {
 		return fieldErr("broker.order_timeout", "must be >= 0 (0 = 30m), got %s", d.Broker.OrderTimeout)
 	case d.Broker.CommissionPerContract < 0:
 		return fieldErr("broker.commission_per_contract", "must be >= 0, got %g", d.Broker.CommissionPerContract)
+	}
+	switch d.Broker.ClosedMarket {
+	case "wait", "reject":
+	default:
+		return fieldErr("broker.closed_market", "want wait or reject, got %q", d.Broker.ClosedMarket)
+	}
+	switch fm := c.Broker.Fill; fm.Model {
+	case "", "natural", "mid":
+		if fm.Fraction != 0 {
+			return fieldErr("broker.fill.fraction", "only the mid_plus model takes a fraction")
+		}
+	case "mid_plus":
+		if fm.Fraction < 0 || fm.Fraction > 1 {
+			return fieldErr("broker.fill.fraction", "want a fraction in [0, 1], got %g", fm.Fraction)
+		}
+	default:
+		return fieldErr("broker.fill.model", "want natural, mid or mid_plus, got %q", fm.Model)
+	}
+	if m := d.Broker.Marks; m.StaleAfter < 0 || math.IsNaN(m.Rate) || m.Rate < -1 || m.Rate > 1 {
+		return fieldErr("broker.marks", "want stale_after >= 0 and a rate in [-1, 1]")
+	}
+	if l := e.Limit; l != nil {
+		switch {
+		case l.MinCredit < 0 || l.MaxDebit < 0:
+			return fieldErr("strategy.entry.limit", "prices must be >= 0")
+		case e.Side == "short" && (l.MaxDebit != 0 || l.MinCredit == 0):
+			return fieldErr("strategy.entry.limit", "a short entry takes min_credit (> 0), not max_debit")
+		case e.Side == "long" && (l.MinCredit != 0 || l.MaxDebit == 0):
+			return fieldErr("strategy.entry.limit", "a long entry takes max_debit (> 0), not min_credit")
+		}
 	}
 	s := d.Broker.Slippage
 	switch s.Model {

@@ -61,7 +61,7 @@ func baseConfig() Config {
 		Strategy: StrategyConfig{Entry: EntryConfig{
 			Times: []time.Time{at(4, 10, 0, 0)}, Right: "put", Side: "short", DTE: [2]int{0, 10}, Qty: 2, MaxOpen: 5,
 		}},
-		Broker: BrokerConfig{Latency: 90 * time.Second, Slippage: SlippageConfig{Model: "ticks", Ticks: 1, TickSize: 0.05}, CommissionPerContract: 0.5},
+		Broker: BrokerConfig{Latency: 90 * time.Second, Fill: FillConfig{Model: "natural"}, Slippage: SlippageConfig{Model: "ticks", Ticks: 1, TickSize: 0.05}, CommissionPerContract: 0.5},
 	}
 }
 

@@ -12,11 +12,11 @@ type Fill struct {
 	Side           string // "buy" or "sell" (of the main leg)
 	Intent         string // "entry" or "exit"
 	Qty            int64
-	RequestedPrice float64 // net premium at the order's side when sent
+	RequestedPrice float64 // net premium per share the fill model gave on the quotes when sent
 	FillPrice      float64
 	Slippage       float64 // per share, against the order (>= 0)
 	Commission     float64 // dollars
-	Status         string  // filled, rejected, blocked, expired, cancelled, settled
+	Status         string  // filled, rejected, blocked, expired, no_market, cancelled, settled
 	Reason         string
 	Multiplier     float64 // shares per contract
 	// MidPrice is the net mid of the legs' quotes at the fill (NaN when not
@@ -31,6 +31,11 @@ const (
 	StatusBlocked   = "blocked"
 	StatusExpired   = "expired"
 	StatusCancelled = "cancelled"
+	// StatusNoMarket is an order that could not be priced because a leg had
+	// no fresh quote: an exit not sent for that reason (one row until the
+	// leg quotes again) or an accepted order that timed out without a quote
+	// of every leg. The broker never answered, so the breaker hears nothing.
+	StatusNoMarket = "no_market"
 	// StatusSettled is not an order: a position held to expiry settles at
 	// intrinsic value, recorded as an exit row at the expiry instant.
 	StatusSettled = "settled"

@@ -77,19 +77,22 @@ func (e *Engine) replayRow() error {
 		return nil
 	}
 	exit := pos != nil
+	sig := &e.res.Signals
 	if !exit {
+		sig.Total++ // a replayed entry is an entry signal
 		if pos = e.replayPosition(row); pos == nil {
+			sig.NoQuote++
 			return nil
 		}
 	}
 	if !exit && row.Status == StatusFilled {
-		delta, gamma := e.pf.greeks(pos)
-		dec := e.rm.CheckEntry(now, e.pf.exposure(), risk.EntryRequest{
+		delta, gamma := e.greeks(pos)
+		dec := e.rm.CheckEntry(now, e.exposure(), risk.EntryRequest{
 			ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract,
-			Delta: delta, Gamma: gamma, Value: float64(pos.Qty) * row.Price * pos.Mult,
+			Delta: delta, Gamma: gamma, Value: e.riskValue(pos, row.Price),
 		})
 		if !dec.Allowed {
-			e.res.LimitRejected++
+			sig.Limits++
 			rs.refused[id] = true
 			return nil
 		}
@@ -103,10 +106,16 @@ func (e *Engine) replayRow() error {
 		case !exit && row.Status == StatusFilled:
 			rs.refused[id] = true
 		}
+		if !exit {
+			sig.Breaker++
+		}
 		return e.record(e.orderRow(pos, exit, e.now, StatusBlocked, why, row.Price))
 	}
 	if row.Status == StatusRejected {
 		reason := fmt.Sprintf("recorded broker reject of %s", id)
+		if !exit {
+			sig.Broker++
+		}
 		e.rm.RecordFailure(now, reason)
 		e.scheduleWake()
 		return e.record(e.orderRow(pos, exit, e.now, StatusRejected, reason, row.Price))

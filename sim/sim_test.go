@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,10 +22,19 @@ type runOut struct {
 	events []risk.Event
 	rec    *sim.MemoryRecorder
 	quotes map[string]map[int64]feeds.Quote // OCC → time → quote (only when asked)
+	marks  []string                         // invariant violations of position marks (only when quotes are kept)
 }
 
 // simulate runs a loaded scenario on its synthetic feed, in memory.
 func simulate(t *testing.T, l *scenarios.Loaded, keepQuotes bool) runOut {
+	return simulateDropping(t, l, keepQuotes, 0)
+}
+
+// simulateDropping is simulate with quote gaps: with dropMod > 0, a
+// contract whose (id + local day) is divisible by dropMod does not quote
+// that day, so legs go stale, exits meet no market and marks come from the
+// model.
+func simulateDropping(t *testing.T, l *scenarios.Loaded, keepQuotes bool, dropMod int) runOut {
 	t.Helper()
 	src, err := feeds.NewSynthetic(*l.Feed.Synthetic, l.Seed)
 	if err != nil {
@@ -34,7 +44,7 @@ func simulate(t *testing.T, l *scenarios.Loaded, keepQuotes bool) runOut {
 	var s feeds.Source = src
 	if keepQuotes {
 		out.quotes = map[string]map[int64]feeds.Quote{}
-		s = &tapSource{Source: src, quotes: out.quotes}
+		s = &tapSource{Source: src, quotes: out.quotes, dropMod: int64(dropMod)}
 	}
 	sink := &risk.MemorySink{}
 	rm, err := risk.NewManager(l.Risk, sink)
@@ -50,6 +60,15 @@ func simulate(t *testing.T, l *scenarios.Loaded, keepQuotes bool) runOut {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if keepQuotes {
+		e.OnInstant(func(now int64, ms []sim.PositionMark) {
+			for _, m := range ms {
+				if bad := markViolation(m); bad != "" && len(out.marks) < 10 {
+					out.marks = append(out.marks, fmt.Sprintf("%s at %s: %s", m.ExecID, feeds.MicrosTime(now), bad))
+				}
+			}
+		})
+	}
 	out.res, err = e.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -61,13 +80,24 @@ func simulate(t *testing.T, l *scenarios.Loaded, keepQuotes bool) runOut {
 // tapSource records every quote by contract and time.
 type tapSource struct {
 	feeds.Source
-	quotes map[string]map[int64]feeds.Quote
+	quotes  map[string]map[int64]feeds.Quote
+	dropMod int64
+	buf     feeds.Batch
 }
 
 func (s *tapSource) Next(ctx context.Context) (*feeds.Batch, error) {
 	b, err := s.Source.Next(ctx)
 	if err != nil {
 		return b, err
+	}
+	if s.dropMod > 0 {
+		s.buf.Quotes = s.buf.Quotes[:0]
+		for _, q := range b.Quotes {
+			if day := (q.Time - 5*3600e6) / 86400e6; (int64(q.Contract)+day)%s.dropMod != 0 {
+				s.buf.Quotes = append(s.buf.Quotes, q)
+			}
+		}
+		b = &s.buf
 	}
 	for _, q := range b.Quotes {
 		occ := s.Contracts().Get(q.Contract).Symbol
@@ -162,16 +192,32 @@ func randomScenario(t *testing.T, rng *rand.Rand) *scenarios.Loaded {
 	s.Strategy.Entry.Qty = 1 + rng.IntN(5)
 	s.Strategy.Entry.MaxOpen = 1 + rng.IntN(15)
 	s.Broker.Slippage = sim.SlippageConfig{Model: []string{"none", "ticks", "spread_fraction"}[rng.IntN(3)], Ticks: 2, Fraction: 0.2}
+	s.Broker.Fill = sim.FillConfig{Model: []string{"natural", "mid", "mid_plus", ""}[rng.IntN(4)]}
+	if s.Broker.Fill.Model == "mid_plus" {
+		s.Broker.Fill.Fraction = rng.Float64()
+	}
+	s.Broker.ClosedMarket = []string{"wait", "reject"}[rng.IntN(2)]
+	s.Broker.Marks.StaleAfter = time.Duration(5+rng.IntN(60)) * time.Minute
+	s.Strategy.Exit.DTEFloor = rng.IntN(4)
+	if rng.IntN(3) == 0 { // a limit near the typical price: some orders expire unfilled
+		if s.Strategy.Entry.Side == "short" {
+			s.Strategy.Entry.Limit = &sim.EntryLimit{MinCredit: 0.5 + rng.Float64()*2}
+		} else {
+			s.Strategy.Entry.Limit = &sim.EntryLimit{MaxDebit: 0.5 + rng.Float64()*2}
+		}
+	}
 	s.Broker.Faults.RejectProb = rng.Float64() * 0.4
 	s.Broker.Latency = time.Duration(rng.IntN(10)) * time.Minute
 	s.Risk.CircuitBreaker.FailureThreshold = 1 + rng.IntN(4)
 	s.Risk.CircuitBreaker.HalfOpenTrials = 1 + rng.IntN(3)
 	s.Risk.TrailingStop.ActivationPct = float64(rng.IntN(40))
 	s.Risk.TrailingStop.TrailPct = 5 + float64(rng.IntN(40))
-	s.Risk.Limits.MaxPortfolioDelta = 1 + rng.Float64()*5
-	s.Risk.Limits.MaxSymbolDelta = 1 + rng.Float64()*5
-	s.Risk.Limits.MaxPortfolioGamma = 0.1 + rng.Float64()
-	s.Risk.Limits.MaxTotalExposure = 2000 + rng.Float64()*20000
+	s.Risk.Limits.MaxPortfolioDelta = 150 + rng.Float64()*1500 // share equivalents
+	s.Risk.Limits.MaxSymbolDelta = 150 + rng.Float64()*1500
+	s.Risk.Limits.MaxPortfolioGamma = 10 + rng.Float64()*300
+	s.Risk.Limits.MaxTotalExposure = 20000 + rng.Float64()*200000 // max loss or margin, dollars
+	s.Risk.Limits.MaxPositionPct = 10 + rng.Float64()*40
+	s.Risk.Limits.MaxCorrelatedPct = 50 + rng.Float64()*200
 	if err := s.Validate(); err != nil {
 		t.Fatalf("random scenario invalid: %v", err)
 	}
@@ -188,9 +234,26 @@ func TestInvariantsRandomScenarios(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 0))
 			l := randomScenario(t, rng)
-			r := simulate(t, l, true)
-			t.Logf("seed %d: %d quotes, %d orders, %d events", seed, r.res.Quotes, r.res.Orders, len(r.events))
+			r := simulateDropping(t, l, true, []int{0, 3, 7}[seed%3])
+			rules := map[string]int{}
+			for _, e := range r.events {
+				if e.Type == risk.EventRejected {
+					rules[e.Rule]++
+				}
+			}
+			t.Logf("seed %d: limits rejected %v", seed, rules)
+			modelMarks := 0
+			for _, p := range r.rec.Points {
+				modelMarks += int(p.ModelMarks)
+			}
+			t.Logf("seed %d: %d quotes, %d orders, %d events, %d no_market, %d model-marked legs in snapshots, signals %+v", seed, r.res.Quotes, r.res.Orders, len(r.events), r.res.NoMarket, modelMarks, r.res.Signals)
 			checkFillsWithinQuotes(t, l, r)
+			if len(r.marks) > 0 {
+				t.Fatalf("marks outside their bounds: %v", r.marks)
+			}
+			checkSignalsAccounted(t, r.res.Signals)
+			checkFailuresInSession(t, r)
+			checkLossWithinMaxLoss(t, r)
 			checkNoOrderWhileOpen(t, r)
 			checkAllowedWithinLimits(t, r)
 			checkEquityIdentity(t, r)
@@ -229,8 +292,15 @@ func checkFillsWithinQuotes(t *testing.T, l *scenarios.Loaded, r runOut) {
 				lo, hi = lo-q.Ask-s, hi-q.Bid+s
 			}
 		}
+		// The fill model prices inside the natural market (plus slippage);
+		// only the structure's bounds may move a price outside it.
 		if f.FillPrice < lo-1e-9 || f.FillPrice > hi+1e-9 {
-			t.Fatalf("fill %s %s at %.4f outside [%.4f, %.4f]", f.ExecutionID, f.Contract, f.FillPrice, lo, hi)
+			if !atBound(f, legs, r) {
+				t.Fatalf("fill %s %s at %.4f outside [%.4f, %.4f] and not at a bound", f.ExecutionID, f.Contract, f.FillPrice, lo, hi)
+			}
+		}
+		if f.FillPrice < -1e-12 {
+			t.Fatalf("fill %s %s at a negative net price %.4f", f.ExecutionID, f.Contract, f.FillPrice)
 		}
 	}
 }
@@ -265,8 +335,8 @@ func checkNoOrderWhileOpen(t *testing.T, r runOut) {
 			blockedFills++
 			continue
 		}
-		if f.Status == sim.StatusSettled {
-			continue // expiry, not an order
+		if f.Status == sim.StatusSettled || f.Status == sim.StatusNoMarket || f.Status == sim.StatusRejected && strings.HasPrefix(f.Reason, "market closed") {
+			continue // expiry, or an order never sent to the broker
 		}
 		state := "closed"
 		at := feeds.MicrosTime(f.OrderTime)
@@ -313,6 +383,108 @@ func checkEquityIdentity(t *testing.T, r runOut) {
 		}
 		if p.Drawdown < 0 || p.Drawdown > 1 {
 			t.Fatalf("drawdown %g outside [0, 1]", p.Drawdown)
+		}
+	}
+}
+
+// atBound reports whether a fill's net price is one of its structure's
+// bounds: 0, or the width of a vertical.
+func atBound(f sim.Fill, legs []string, r runOut) bool {
+	if math.Abs(f.FillPrice) < 1e-9 {
+		return true
+	}
+	if len(legs) == 2 {
+		for _, tr := range r.res.Trades {
+			if tr.ExecutionID == f.ExecutionID {
+				return math.Abs(f.FillPrice-tr.Width) < 1e-9
+			}
+		}
+	}
+	return false
+}
+
+// markViolation checks one position's mark against its no-arbitrage bounds
+// ([0, width] per share for a vertical's net, >= 0 for a single option) and
+// a model-marked leg against its intrinsic value (a tick of tolerance).
+func markViolation(m sim.PositionMark) string {
+	for _, v := range []float64{m.Bid, m.Ask, m.Mid} {
+		if math.IsNaN(v) || v < m.Lo-1e-9 || v > m.Hi+1e-9 || v < 0 {
+			return fmt.Sprintf("net mark %g outside [%g, %g]", v, m.Lo, m.Hi)
+		}
+	}
+	if m.Structure == "vertical" && (m.Lo != 0 || m.Hi != m.Width || m.Width <= 0) {
+		return fmt.Sprintf("vertical bounds [%g, %g] are not [0, width %g]", m.Lo, m.Hi, m.Width)
+	}
+	models := 0
+	for _, l := range m.LegMarks {
+		if l.Model {
+			models++
+			if l.Mid < l.Intrinsic-0.01 {
+				return fmt.Sprintf("model mark %g below intrinsic %g", l.Mid, l.Intrinsic)
+			}
+		}
+		if l.Mid < 0 {
+			return fmt.Sprintf("leg mark %g < 0", l.Mid)
+		}
+	}
+	if models != m.Models {
+		return fmt.Sprintf("%d model legs counted, %d flagged", m.Models, models)
+	}
+	return ""
+}
+
+// checkSignalsAccounted: every entry signal has exactly one outcome.
+func checkSignalsAccounted(t *testing.T, s sim.SignalOutcomes) {
+	t.Helper()
+	sum := s.Opened + s.NoQuote + s.NoContract + s.MaxOpen + s.Limits + s.Breaker + s.Broker
+	var by int64
+	for _, n := range s.NoContractBy {
+		by += n
+	}
+	if sum != s.Total || by != s.NoContract || s.Total == 0 {
+		t.Fatalf("signal outcomes %+v: sum %d, by filter %d", s, sum, by)
+	}
+}
+
+// checkFailuresInSession: the breaker hears failures only while the market
+// is open (the closing instant included).
+func checkFailuresInSession(t *testing.T, r runOut) {
+	t.Helper()
+	for _, e := range r.events {
+		if e.Type != risk.EventFailure {
+			continue
+		}
+		ny := e.Time.In(nyLoc)
+		day := time.Date(ny.Year(), ny.Month(), ny.Day(), 0, 0, 0, 0, nyLoc)
+		date := time.Date(ny.Year(), ny.Month(), ny.Day(), 0, 0, 0, 0, time.UTC)
+		open, cls := day.Add(9*time.Hour+30*time.Minute), day.Add(feeds.SessionClose(date))
+		if !feeds.IsTradingDay(date) || ny.Before(open) || ny.After(cls) {
+			t.Fatalf("breaker failure outside the session at %s: %s", ny, e.Reason)
+		}
+	}
+}
+
+var nyLoc, _ = time.LoadLocation("America/New_York")
+
+// checkLossWithinMaxLoss: no trade loses more than its structure's maximum
+// loss plus its commissions.
+func checkLossWithinMaxLoss(t *testing.T, r runOut) {
+	t.Helper()
+	comm := map[string]float64{}
+	for _, f := range r.rec.Fills {
+		if f.Status == sim.StatusFilled {
+			comm[f.ExecutionID] += f.Commission
+		}
+	}
+	for _, tr := range r.res.Trades {
+		if tr.ClosedAt == 0 {
+			continue
+		}
+		if -tr.PnL > tr.MaxLoss+comm[tr.ExecutionID]+1e-6 {
+			t.Fatalf("trade %s %s lost %.2f, beyond its max loss %.2f plus commissions %.2f", tr.ExecutionID, tr.Structure, -tr.PnL, tr.MaxLoss, comm[tr.ExecutionID])
+		}
+		if tr.Structure == "vertical" && (len(tr.Legs) != 2 || tr.Width <= 0) || tr.Structure == "single" && len(tr.Legs) != 1 || tr.Multiplier != 100 {
+			t.Fatalf("trade %+v: structure fields inconsistent", tr)
 		}
 	}
 }

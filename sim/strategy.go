@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/optionsrisk/backtest/feeds"
 	"github.com/optionsrisk/backtest/risk"
@@ -25,10 +24,11 @@ func (e *Engine) scheduleFirst() {
 	}
 }
 
-// nextEntry is the first entry time strictly after t.
+// nextEntry is the first entry time strictly after t. Schedules (at,
+// every) fire on trading days within the session only; an at time outside
+// the session fires at its nearest end (the open, or an early close).
 func (e *Engine) nextEntry(t int64) (int64, bool) {
 	en := &e.cfg.Strategy.Entry
-	loc := e.cfg.Session.Loc
 	switch {
 	case len(en.Times) > 0:
 		for _, x := range en.Times {
@@ -37,68 +37,73 @@ func (e *Engine) nextEntry(t int64) (int64, bool) {
 			}
 		}
 		return 0, false
-	case en.Every > 0:
-		day := utc(max(t, e.start)).In(loc)
-		for range 3660 { // bounded: ten years of days
-			y, m, d := day.Date()
-			open := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(e.cfg.Session.Open)
-			cls := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(e.cfg.Session.Close)
-			for at := open; at.Before(cls); at = at.Add(en.Every) {
-				if us := at.UnixMicro(); us > t {
-					return us, us < e.end
+	case en.Every > 0 || en.At != "":
+		every := en.Every.Microseconds()
+		d := e.dayFor(max(t, e.start))
+		for range maxDays {
+			if d.midnight >= e.end {
+				return 0, false
+			}
+			if d.trading {
+				if every > 0 {
+					at := d.open
+					if t >= d.open {
+						at += ((t-d.open)/every + 1) * every
+					}
+					if at < d.close {
+						return at, at < e.end
+					}
+				} else if at := clamp64(d.midnight+e.entryAt.Microseconds(), d.open, d.close); at > t {
+					return at, at < e.end
 				}
 			}
-			day = time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-		}
-		return 0, false
-	case en.At != "":
-		day := utc(max(t, e.start)).In(loc)
-		for range 3 {
-			y, m, d := day.Date()
-			at := time.Date(y, m, d, 0, 0, 0, 0, loc).Add(e.entryAt).UnixMicro()
-			if at > t {
-				return at, at < e.end
-			}
-			day = time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+			d = e.nextDay(d)
 		}
 	}
 	return 0, false
 }
 
-// localMidnight is the start of the local day containing t.
-func (e *Engine) localMidnight(t int64) int64 {
-	y, m, d := utc(t).In(e.cfg.Session.Loc).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, e.cfg.Session.Loc).UnixMicro()
-}
+func clamp64(x, lo, hi int64) int64 { return min(max(x, lo), hi) }
 
-// sessionOpen is the start of the session of the local day containing t.
-func (e *Engine) sessionOpen(t int64) int64 {
-	loc := e.cfg.Session.Loc
-	y, m, d := utc(t).In(loc).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, loc).Add(e.cfg.Session.Open).UnixMicro()
-}
-
-// entrySignal is the entry workflow: signal → contract choice → limits
-// check → breaker → order.
+// entrySignal is a scheduled entry signal. Without a quote yet today it
+// waits for the day's first quote (signals meanwhile coalesce into it:
+// end-of-day feeds trade on their daily quote); otherwise it enters.
 func (e *Engine) entrySignal() error {
 	if at, ok := e.nextEntry(e.now); ok {
 		e.sched.add(item{at: at, class: classEntry})
 	}
-	// No quote yet today: a weekend, a holiday, or before the open.
-	if e.lastQuote < e.sessionOpen(e.now) {
+	sig := &e.res.Signals
+	if d := e.day(e.now); e.lastQuote < d.midnight {
+		if e.waitSig {
+			if e.waitDay == d.midnight {
+				return nil // coalesced with the one waiting
+			}
+			sig.NoQuote++ // the waiting one's day passed without a quote
+		}
+		sig.Total++
+		e.waitSig, e.waitDay = true, d.midnight
 		return nil
 	}
+	sig.Total++
+	return e.enter()
+}
+
+// enter is the entry workflow for one counted signal: contract choice →
+// limits check → breaker → order. Every way it ends is counted in
+// Result.Signals.
+func (e *Engine) enter() error {
+	sig := &e.res.Signals
 	en := &e.cfg.Strategy.Entry
 	if len(e.pf.open)+e.opening >= en.MaxOpen {
-		e.res.SkippedMaxOpen++
+		sig.MaxOpen++
 		return nil
 	}
-	main, wing, ok := e.choose()
-	if !ok {
-		e.res.SkippedNoContract++
+	main, wing, why := e.choose()
+	if why != "" {
+		sig.NoContract++
+		sig.NoContractBy[why]++
 		return nil
 	}
-	e.res.Signals++
 	e.nextExec++
 	e.posSeq++
 	c := e.pf.contracts.Get(main)
@@ -115,31 +120,34 @@ func (e *Engine) entrySignal() error {
 	pos.legs[0] = leg{id: main, qty: sign * qty}
 	pos.nlegs = 1
 	if wing != main {
+		w := e.pf.contracts.Get(wing)
 		pos.legs[1] = leg{id: wing, qty: -sign * qty}
 		pos.nlegs = 2
-		pos.Contract += "/" + e.pf.contracts.Get(wing).Symbol
+		pos.Contract += "/" + w.Symbol
+		pos.Width = math.Abs(c.Strike - w.Strike)
 	}
 	if pos.Mult == 0 {
 		pos.Mult = 100
 	}
-	delta, gamma := e.pf.greeks(pos)
+	requested, _ := e.fillPrice(pos, long)
+	delta, gamma := e.greeks(pos)
 	now := utc(e.now)
-	dec := e.rm.CheckEntry(now, e.pf.exposure(), risk.EntryRequest{
+	dec := e.rm.CheckEntry(now, e.exposure(), risk.EntryRequest{
 		ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract,
-		Delta: delta, Gamma: gamma, Value: e.pf.positionValue(pos),
+		Delta: delta, Gamma: gamma, Value: e.riskValue(pos, requested),
 	})
 	if !dec.Allowed {
-		e.res.LimitRejected++
+		sig.Limits++
 		return nil
 	}
-	bid, ask := e.pf.netQuote(pos)
-	requested := ask // opening a long structure pays the ask
-	if !long {
-		requested = bid
+	if e.refuseClosed() {
+		sig.Broker++
+		return e.record(e.orderRow(pos, false, e.now, StatusRejected, "market closed (broker.closed_market: reject)", requested))
 	}
 	ok, why := e.rm.Allow(now)
 	e.scheduleWake()
 	if !ok {
+		sig.Breaker++
 		return e.record(e.orderRow(pos, false, e.now, StatusBlocked, why, requested))
 	}
 	pos.state = posOpening
@@ -149,58 +157,83 @@ func (e *Engine) entrySignal() error {
 }
 
 // choose picks the main leg (closest |delta| to the target, or strike
-// closest to the moneyness target) among contracts quoted today with the
-// right and days to expiry, and the wing spread_width further out of the
-// money. Ties break by days to expiry, then strike, then contract id.
-func (e *Engine) choose() (main, wing feeds.ContractID, ok bool) {
+// closest to the moneyness target) among the live contracts (chain index)
+// with a fresh two-sided quote, the right and the days to expiry, and the
+// wing spread_width further out of the money in the same expiry, also
+// freshly quoted. Ties break by days to expiry, then strike, then contract
+// id. When nothing matches, why names the first filter nothing passed:
+// underlying, right, dte, quote or wing.
+func (e *Engine) choose() (main, wing feeds.ContractID, why string) {
 	en := &e.cfg.Strategy.Entry
 	right := feeds.Put
 	if en.Right == "call" {
 		right = feeds.Call
 	}
-	open := e.sessionOpen(e.now)
-	best, bestDTE := math.Inf(1), 0
-	var bestC *feeds.Contract
-	n := e.pf.contracts.Len()
-	for id := range n {
-		c := e.pf.contracts.Get(feeds.ContractID(id))
-		if c.Right != right || (en.Underlying != "" && c.Underlying != en.Underlying) {
+	var (
+		best                              candidate
+		bestG                             *expiryGroup
+		found, anyUnder, anyRight, anyDTE bool
+	)
+	for u, name := range e.pf.unders {
+		if en.Underlying != "" && name != en.Underlying {
 			continue
 		}
-		q := e.pf.quote(c.ID)
-		if q.Time < open || q.Bid <= 0 && q.Ask <= 0 {
+		chs := e.pf.index.chains[u]
+		if len(chs[0].live(e.now))+len(chs[1].live(e.now)) == 0 {
 			continue
 		}
-		dte := e.dte(c.Expiry.UnixMicro())
-		if dte < en.DTE[0] || dte > en.DTE[1] || c.Expiry.UnixMicro() <= e.now {
+		anyUnder = true
+		groups := chs[rightSlot(right)].live(e.now)
+		if len(groups) == 0 {
 			continue
 		}
-		var score float64
-		if en.Moneyness != 0 {
-			score = math.Abs(c.Strike - q.UnderlyingPrice*(1+en.Moneyness/100))
-		} else {
-			score = math.Abs(math.Abs(q.Delta) - en.TargetDelta)
+		anyRight = true
+		for gi := range groups {
+			g := &groups[gi]
+			dte := e.dte(g.expiry)
+			if dte < en.DTE[0] {
+				continue
+			}
+			if dte > en.DTE[1] {
+				break // ascending expiry: the rest are further out
+			}
+			anyDTE = true
+			for k, id := range g.ids {
+				q := e.pf.quote(id)
+				if q.Bid <= 0 && q.Ask <= 0 || !e.fresh(id) {
+					continue
+				}
+				var score float64
+				if en.Moneyness != 0 {
+					score = math.Abs(g.strikes[k] - q.UnderlyingPrice*(1+en.Moneyness/100))
+				} else {
+					score = math.Abs(math.Abs(q.Delta) - en.TargetDelta)
+				}
+				c := candidate{score: score, dte: dte, strike: g.strikes[k], id: id}
+				if !found || c.better(best) {
+					best, bestG, found = c, g, true
+				}
+			}
 		}
-		if score < best || score == best && (dte < bestDTE || dte == bestDTE && c.Strike < bestC.Strike) {
-			best, bestDTE, bestC = score, dte, c
-		}
 	}
-	if bestC == nil {
-		return 0, 0, false
+	switch {
+	case !anyUnder:
+		return 0, 0, "underlying"
+	case !anyRight:
+		return 0, 0, "right"
+	case !anyDTE:
+		return 0, 0, "dte"
+	case !found:
+		return 0, 0, "quote"
+	case en.SpreadWidth == 0:
+		return best.id, best.id, ""
 	}
-	if en.SpreadWidth == 0 {
-		return bestC.ID, bestC.ID, true
-	}
-	strike := bestC.Strike - en.SpreadWidth
+	strike := best.strike - en.SpreadWidth
 	if right == feeds.Call {
-		strike = bestC.Strike + en.SpreadWidth
+		strike = best.strike + en.SpreadWidth
 	}
-	for id := range n {
-		c := e.pf.contracts.Get(feeds.ContractID(id))
-		if c.Right == right && c.Underlying == bestC.Underlying && c.Expiry.Equal(bestC.Expiry) &&
-			math.Abs(c.Strike-strike) < 1e-6 && e.pf.quote(c.ID).Time >= open {
-			return bestC.ID, c.ID, true
-		}
+	if id, ok := bestG.wing(strike); ok && e.fresh(id) {
+		return best.id, id, ""
 	}
-	return 0, 0, false
+	return 0, 0, "wing"
 }

@@ -49,7 +49,7 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 		Example: `  backtest sweep spy_crash --grid risk.trailing_stop.trail_pct=10,20,30
   backtest sweep spy_crash --grid risk.trailing_stop.trail_pct=15,25 \
       --grid risk.circuit_breaker.failure_threshold=3,5 --workers 2 --out runs/sweep1
-  backtest sweep spy_crash --grid risk.limits.max_portfolio_delta=4,6,8 --shard 2/3`,
+  backtest sweep spy_crash --grid risk.limits.max_portfolio_delta=400,600,800 --shard 2/3`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(grids) == 0 {

@@ -149,6 +149,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, err
 	}
 	out.Result = res
+	out.Signals = signalCounts(res.Signals)
 	out.Quality = src.Quality()
 	out.Elapsed = o.Now().Sub(started)
 
