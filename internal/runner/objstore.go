@@ -1,0 +1,285 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/optionsrisk/backtest/lake"
+)
+
+// Publishing runs on an object store (an s3:// runs folder), where there is
+// no folder rename: a run is built in a local staging folder, then uploaded
+// under its final prefix OUT/RUN_ID/ and becomes visible when its marker
+// lands:
+//
+//  1. claim: a conditional PUT of OUT/RUN_ID/_publishing.json (host, pid,
+//     start time). Only one process uploads a run id at a time.
+//  2. upload: every file but run.json, tables' data files before their
+//     commits (lake.UploadTree).
+//  3. marker: a conditional PUT of OUT/RUN_ID/run.json. From this instant
+//     the run is published; readers (query, report, compare, sweep) ignore
+//     a prefix without it.
+//  4. the claim is deleted, then the catalog row is appended (a Delta
+//     commit by conditional PUT in OUT/_catalog).
+//
+// A process that dies between 1 and 3 leaves an abandoned prefix: it has
+// a claim but no marker, and its claim is stale (its process is gone, when
+// it is on this host, or it is older than ClaimStaleAfter). The next run
+// or sweep into OUT removes abandoned prefixes (CleanAbandoned), and a
+// publish of the same run id takes the place of an abandoned one.
+
+// MarkerFile is the object whose presence makes a run published.
+const MarkerFile = "run.json"
+
+// ClaimFile is the publishing claim under a run's prefix.
+const ClaimFile = "_publishing.json"
+
+// ClaimStaleAfter is how old a claim of another host must be before its
+// run counts as abandoned. Uploading a run takes seconds to minutes; the
+// default leaves a wide margin. BACKTEST_CLAIM_STALE_AFTER (a Go duration)
+// overrides it.
+var ClaimStaleAfter = time.Hour
+
+func claimStaleAfter() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("BACKTEST_CLAIM_STALE_AFTER")); err == nil && d > 0 {
+		return d
+	}
+	return ClaimStaleAfter
+}
+
+// RunState is where a run id stands in a runs folder.
+type RunState string
+
+// The states of a run id.
+const (
+	StatePublished  RunState = "published"   // its marker is there
+	StateMissing    RunState = "missing"     // nothing under its prefix
+	StateInProgress RunState = "in progress" // a live claim, no marker yet
+	StateAbandoned  RunState = "abandoned"   // objects or a stale claim, no marker
+)
+
+type claim struct {
+	Host    string `json:"host"`
+	PID     int    `json:"pid"`
+	Started string `json:"started"`
+	Token   string `json:"token"`
+}
+
+// heldClaims are the claim tokens this process holds (a retried pod can
+// have the same host name and pid as the one that died).
+var heldClaims sync.Map
+
+// StateOf returns the state of the run at runDir (OUT/RUN_ID) on fsys, and
+// for a claimed run a description of the claim.
+func StateOf(fsys lake.FS, runDir string, now time.Time) (RunState, string, error) {
+	if _, err := fsys.Stat(lake.JoinPath(runDir, MarkerFile)); err == nil {
+		return StatePublished, "", nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", "", err
+	}
+	b, err := fsys.ReadFile(lake.JoinPath(runDir, ClaimFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := fsys.Stat(runDir); errors.Is(err, fs.ErrNotExist) {
+			return StateMissing, "", nil
+		} else if err != nil {
+			return "", "", err
+		}
+		return StateAbandoned, "objects without a claim or marker", nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	var c claim
+	if err := json.Unmarshal(b, &c); err != nil {
+		return StateAbandoned, "unreadable claim", nil
+	}
+	desc := fmt.Sprintf("claimed by %s pid %d at %s", c.Host, c.PID, c.Started)
+	if claimStale(c, now) {
+		return StateAbandoned, desc, nil
+	}
+	return StateInProgress, desc, nil
+}
+
+func claimStale(c claim, now time.Time) bool {
+	if c.Host == hostTag() {
+		if c.PID == os.Getpid() {
+			_, held := heldClaims.Load(c.Token)
+			return !held
+		}
+		if !processAlive(c.PID) {
+			return true
+		}
+	}
+	started, err := time.Parse(time.RFC3339Nano, c.Started)
+	return err != nil || now.Sub(started) > claimStaleAfter()
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return !errors.Is(p.Signal(syscall.Signal(0)), os.ErrProcessDone)
+}
+
+// ErrRunExists: the run id is published (or being published) already.
+var ErrRunExists = errors.New("run exists")
+
+// PublishObject uploads the staged run folder stage to final (OUT/RUN_ID
+// on an object store) as described above. It fails with ErrRunExists when
+// final is published or claimed by a live process; an abandoned final is
+// removed first.
+func PublishObject(ctx context.Context, fsys lake.FS, stage, final string, now func() time.Time) error {
+	marker, err := os.ReadFile(lake.JoinPath(stage, MarkerFile))
+	if err != nil {
+		return fmt.Errorf("runner: publish %s: %w", final, err)
+	}
+	st, desc, err := StateOf(fsys, final, now())
+	if err != nil {
+		return fmt.Errorf("runner: publish %s: %w", final, err)
+	}
+	switch st {
+	case StatePublished:
+		return fmt.Errorf("%w: %s is published", ErrRunExists, final)
+	case StateInProgress:
+		return fmt.Errorf("%w: %s is being published (%s)", ErrRunExists, final, desc)
+	case StateAbandoned:
+		if err := lake.RemoveAll(fsys, final); err != nil {
+			return fmt.Errorf("runner: remove abandoned %s: %w", final, err)
+		}
+	}
+	token := fmt.Sprintf("%d-%d", os.Getpid(), now().UnixNano())
+	c, _ := json.Marshal(claim{Host: hostTag(), PID: os.Getpid(), Started: now().UTC().Format(time.RFC3339Nano), Token: token})
+	heldClaims.Store(token, true)
+	defer heldClaims.Delete(token)
+	claimPath := lake.JoinPath(final, ClaimFile)
+	if err := putIfAbsent(fsys, claimPath, c); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w: %s: another process claimed it first", ErrRunExists, final)
+		}
+		return fmt.Errorf("runner: claim %s: %w", final, err)
+	}
+	fail := func(err error) error {
+		_ = lake.RemoveAll(fsys, final) // best effort: else it is abandoned, cleaned later
+		return err
+	}
+	if err := lake.UploadTree(ctx, fsys, stage, final, MarkerFile); err != nil {
+		return fail(fmt.Errorf("runner: upload %s: %w", final, err))
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if err := putIfAbsent(fsys, lake.JoinPath(final, MarkerFile), marker); err != nil {
+		return fail(fmt.Errorf("runner: publish marker of %s: %w", final, err))
+	}
+	_ = fsys.Remove(claimPath) // a published run's leftover claim is harmless
+	return nil
+}
+
+func putIfAbsent(fsys lake.FS, name string, body []byte) error {
+	o, ok := fsys.(lake.ObjectFS)
+	if !ok {
+		return fmt.Errorf("runner: %s: not an object store", name)
+	}
+	return o.PutIfAbsent(name, body)
+}
+
+// RunEntry is one run id found in a runs folder.
+type RunEntry struct {
+	ID     string
+	State  RunState
+	Detail string
+}
+
+// ListRuns returns the run ids under outDir with their states, sorted by
+// id. Folders starting with "_" or "." (catalog, staging) are not runs.
+// States are read in parallel (one or two requests per run on an object
+// store).
+func ListRuns(ctx context.Context, fsys lake.FS, outDir string, now time.Time) ([]RunEntry, error) {
+	ents, err := fsys.ReadDir(outDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []RunEntry
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), "_") && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, RunEntry{ID: e.Name()})
+		}
+	}
+	slices.SortFunc(out, func(a, b RunEntry) int { return strings.Compare(a.ID, b.ID) })
+	errs := make([]error, len(out))
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range out {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			out[i].State, out[i].Detail, errs[i] = StateOf(fsys, lake.JoinPath(outDir, out[i].ID), now)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PublishedRuns returns the ids of the published runs under outDir
+// (readers ignore the others).
+func PublishedRuns(ctx context.Context, fsys lake.FS, outDir string, now time.Time) ([]string, error) {
+	runs, err := ListRuns(ctx, fsys, outDir, now)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, r := range runs {
+		if r.State == StatePublished {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids, nil
+}
+
+// CleanAbandoned removes the abandoned runs under outDir on an object
+// store and returns their ids. Local runs folders have nothing to clean
+// (their runs are published by rename; see cleanStale for staging).
+func CleanAbandoned(ctx context.Context, fsys lake.FS, outDir string, now time.Time) ([]string, error) {
+	if !lake.IsObjectFS(fsys) {
+		return nil, nil
+	}
+	runs, err := ListRuns(ctx, fsys, outDir, now)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, r := range runs {
+		if r.State != StateAbandoned {
+			continue
+		}
+		if err := lake.RemoveAll(fsys, lake.JoinPath(outDir, r.ID)); err != nil {
+			return removed, fmt.Errorf("runner: remove abandoned run %s: %w", r.ID, err)
+		}
+		removed = append(removed, r.ID)
+	}
+	return removed, nil
+}
