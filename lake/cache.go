@@ -193,3 +193,41 @@ func (s *TableSnapshot) readArrowObject(ctx context.Context) (_ arrow.Table, err
 	}
 	return local.ReadArrow(ctx)
 }
+
+// FetchTable copies the latest snapshot of the Delta table at dir into
+// the cache: the log files a replay needs (the newest checkpoint and the
+// commits after it) and the active data files. It returns the local
+// table's folder, which Snapshot reads as the same version with the same
+// files (dir itself when fsys is local).
+func (c *Cache) FetchTable(ctx context.Context, fsys FS, dir string) (string, error) {
+	if !IsObjectFS(fsys) {
+		return dir, nil
+	}
+	dir = CleanPath(dir)
+	snap, err := snapshotAt(ctx, fsys, dir, -1)
+	if err != nil {
+		return "", err
+	}
+	logDir := JoinPath(dir, logDirName)
+	l, err := listLog(fsys, logDir)
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	if cv := snap.CheckpointVersion; cv >= 0 {
+		names = append(names, l.checkpoints[cv]...)
+	}
+	for v := snap.CheckpointVersion + 1; v <= snap.Version; v++ {
+		names = append(names, commitName(v))
+	}
+	if err := forEachParallel(ctx, names, fetchParallel, func(n string) error {
+		_, err := c.Fetch(ctx, fsys, JoinPath(logDir, n), -1)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	if _, err := snap.Local(ctx, c); err != nil {
+		return "", err
+	}
+	return c.LocalPath(dir), nil
+}

@@ -307,3 +307,37 @@ func TestCacheLimit(t *testing.T) {
 		t.Fatalf("used %d", c.Used())
 	}
 }
+
+// TestFetchTable: a fetched table replays to the same version and files,
+// with only what the replay needs.
+func TestFetchTable(t *testing.T) {
+	forBackends(t, func(t *testing.T, be backend) {
+		dir := JoinPath(be.newRoot(t), "quotes")
+		tbl, err := Create(dir, testSchema(), append(be.opts(), WithCheckpointInterval(4))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 6 {
+			appendRows(t, tbl, int64(i*10), 10)
+		}
+		c := newTestCache(t)
+		local, err := c.FetchTable(context.Background(), be.fs, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := checkTable(t, dir, be.opts()...)
+		got := checkTable(t, local)
+		if got.Version != 6 || got.Version != want.Version || len(got.Files) != len(want.Files) {
+			t.Fatalf("fetched version %d files %d, want %d %d", got.Version, len(got.Files), want.Version, len(want.Files))
+		}
+		if be.name == "s3" {
+			if got.CheckpointVersion != 4 {
+				t.Fatalf("fetched replay starts at %d", got.CheckpointVersion)
+			}
+			ents, _ := os.ReadDir(filepath.Join(local, logDirName))
+			if len(ents) != 3 { // checkpoint 4, commits 5 and 6
+				t.Fatalf("fetched log has %d files", len(ents))
+			}
+		}
+	})
+}

@@ -41,6 +41,7 @@ func main() {
 
 // Main runs the CLI with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	defer runner.RemoveCaches()
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

@@ -273,7 +273,11 @@ func OpenFeed(ctx context.Context, l *scenarios.Loaded) (feeds.Source, error) {
 		}
 		return src, nil
 	}
-	src, err := feeds.OpenFile(ctx, *f.File, f.DataQuality, deltaLister(f.File))
+	fc, err := localFeed(ctx, *f.File) // s3:// feeds: through the local cache
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: feed.file: %w", ErrBadInput, l.File, err)
+	}
+	src, err := feeds.OpenFile(ctx, fc, f.DataQuality, deltaLister(&fc))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: feed.file: %w", ErrBadInput, l.File, err)
 	}
