@@ -36,6 +36,7 @@ func newSweepCmd() *cobra.Command {
 		workers     int
 		shard, out  string
 		quiet       bool
+		status      bool
 	)
 	c := &cobra.Command{
 		Use:   "sweep SCENARIO --grid path=v1,v2,... [--grid ...]",
@@ -65,6 +66,9 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 			jobs, err := sweepJobs(c.Context(), args[0], sets, grids)
 			if err != nil {
 				return err
+			}
+			if status {
+				return sweepStatus(c.Context(), c.OutOrStdout(), jobs, out, sn)
 			}
 			var mine []*sweepJob
 			for _, j := range jobs {
@@ -96,6 +100,7 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 	c.Flags().StringVar(&shard, "shard", "1/1", "run only shard i of n")
 	c.Flags().StringVar(&out, "out", "runs", "runs folder")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no per-run progress lines")
+	c.Flags().BoolVar(&status, "status", false, "run nothing: list which runs of the grid are published, missing, in progress or abandoned in OUT (exit 1 unless all are published and cataloged)")
 	return c
 }
 
