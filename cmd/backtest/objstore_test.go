@@ -164,7 +164,7 @@ func TestFeedsFromObjectStore(t *testing.T) {
 }
 
 // sweepArgs is a 8-run grid of the small scenario.
-func sweepArgs(out string) []string {
+func objSweepArgs(out string) []string {
 	return []string{"sweep", "testdata/small.yaml", "--grid", "risk.trailing_stop.trail_pct=10,20,30,40",
 		"--grid", "risk.circuit_breaker.failure_threshold=2,4", "--workers", "1", "-q", "--out", out}
 }
@@ -180,7 +180,7 @@ func cliProcess(args ...string) *exec.Cmd {
 // the catalog holds each exactly once.
 func checkSweepComplete(t *testing.T, out string, n int) {
 	t.Helper()
-	code, stdout, stderr := cli(t, append(sweepArgs(out), "--status")...)
+	code, stdout, stderr := cli(t, append(objSweepArgs(out), "--status")...)
 	if code != 0 {
 		t.Fatalf("sweep --status: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -199,7 +199,7 @@ func TestShardedSweepOnObjectStore(t *testing.T) {
 		t.Skip("4 processes")
 	}
 	out := s3Lake(t)
-	if code, stdout, _ := cli(t, append(sweepArgs(out), "--status")...); code != 1 || !strings.Contains(stdout, "8 missing") {
+	if code, stdout, _ := cli(t, append(objSweepArgs(out), "--status")...); code != 1 || !strings.Contains(stdout, "8 missing") {
 		t.Fatalf("status before: exit %d\n%s", code, stdout)
 	}
 	var wg sync.WaitGroup
@@ -209,7 +209,7 @@ func TestShardedSweepOnObjectStore(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = cliProcess(append(sweepArgs(out), "--shard", fmt.Sprintf("%d/4", i+1))...).CombinedOutput()
+			outs[i], errs[i] = cliProcess(append(objSweepArgs(out), "--shard", fmt.Sprintf("%d/4", i+1))...).CombinedOutput()
 		}()
 	}
 	wg.Wait()
@@ -230,7 +230,7 @@ func TestShardedSweepOnObjectStore(t *testing.T) {
 		}
 	}
 	// A shard resubmitted after completion publishes nothing new.
-	if code, _, stderr := cli(t, append(sweepArgs(out), "--shard", "2/4")...); code != 0 {
+	if code, _, stderr := cli(t, append(objSweepArgs(out), "--shard", "2/4")...); code != 0 {
 		t.Fatalf("resubmitted shard: %s", stderr)
 	}
 	checkSweepComplete(t, out, 8)
@@ -243,17 +243,17 @@ func TestSweepKilledAndResubmitted(t *testing.T) {
 	out := s3Lake(t)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	for round := range 4 {
-		cmd := cliProcess(sweepArgs(out)...)
+		cmd := cliProcess(objSweepArgs(out)...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Duration(300+rng.IntN(2500)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
-		code, stdout, _ := cli(t, append(sweepArgs(out), "--status")...)
+		code, stdout, _ := cli(t, append(objSweepArgs(out), "--status")...)
 		t.Logf("round %d: exit %d, %s", round, code, lastLine(stdout))
 	}
-	if code, _, stderr := cli(t, sweepArgs(out)...); code != 0 {
+	if code, _, stderr := cli(t, objSweepArgs(out)...); code != 0 {
 		t.Fatalf("resubmitted sweep: exit %d: %s", code, stderr)
 	}
 	checkSweepComplete(t, out, 8)
