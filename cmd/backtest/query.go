@@ -44,10 +44,12 @@ runs is the catalog (one row per published run, headline results).`,
 			default:
 				return usageError{fmt.Errorf("--format %q: want table, csv or json", format)}
 			}
-			if _, err := os.Stat(out); err != nil {
+			if err := runsFolderExists(out); err != nil {
 				return fmt.Errorf("%w: runs folder %s: %v", runner.ErrBadInput, out, err)
 			}
-			db, err := openRunsDB(c.Context(), out)
+			var f fetcher
+			defer f.Close()
+			db, err := openRunsDBWith(c.Context(), out, &f)
 			if err != nil {
 				return err
 			}
@@ -67,13 +69,25 @@ runs is the catalog (one row per published run, headline results).`,
 
 // openRunsDB is lake.OpenRuns plus the runs view over the catalog.
 func openRunsDB(ctx context.Context, out string) (*sql.DB, error) {
-	db, err := lake.OpenRuns(ctx, out)
+	return openRunsDBWith(ctx, out, &fetcher{})
+}
+
+// openRunsDBWith is openRunsDB; an s3:// runs folder is fetched into f
+// (which must outlive the database).
+func openRunsDBWith(ctx context.Context, out string, f *fetcher) (*sql.DB, error) {
+	var db *sql.DB
+	var err error
+	dir := filepath.Join(out, runner.CatalogDir)
+	if lake.IsObjectPath(out) {
+		db, dir, err = f.openObjectRunsDB(ctx, out) // dir "": no catalog yet
+	} else {
+		db, err = lake.OpenRuns(ctx, out)
+	}
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(out, runner.CatalogDir)
 	var view string
-	if _, err := os.Stat(filepath.Join(dir, "_delta_log")); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, "_delta_log")); dir == "" || errors.Is(err, fs.ErrNotExist) {
 		// No run published yet: an empty view with the catalog's columns.
 		var cols []string
 		for _, f := range runner.CatalogSchema().Fields() {

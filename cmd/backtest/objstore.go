@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/optionsrisk/backtest/internal/runner"
+	"github.com/optionsrisk/backtest/lake"
+)
+
+// The commands that read run folders as files (report, compare, query)
+// take s3:// runs folders and run folders too. DuckDB reads local files
+// only here (httpfs cannot be installed offline), so what they read is
+// fetched into a local cache first: a temporary folder, bounded by
+// BACKTEST_CACHE_BYTES (default 16 GiB), removed when the command ends.
+// query fetches the active data files of the published runs' tables and of
+// the catalog; report and compare fetch the run folders they are given.
+
+// fetcher holds one command's local cache of object-store files.
+type fetcher struct {
+	mu  sync.Mutex
+	dir string
+	c   *lake.Cache
+}
+
+func (f *fetcher) cache() (*lake.Cache, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.c != nil {
+		return f.c, nil
+	}
+	root := runner.LocalStagingRoot()
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(root, "fetch-")
+	if err != nil {
+		return nil, err
+	}
+	c, err := lake.NewCache(dir, cacheBytes())
+	if err != nil {
+		return nil, err
+	}
+	f.dir, f.c = dir, c
+	return c, nil
+}
+
+func cacheBytes() int64 {
+	var n int64
+	if _, err := fmt.Sscan(os.Getenv("BACKTEST_CACHE_BYTES"), &n); err != nil || n <= 0 {
+		return lake.DefaultCacheLimit
+	}
+	return n
+}
+
+// Close removes the cache.
+func (f *fetcher) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.c != nil {
+		_ = f.c.Remove()
+		f.c = nil
+	}
+}
+
+// runDir returns a local folder holding the run folder dir: dir itself
+// when it is local, else a fetched copy (only of a published run).
+func (f *fetcher) runDir(ctx context.Context, dir string) (string, error) {
+	if !lake.IsObjectPath(dir) {
+		return dir, nil
+	}
+	fsys, err := lake.FSFor(dir)
+	if err != nil {
+		return "", err
+	}
+	st, desc, err := runner.StateOf(fsys, dir, time.Now())
+	if err != nil {
+		return "", err
+	}
+	if st != runner.StatePublished {
+		if desc != "" {
+			st += runner.RunState(" (" + desc + ")")
+		}
+		return "", fmt.Errorf("%w: %s: %s", errBadRunDir, dir, st)
+	}
+	c, err := f.cache()
+	if err != nil {
+		return "", err
+	}
+	return c.FetchTree(ctx, fsys, dir)
+}
+
+// runsFolderExists reports whether out can be queried: a local folder
+// that exists, or any s3:// prefix (object stores cannot tell an empty
+// prefix from a missing one: an empty lake has no runs).
+func runsFolderExists(out string) error {
+	if lake.IsObjectPath(out) {
+		_, err := lake.FSFor(out)
+		return err
+	}
+	_, err := os.Stat(out)
+	return err
+}
+
+// openObjectRunsDB is openRunsDB for an s3:// runs folder: the published
+// runs' tables and the catalog, fetched.
+func (f *fetcher) openObjectRunsDB(ctx context.Context, out string) (*sql.DB, string, error) {
+	fsys, err := lake.FSFor(out)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := f.cache()
+	if err != nil {
+		return nil, "", err
+	}
+	ids, err := runner.PublishedRuns(ctx, fsys, out, time.Now())
+	if err != nil {
+		return nil, "", err
+	}
+	db, err := lake.OpenRunsFetched(ctx, fsys, out, ids, c)
+	if err != nil {
+		return nil, "", err
+	}
+	catalog := lake.JoinPath(out, runner.CatalogDir)
+	local, err := c.FetchTable(ctx, fsys, catalog)
+	if err != nil {
+		if _, serr := fsys.Stat(lake.JoinPath(catalog, "_delta_log")); serr != nil && isNotExist(serr) {
+			return db, "", nil // no catalog yet
+		}
+		db.Close()
+		return nil, "", err
+	}
+	return db, local, nil
+}
+
+func isNotExist(err error) bool { return err != nil && errors.Is(err, fs.ErrNotExist) }
+
+// uploadReports copies regenerated report files of a fetched run back to
+// its s3:// folder.
+func uploadReports(local, dir string, names []string) error {
+	fsys, err := lake.FSFor(dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := lake.CopyFileTo(fsys, filepath.Join(local, n), lake.JoinPath(dir, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
