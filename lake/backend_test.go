@@ -94,7 +94,8 @@ func newTestS3FS(t testing.TB, hook func(r *http.Request, send func() (*http.Res
 		Credentials:  creds,
 		BaseEndpoint: aws.String(ep),
 		UsePathStyle: true,
-		HTTPClient:   &http.Client{Transport: rt, Timeout: attemptTimeout},
+		DisableLogOutputChecksumValidationSkipped: true,
+		HTTPClient: &http.Client{Transport: rt, Timeout: attemptTimeout},
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 3
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 5 * time.Millisecond, nil })

@@ -81,8 +81,12 @@ func LoadS3FS(optFns ...func(*s3.Options)) (*S3FS, error) {
 }
 
 // S3AddressingStyle selects path-style addressing when the client has a
-// custom endpoint (unless BACKTEST_S3_VIRTUAL_HOSTED=true).
+// custom endpoint (unless BACKTEST_S3_VIRTUAL_HOSTED=true), and keeps the
+// SDK quiet about ranged reads having no whole-object checksum.
 func S3AddressingStyle(o *s3.Options) {
+	// Ranged reads come back without a whole-object checksum; the SDK
+	// would log that at every read.
+	o.DisableLogOutputChecksumValidationSkipped = true
 	if o.BaseEndpoint != nil && *o.BaseEndpoint != "" {
 		virtual, _ := strconv.ParseBool(os.Getenv("BACKTEST_S3_VIRTUAL_HOSTED"))
 		o.UsePathStyle = !virtual

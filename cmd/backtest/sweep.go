@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optionsrisk/backtest/internal/runner"
+	"github.com/optionsrisk/backtest/lake"
 	"github.com/optionsrisk/backtest/scenarios"
 )
 
@@ -85,7 +84,7 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 			}
 			var dirs []string
 			for _, j := range mine {
-				dirs = append(dirs, filepath.Join(out, j.id))
+				dirs = append(dirs, lake.JoinPath(out, j.id))
 			}
 			if len(dirs) == 0 {
 				fmt.Fprintln(c.OutOrStdout(), "no runs in this shard")
@@ -199,6 +198,17 @@ func sweepJobs(ctx context.Context, arg string, sets, grids []string) ([]*sweepJ
 // runSweep runs the jobs on a pool of workers. Runs already published are
 // skipped (and cataloged if a crash kept them out of the catalog).
 func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, log io.Writer) error {
+	fsys, err := lake.FSFor(out)
+	if err != nil {
+		return err
+	}
+	// On an object store, runs abandoned mid-upload (a killed shard) are
+	// removed first; their jobs then run again.
+	if removed, err := runner.CleanAbandoned(ctx, fsys, out, time.Now()); err != nil {
+		return err
+	} else if len(removed) > 0 {
+		fmt.Fprintf(log, "removed %d abandoned run(s): %s\n", len(removed), strings.Join(removed, " "))
+	}
 	cataloged, err := runner.CatalogedRuns(ctx, out)
 	if err != nil {
 		return err
@@ -221,8 +231,8 @@ func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, lo
 		go func() {
 			defer wg.Done()
 			for j := range queue {
-				dir := filepath.Join(out, j.id)
-				if _, err := os.Stat(dir); err == nil {
+				dir := lake.JoinPath(out, j.id)
+				if published(fsys, dir) {
 					if !cataloged[j.id] {
 						if err := runner.Catalog(ctx, out, dir); err != nil {
 							mu.Lock()
@@ -258,4 +268,16 @@ func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, lo
 		return err
 	}
 	return errors.Join(errs...)
+}
+
+// published reports whether the run folder dir is published: it exists
+// (local runs appear by rename), or its run.json marker is there (object
+// stores).
+func published(fsys lake.FS, dir string) bool {
+	if !lake.IsObjectFS(fsys) {
+		_, err := fsys.Stat(dir)
+		return err == nil
+	}
+	st, _, err := runner.StateOf(fsys, dir, time.Now())
+	return err == nil && st == runner.StatePublished
 }

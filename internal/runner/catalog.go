@@ -132,13 +132,31 @@ func appendInt(b *array.Int64Builder, v any) {
 // CatalogedRuns returns the run ids the catalog holds (empty when there is
 // no catalog yet).
 func CatalogedRuns(ctx context.Context, outDir string) (map[string]bool, error) {
-	dir := filepath.Join(outDir, CatalogDir)
-	if _, err := os.Stat(filepath.Join(dir, "_delta_log")); errors.Is(err, fs.ErrNotExist) {
+	dir := lake.JoinPath(outDir, CatalogDir)
+	fsys, err := lake.FSFor(dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fsys.Stat(lake.JoinPath(dir, "_delta_log")); errors.Is(err, fs.ErrNotExist) {
 		return map[string]bool{}, nil
 	}
 	snap, err := lake.Snapshot(dir, -1)
 	if err != nil {
 		return nil, fmt.Errorf("runner: catalog: %w", err)
+	}
+	if lake.IsObjectFS(fsys) { // DuckDB reads a local copy
+		tmp, err := os.MkdirTemp("", "backtest-catalog-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		c, err := lake.NewCache(tmp, 0)
+		if err != nil {
+			return nil, err
+		}
+		if snap, err = snap.Local(ctx, c); err != nil {
+			return nil, fmt.Errorf("runner: catalog: %w", err)
+		}
 	}
 	db, err := lake.OpenDuckDB()
 	if err != nil {
@@ -186,8 +204,10 @@ func catalogRowOf(dir string) (CatalogRow, error) {
 }
 
 // Catalog appends the published run in dir to the catalog of outDir.
+// dir may be an s3:// run folder (or the local stage it was uploaded
+// from).
 func Catalog(ctx context.Context, outDir, dir string) error {
-	row, err := catalogRowOf(dir)
+	row, err := catalogRowAt(dir)
 	if err != nil {
 		return fmt.Errorf("runner: catalog %s: %w", dir, err)
 	}

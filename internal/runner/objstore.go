@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -282,4 +283,31 @@ func CleanAbandoned(ctx context.Context, fsys lake.FS, outDir string, now time.T
 		removed = append(removed, r.ID)
 	}
 	return removed, nil
+}
+
+// catalogRowAt is catalogRowOf for a run folder that may be on an object
+// store: its run.json and summary.json are read into a temporary folder.
+func catalogRowAt(dir string) (CatalogRow, error) {
+	if !lake.IsObjectPath(dir) {
+		return catalogRowOf(dir)
+	}
+	fsys, err := lake.FSFor(dir)
+	if err != nil {
+		return CatalogRow{}, err
+	}
+	tmp, err := os.MkdirTemp("", "backtest-row-")
+	if err != nil {
+		return CatalogRow{}, err
+	}
+	defer os.RemoveAll(tmp)
+	for _, n := range []string{MarkerFile, "summary.json"} {
+		b, err := fsys.ReadFile(lake.JoinPath(dir, n))
+		if err != nil {
+			return CatalogRow{}, err
+		}
+		if err := os.WriteFile(filepath.Join(tmp, n), b, 0o644); err != nil {
+			return CatalogRow{}, err
+		}
+	}
+	return catalogRowOf(tmp)
 }

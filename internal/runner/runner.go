@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -107,15 +108,28 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	hash, _ := ConfigHash(l)
+	// An s3:// runs folder: runs are built in the local staging area and
+	// published by upload (PublishObject), not by rename.
+	fsys, err := lake.FSFor(o.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	object := lake.IsObjectFS(fsys)
 	id := o.RunID
 	if id == "" {
-		id = uniqueID(o.OutDir, l.Name+"-"+hash[:8])
+		id = uniqueID(fsys, o.OutDir, l.Name+"-"+hash[:8])
 	}
 	if !ValidRunID(id) {
 		return nil, fmt.Errorf("%w: run id %q: use only letters, digits, '.', '_' and '-', not starting with '.'", ErrBadInput, id)
 	}
-	final := filepath.Join(o.OutDir, id)
-	if _, err := os.Stat(final); err == nil {
+	final := lake.JoinPath(o.OutDir, id)
+	if object {
+		if st, desc, err := StateOf(fsys, final, o.Now()); err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		} else if st == StatePublished || st == StateInProgress {
+			return nil, fmt.Errorf("%w: run %s already exists (%s%s)", ErrBadInput, final, st, strings.TrimSuffix(" "+desc, " "))
+		}
+	} else if _, err := os.Stat(final); err == nil {
 		return nil, fmt.Errorf("%w: run folder %s already exists", ErrBadInput, final)
 	}
 	cfg, err := l.SimConfig()
@@ -128,11 +142,15 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	defer src.Close()
 
-	if err := os.MkdirAll(filepath.Join(o.OutDir, StagingDir), 0o755); err != nil {
+	stagingRoot := filepath.Join(o.OutDir, StagingDir)
+	if object {
+		stagingRoot = LocalStagingRoot()
+	}
+	if err := os.MkdirAll(stagingRoot, 0o755); err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	cleanStale(filepath.Join(o.OutDir, StagingDir))
-	stage, err := os.MkdirTemp(filepath.Join(o.OutDir, StagingDir), stagePrefix(id))
+	cleanStale(stagingRoot)
+	stage, err := os.MkdirTemp(stagingRoot, stagePrefix(id))
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
@@ -175,6 +193,21 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	if err := os.Chmod(stage, 0o755); err != nil { // MkdirTemp made it 0700
 		return nil, fmt.Errorf("runner: %w", err)
+	}
+	if object {
+		// Upload, run.json last; the local stage is removed afterwards.
+		if err := PublishObject(ctx, fsys, stage, final, o.Now); err != nil {
+			if errors.Is(err, ErrRunExists) {
+				return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+			}
+			return nil, err
+		}
+		if !o.NoCatalog {
+			if err := Catalog(ctx, o.OutDir, stage); err != nil {
+				return out, err
+			}
+		}
+		return out, nil
 	}
 	// Publish: a directory rename never replaces a non-empty directory, so a
 	// concurrent run with the same id loses cleanly.
@@ -337,10 +370,10 @@ func deltaLister(cfg *feeds.FileConfig) feeds.FileLister {
 	}
 }
 
-func uniqueID(out, base string) string {
+func uniqueID(fsys lake.FS, out, base string) string {
 	id := base
 	for n := 2; n < 10000; n++ {
-		if _, err := os.Stat(filepath.Join(out, id)); errors.Is(err, os.ErrNotExist) {
+		if _, err := fsys.Stat(lake.JoinPath(out, id)); errors.Is(err, os.ErrNotExist) {
 			return id
 		}
 		id = base + "." + strconv.Itoa(n)
