@@ -63,7 +63,7 @@ func TestOpenRunsFetched(t *testing.T) {
 	}
 	defer got.Close()
 	for _, q := range []string{
-		"SELECT run_id, count(*), max(seq), sum(value) FROM risk_events GROUP BY run_id ORDER BY run_id",
+		"SELECT run_id, count(*), max(seq), round(sum(value), 6) FROM risk_events GROUP BY run_id ORDER BY run_id",
 		"SELECT * FROM risk_events ORDER BY run_id, seq",
 		"SELECT run_id, count(*), sum(equity) FROM equity GROUP BY run_id ORDER BY run_id",
 		"SELECT count(*) FROM fills",

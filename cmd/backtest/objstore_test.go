@@ -114,7 +114,7 @@ func TestRunReportCompareQueryOnObjectStore(t *testing.T) {
 	}
 	local := copyLocal(t, out)
 	for _, q := range []string{
-		"SELECT run_id, count(*), sum(value) FROM risk_events GROUP BY ALL ORDER BY ALL",
+		"SELECT run_id, count(*), round(sum(value), 6) FROM risk_events GROUP BY ALL ORDER BY ALL",
 		"SELECT * FROM fills ORDER BY run_id, seq",
 		"SELECT run_id, count(*), max(equity) FROM equity GROUP BY ALL ORDER BY ALL",
 		"SELECT run_id, pnl, trades FROM runs ORDER BY run_id",
@@ -221,8 +221,8 @@ func TestShardedSweepOnObjectStore(t *testing.T) {
 	checkSweepComplete(t, out, 8)
 	local := copyLocal(t, out)
 	for _, q := range []string{
-		"SELECT run_id, count(*), sum(value) FROM risk_events GROUP BY ALL ORDER BY ALL",
-		"SELECT run_id, count(*), sum(fill_price) FROM fills GROUP BY ALL ORDER BY ALL",
+		"SELECT run_id, count(*), round(sum(value), 6) FROM risk_events GROUP BY ALL ORDER BY ALL",
+		"SELECT run_id, count(*), round(sum(fill_price), 6) FROM fills GROUP BY ALL ORDER BY ALL",
 		"SELECT * FROM runs ORDER BY run_id",
 	} {
 		if a, b := queryOut(t, out, q), queryOut(t, local, q); a != b || strings.Count(a, "\n") < 9 {
