@@ -13,6 +13,7 @@ import (
 
 	"github.com/optionsrisk/backtest/internal/runner"
 	"github.com/optionsrisk/backtest/lake"
+	"github.com/optionsrisk/backtest/reports"
 )
 
 // The commands that read run folders as files (report, compare, query)
@@ -155,4 +156,32 @@ func uploadReports(local, dir string, names []string) error {
 		}
 	}
 	return nil
+}
+
+// readRunResults reads the results of a run folder's summary.json, local
+// or s3://.
+func readRunResults(dir string) (reports.Object, error) {
+	if !lake.IsObjectPath(dir) {
+		r, _, err := reports.ReadResults(filepath.Join(dir, "summary.json"))
+		return r, err
+	}
+	fsys, err := lake.FSFor(dir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := fsys.ReadFile(lake.JoinPath(dir, "summary.json"))
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "backtest-summary-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	p := filepath.Join(tmp, "summary.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		return nil, err
+	}
+	r, _, err := reports.ReadResults(p)
+	return r, err
 }

@@ -270,3 +270,19 @@ func lastLine(s string) string {
 	s = strings.TrimSpace(s)
 	return s[strings.LastIndexByte(s, '\n')+1:]
 }
+
+// check --out s3://… keeps its runs there, cataloged.
+func TestCheckOutObjectStore(t *testing.T) {
+	out := s3Lake(t)
+	base := filepath.Join(t.TempDir(), "small.json")
+	if code, _, stderr := cli(t, "check", "testdata/small.yaml", "--baseline", base, "--update", "--out", out); code != 0 {
+		t.Fatalf("check --update: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := cli(t, "check", "testdata/small.yaml", "--baseline", base, "--out", out)
+	if code != 0 || !strings.Contains(stdout, "ok") {
+		t.Fatalf("check: exit %d: %s%s", code, stdout, stderr)
+	}
+	if got := queryOut(t, out, "SELECT count(*), count(DISTINCT run_id) FROM runs"); !strings.Contains(got, "2,2") {
+		t.Fatalf("catalog %s", got)
+	}
+}
