@@ -185,3 +185,12 @@ func readRunResults(dir string) (reports.Object, error) {
 	r, _, err := reports.ReadResults(p)
 	return r, err
 }
+
+// defaultOut is the default runs folder of run, sweep and query:
+// $BACKTEST_OUT, else "runs".
+func defaultOut() string {
+	if o := os.Getenv("BACKTEST_OUT"); o != "" {
+		return o
+	}
+	return "runs"
+}

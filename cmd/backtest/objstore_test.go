@@ -286,3 +286,16 @@ func TestCheckOutObjectStore(t *testing.T) {
 		t.Fatalf("catalog %s", got)
 	}
 }
+
+// BACKTEST_OUT is the default --out of run, sweep and query.
+func TestBacktestOutEnv(t *testing.T) {
+	out := s3Lake(t)
+	t.Setenv("BACKTEST_OUT", out)
+	if code, _, stderr := cli(t, "run", "testdata/small.yaml", "--run-id", "from-env", "-q"); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := cli(t, "query", "--format", "csv", "SELECT DISTINCT run_id FROM fills")
+	if code != 0 || strings.TrimSpace(stdout) != "run_id\nfrom-env" {
+		t.Fatalf("query: exit %d: %q %s", code, stdout, stderr)
+	}
+}

@@ -62,7 +62,7 @@ runs is the catalog (one row per published run, headline results).`,
 			return printRows(c.OutOrStdout(), rows, format)
 		},
 	}
-	c.Flags().StringVar(&out, "out", "runs", "runs folder")
+	c.Flags().StringVar(&out, "out", defaultOut(), "runs folder, local or s3://bucket/prefix (default $BACKTEST_OUT, else runs)")
 	c.Flags().StringVar(&format, "format", "table", "table, csv or json")
 	return c
 }

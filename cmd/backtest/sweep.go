@@ -97,7 +97,7 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 	c.Flags().StringArrayVar(&sets, "set", nil, "override a scenario field for every run (repeatable)")
 	c.Flags().IntVar(&workers, "workers", 0, "parallel runs (default: one per core)")
 	c.Flags().StringVar(&shard, "shard", "1/1", "run only shard i of n")
-	c.Flags().StringVar(&out, "out", "runs", "runs folder")
+	c.Flags().StringVar(&out, "out", defaultOut(), "runs folder, local or s3://bucket/prefix (default $BACKTEST_OUT, else runs)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no per-run progress lines")
 	c.Flags().BoolVar(&status, "status", false, "run nothing: list which runs of the grid are published, missing, in progress or abandoned in OUT (exit 1 unless all are published and cataloged)")
 	return c
