@@ -284,7 +284,7 @@ func (s *fileSource) openFile(file string) (*fileCursor, error) {
 		cur.from = fmt.Sprintf("read_csv(%s, header=false, skip=1, delim=',', quote='\"', escape='\"', all_varchar=true, strict_mode=true, null_padding=false, columns={%s})",
 			sqlString(file), cols.String())
 	default:
-		cur.from = "read_parquet(" + sqlString(file) + ")"
+		cur.from = "read_parquet(" + sqlString(file) + ", hive_partitioning = false)" // folder names never make columns
 	}
 	types, err := s.describe(cur.from)
 	if err != nil {

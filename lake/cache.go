@@ -155,6 +155,7 @@ func (s *TableSnapshot) Local(ctx context.Context, c *Cache) (*TableSnapshot, er
 	cp := *s
 	cp.Dir = c.LocalPath(s.Dir)
 	cp.fsys = OSFS{}
+	cp.real = nil
 	remote := s.Paths()
 	errs := make([]error, len(remote))
 	sem := make(chan struct{}, fetchParallel)

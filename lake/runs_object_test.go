@@ -57,11 +57,15 @@ func TestOpenRunsFetched(t *testing.T) {
 	}
 	defer want.Close()
 	c := newTestCache(t)
-	got, err := OpenRunsFetched(ctx, be.fs, remote, []string{"run-a", "run-b"}, c)
+	gotR, err := OpenRunsFetched(ctx, be.fs, remote, []string{"run-a", "run-b"}, c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := gotR.DB
 	defer got.Close()
+	if len(gotR.Files) != 3+5+1 { // 100/40 and 200/40 event files, one equity file
+		t.Fatalf("files %v", gotR.Files)
+	}
 	for _, q := range []string{
 		"SELECT run_id, count(*), max(seq), round(sum(value), 6) FROM risk_events GROUP BY run_id ORDER BY run_id",
 		"SELECT * FROM risk_events ORDER BY run_id, seq",
@@ -74,10 +78,11 @@ func TestOpenRunsFetched(t *testing.T) {
 		}
 	}
 	// Only the runs asked for.
-	one, err := OpenRunsFetched(ctx, be.fs, remote, []string{"run-b"}, c)
+	oneR, err := OpenRunsFetched(ctx, be.fs, remote, []string{"run-b"}, c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	one := oneR.DB
 	defer one.Close()
 	if r := queryStrings(t, one, "SELECT DISTINCT run_id FROM risk_events"); !reflect.DeepEqual(r, []string{"[run-b]"}) {
 		t.Fatalf("runs %v", r)

@@ -237,7 +237,11 @@ func WriteCompareTable(w io.Writer, runs []Compared, settings, metrics []string)
 // WriteCompareMarkdown writes the comparison as a Markdown table.
 func WriteCompareMarkdown(w io.Writer, runs []Compared, settings, metrics []string) error {
 	cols := append(append([]string{"run"}, settings...), metrics...)
-	fmt.Fprintf(w, "| %s |\n", strings.Join(cols, " | "))
+	head := make([]string, len(cols))
+	for i, c := range cols {
+		head[i] = mdCell(c)
+	}
+	fmt.Fprintf(w, "| %s |\n", strings.Join(head, " | "))
 	fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", len(cols)))
 	for _, r := range runs {
 		row := []string{mdEscape(r.RunID)}
@@ -254,7 +258,9 @@ func WriteCompareMarkdown(w io.Writer, runs []Compared, settings, metrics []stri
 	return nil
 }
 
-func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+// mdEscape escapes a compare cell (every user string: run ids, --set
+// values).
+func mdEscape(s string) string { return mdCell(s) }
 
 // CompareJSON is the comparison as a byte-stable JSON document.
 func CompareJSON(runs []Compared, settings, metrics []string) []byte {

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -62,14 +63,8 @@ type Loaded struct {
 // "scenarios/spy_crash.yaml" name the built-in.
 func Read(arg string) (name string, b []byte, err error) {
 	if st, serr := os.Stat(arg); serr == nil && !st.IsDir() {
-		if st.Size() > maxScenarioBytes {
-			return arg, nil, &Error{File: arg, Msg: fmt.Sprintf("file is %d bytes; a scenario is at most %d", st.Size(), maxScenarioBytes)}
-		}
-		b, err = os.ReadFile(arg)
-		if err != nil {
-			return arg, nil, &Error{File: arg, Msg: err.Error()}
-		}
-		return arg, b, nil
+		b, err = readScenarioFile(arg)
+		return arg, b, err
 	}
 	base := strings.TrimSuffix(filepath.Base(arg), ".yaml")
 	if b, err := builtin.ReadFile(base + ".yaml"); err == nil && (arg == base || arg == base+".yaml" || filepath.Dir(arg) == "scenarios") {
@@ -95,11 +90,23 @@ func Load(arg string, sets []string) (*Loaded, error) {
 // Parse is Load on bytes already read; name labels errors.
 func Parse(name string, b []byte, sets []string) (*Loaded, error) {
 	l := &Loaded{File: name, src: b}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, &Error{File: name, Msg: errEmpty}
+	}
+	if err := checkTokens(b); err != nil {
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
 	file, err := parser.ParseBytes(b, 0)
 	if err != nil {
 		return nil, yamlError(name, nil, err)
 	}
-	if err := decodeStrict(b, &l.Scenario); err != nil {
+	if err := checkExpansion(file); err != nil {
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	if err := decodeFile(file, &l.Scenario); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: name, Msg: errEmpty + " (no YAML document, only comments or blank lines)"}
+		}
 		return nil, yamlError(name, file, err)
 	}
 	for _, kv := range sets {
@@ -136,7 +143,28 @@ func decodeStrict(b []byte, v any) (err error) {
 			err = fmt.Errorf("malformed YAML the decoder cannot read (%v)", r)
 		}
 	}()
+	if _, err := parseBounded(b); err != nil {
+		return err
+	}
 	return yaml.NewDecoder(bytes.NewReader(b), yaml.Strict()).Decode(v)
+}
+
+// decodeFile decodes the parsed (and expansion-checked) document strictly,
+// without parsing it again: go-yaml's parser is the slow part of loading a
+// large scenario.
+func decodeFile(file *ast.File, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML the decoder cannot read (%v)", r)
+		}
+	}()
+	if len(file.Docs) == 0 || file.Docs[0].Body == nil {
+		return io.EOF
+	}
+	if len(file.Docs) > 1 {
+		return errors.New("more than one YAML document (---): a scenario is one")
+	}
+	return yaml.NodeToValue(file.Docs[0].Body, v, yaml.Strict())
 }
 
 // setFor returns the last --set override that wrote field, a parent or a

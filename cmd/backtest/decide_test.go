@@ -53,12 +53,12 @@ func TestSweepWorkersGiveIdenticalRuns(t *testing.T) {
 			t.Errorf("compare table lacks %s:\n%s", want, stdout)
 		}
 	}
-	db1, err := openRunsDB(context.Background(), one)
+	db1, err := openRunsDB(context.Background(), one, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db1.Close()
-	db2, err := openRunsDB(context.Background(), two)
+	db2, err := openRunsDB(context.Background(), two, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestSweepWorkersGiveIdenticalRuns(t *testing.T) {
 		"--set", "risk.trailing_stop.trail_pct=30", "--set", "risk.circuit_breaker.failure_threshold=4"); code != 0 {
 		t.Fatal(stderr)
 	}
-	dbA, err := openRunsDB(context.Background(), alone)
+	dbA, err := openRunsDB(context.Background(), alone, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestSweepResumesAndShards(t *testing.T) {
 			t.Errorf("%s was run again", id)
 		}
 	}
-	db, err := openRunsDB(context.Background(), out)
+	db, err := openRunsDB(context.Background(), out, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -110,9 +109,10 @@ func runsFolderExists(out string) error {
 	return err
 }
 
-// openObjectRunsDB is openRunsDB for an s3:// runs folder: the published
-// runs' tables and the catalog, fetched.
-func (f *fetcher) openObjectRunsDB(ctx context.Context, out string) (*sql.DB, string, error) {
+// openObjectRunsDB is lake.OpenRunsDB for an s3:// runs folder: the
+// published runs' tables and the catalog, fetched. catalog is the local
+// copy of the catalog table, "" when there is none yet.
+func (f *fetcher) openObjectRunsDB(ctx context.Context, out string) (r *lake.RunsDB, catalog string, err error) {
 	fsys, err := lake.FSFor(out)
 	if err != nil {
 		return nil, "", err
@@ -121,24 +121,24 @@ func (f *fetcher) openObjectRunsDB(ctx context.Context, out string) (*sql.DB, st
 	if err != nil {
 		return nil, "", err
 	}
-	ids, err := runner.PublishedRuns(ctx, fsys, out, time.Now())
+	ids, err := runner.PublishedRuns(out)
 	if err != nil {
 		return nil, "", err
 	}
-	db, err := lake.OpenRunsFetched(ctx, fsys, out, ids, c)
+	r, err = lake.OpenRunsFetched(ctx, fsys, out, ids, c)
 	if err != nil {
 		return nil, "", err
 	}
-	catalog := lake.JoinPath(out, runner.CatalogDir)
-	local, err := c.FetchTable(ctx, fsys, catalog)
+	remote := lake.JoinPath(out, runner.CatalogDir)
+	if _, err := fsys.Stat(lake.JoinPath(remote, "_delta_log")); isNotExist(err) {
+		return r, "", nil // no catalog yet
+	}
+	local, err := c.FetchTable(ctx, fsys, remote)
 	if err != nil {
-		if _, serr := fsys.Stat(lake.JoinPath(catalog, "_delta_log")); serr != nil && isNotExist(serr) {
-			return db, "", nil // no catalog yet
-		}
-		db.Close()
+		r.DB.Close()
 		return nil, "", err
 	}
-	return db, local, nil
+	return r, local, nil
 }
 
 func isNotExist(err error) bool { return err != nil && errors.Is(err, fs.ErrNotExist) }

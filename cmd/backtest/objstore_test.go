@@ -76,7 +76,7 @@ func copyLocal(t *testing.T, out string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := runner.PublishedRuns(ctx, fsys, out, time.Now())
+	ids, err := runner.PublishedRuns(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func checkSweepComplete(t *testing.T, out string, n int) {
 	if code != 0 {
 		t.Fatalf("sweep --status: exit %d\n%s%s", code, stdout, stderr)
 	}
-	ids, err := runner.PublishedRuns(context.Background(), objectFS(t, out), out, time.Now())
+	ids, err := runner.PublishedRuns(out)
 	if err != nil || len(ids) != n {
 		t.Fatalf("%d published runs (%v), want %d", len(ids), err, n)
 	}

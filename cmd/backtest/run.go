@@ -44,6 +44,12 @@ resolved scenario). Nothing is published when the input is bad or the run fails.
 			if err != nil {
 				return err
 			}
+			if err := runner.CheckDataRoot(dataRoot(c), l); err != nil {
+				return err
+			}
+			if err := reconcile(c.Context(), c.ErrOrStderr(), f.out); err != nil {
+				return err
+			}
 			opts := runner.Options{Scenario: l, OutDir: f.out, RunID: f.runID, Now: time.Now}
 			if c.Flags().Changed("seed") {
 				opts.Seed = &f.seed
@@ -63,6 +69,9 @@ resolved scenario). Nothing is published when the input is bad or the run fails.
 			}
 			if err != nil {
 				return err
+			}
+			if out.CatalogErr != nil {
+				fmt.Fprintln(stderr, "backtest: warning:", out.CatalogErr)
 			}
 			if f.json {
 				return printRunJSON(c.OutOrStdout(), out)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/optionsrisk/backtest/internal/runner"
 	"github.com/optionsrisk/backtest/scenarios"
 )
 
@@ -15,7 +16,8 @@ func newValidateCmd() *cobra.Command {
 		Short: "Check a scenario file without running it",
 		Long: `validate loads SCENARIO strictly (unknown keys, wrong types and bad values are
 errors naming file:line:column and the field), applies --set overrides and checks
-every setting. Exit 0 when valid, 2 otherwise.`,
+every setting, and derives the default run id the way run does (a name that
+cannot make one is refused). Exit 0 when valid, 2 otherwise.`,
 		Example: `  backtest validate scenarios/spy_crash.yaml
   backtest validate spy_crash --set risk.trailing_stop.trail_pct=30`,
 		Args: exactArgs(1),
@@ -24,8 +26,15 @@ every setting. Exit 0 when valid, 2 otherwise.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.OutOrStdout(), "%s: ok (%s, %s .. %s)\n", l.File, l.Name,
-				l.Period.Start.Format("2006-01-02"), l.Period.End.Format("2006-01-02"))
+			if err := runner.CheckDataRoot(dataRoot(c), l); err != nil {
+				return err
+			}
+			id, err := previewRunID(c.Context(), l)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "%s: ok (%s, %s .. %s), run id %s\n", l.File, l.Name,
+				l.Period.Start.Format("2006-01-02"), l.Period.End.Format("2006-01-02"), id)
 			return nil
 		},
 	}

@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/optionsrisk/backtest/lake"
+	"github.com/optionsrisk/backtest/scenarios"
 )
 
 // Publishing runs on an object store (an s3:// runs folder), where there is
@@ -245,16 +247,16 @@ func ListRuns(ctx context.Context, fsys lake.FS, outDir string, now time.Time) (
 	return out, nil
 }
 
-// PublishedRuns returns the ids of the published runs under outDir
-// (readers ignore the others).
-func PublishedRuns(ctx context.Context, fsys lake.FS, outDir string, now time.Time) ([]string, error) {
+// publishedObjectRuns returns the ids of the published runs under outDir
+// on an object store (readers ignore the others).
+func publishedObjectRuns(ctx context.Context, fsys lake.FS, outDir string, now time.Time) ([]string, error) {
 	runs, err := ListRuns(ctx, fsys, outDir, now)
 	if err != nil {
 		return nil, err
 	}
 	var ids []string
 	for _, r := range runs {
-		if r.State == StatePublished {
+		if r.State == StatePublished && CheckRunID(r.ID) == nil {
 			ids = append(ids, r.ID)
 		}
 	}
@@ -310,4 +312,119 @@ func catalogRowAt(dir string) (CatalogRow, error) {
 		}
 	}
 	return catalogRowOf(tmp)
+}
+
+// reserveObject picks the run id of a run into an object-store runs
+// folder: o.RunID, refused when published or (unless o.WaitForRunID, which
+// waits for it) being published; else the first of NAME-HASH8, .2, .3 ...
+// that is neither. The id is taken for good by PublishObject's claim: two
+// processes that pick the same id both run, and the second to publish is
+// refused.
+func reserveObject(ctx context.Context, fsys lake.FS, l *scenarios.Loaded, o Options) (*reservation, error) {
+	check := func(id string) (RunState, error) {
+		st, _, err := StateOf(fsys, lake.JoinPath(o.OutDir, id), o.Now())
+		return st, err
+	}
+	if o.RunID != "" {
+		id := o.RunID
+		if err := CheckRunID(id); err != nil {
+			return nil, err
+		}
+		final := lake.JoinPath(o.OutDir, id)
+		delay := 100 * time.Millisecond
+		for {
+			st, err := check(id)
+			if err != nil {
+				return nil, fmt.Errorf("runner: %w", err)
+			}
+			switch {
+			case st == StatePublished:
+				return nil, fmt.Errorf("%w: run id %s %w (%s)", ErrBadInput, id, ErrRunIDPublished, final)
+			case st == StateInProgress && !o.WaitForRunID:
+				return nil, fmt.Errorf("%w: run id %s %w", ErrBadInput, id, ErrRunIDBusy)
+			case st != StateInProgress:
+				return &reservation{id: id, final: final}, nil
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, 2*time.Second)
+		}
+	}
+	base, err := DefaultRunID(l)
+	if err != nil {
+		return nil, err
+	}
+	for n := 1; n < 10000; n++ {
+		id := base
+		if n > 1 {
+			id = base + "." + strconv.Itoa(n)
+		}
+		st, err := check(id)
+		if err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+		if st == StateMissing || st == StateAbandoned {
+			return &reservation{id: id, final: lake.JoinPath(o.OutDir, id)}, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %s: 10000 runs with this id already", ErrBadInput, base)
+}
+
+// publishObjectRun publishes the staged run (PublishObject) and catalogs
+// it, as Run does after its rename.
+func publishObjectRun(ctx context.Context, o Options, fsys lake.FS, stage, final, id string, out *Outcome) (*Outcome, error) {
+	if err := PublishObject(ctx, fsys, stage, final, o.Now); err != nil {
+		if errors.Is(err, ErrRunExists) {
+			if st, _, _ := StateOf(fsys, final, o.Now()); st == StatePublished {
+				return nil, fmt.Errorf("%w: run id %s %w (%s)", ErrBadInput, id, ErrRunIDPublished, final)
+			}
+			return nil, fmt.Errorf("%w: run id %s %w", ErrBadInput, id, ErrRunIDBusy)
+		}
+		return nil, err
+	}
+	if !o.NoCatalog {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		err := o.hook("catalog")
+		if err == nil {
+			err = CatalogRuns(cctx, o.OutDir, []string{id}, o.CatalogOptions...)
+		}
+		cancel()
+		if err != nil {
+			out.CatalogErr = fmt.Errorf("%w: run %s is published at %s and needs no retry; the next backtest command on %s adds it to the catalog (%v)",
+				ErrCatalogPending, id, final, o.OutDir, err)
+		}
+	}
+	return out, nil
+}
+
+// CatalogedRuns returns the run ids the catalog of outDir holds (from its
+// txn actions: no data is read). Empty when there is no catalog.
+func CatalogedRuns(ctx context.Context, outDir string) (map[string]bool, error) {
+	snap, err := catalogSnapshot(outDir, nil)
+	if err != nil || snap == nil {
+		return map[string]bool{}, err
+	}
+	out := map[string]bool{}
+	for _, x := range snap.Txns {
+		if x.Version != 0 {
+			out[x.AppID] = true
+		}
+	}
+	return out, nil
+}
+
+// readRunFile reads OUT/ID/name, local or on an object store.
+func readRunFile(outDir, id, name string) ([]byte, error) {
+	p := lake.JoinPath(outDir, id, name)
+	if !lake.IsObjectPath(p) {
+		return os.ReadFile(p)
+	}
+	fsys, err := lake.FSFor(p)
+	if err != nil {
+		return nil, err
+	}
+	return fsys.ReadFile(p)
 }

@@ -167,7 +167,7 @@ func TestPublishObjectStates(t *testing.T) {
 	if !slices.Equal(removed, []string{"my-pid-not-held", "no-claim", "other-host-old"}) {
 		t.Fatalf("cleaned %v", removed)
 	}
-	ids, err := PublishedRuns(ctx, fsys, out, now())
+	ids, err := publishedObjectRuns(ctx, fsys, out, now())
 	if err != nil || !slices.Equal(ids, []string{"a", "dead-pid"}) {
 		t.Fatalf("published %v %v", ids, err)
 	}

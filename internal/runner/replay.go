@@ -83,9 +83,9 @@ func readExecutions(ctx context.Context, path string) ([]sim.RecordedFill, error
 		for i, f := range files {
 			quoted[i] = sqlString(f)
 		}
-		from = "read_parquet([" + strings.Join(quoted, ", ") + "])"
+		from = "read_parquet([" + strings.Join(quoted, ", ") + "], hive_partitioning = false)"
 	case strings.HasSuffix(strings.ToLower(path), ".parquet"):
-		from = "read_parquet(" + sqlString(path) + ")"
+		from = "read_parquet(" + sqlString(path) + ", hive_partitioning = false)"
 	default:
 		from = "read_csv(" + sqlString(path) + ", header = true, auto_detect = true)"
 	}

@@ -50,6 +50,15 @@ type Options struct {
 	Progress func(simTime time.Time, quotes int64)
 	// NoCatalog leaves the run out of OutDir/_catalog.
 	NoCatalog bool
+	// WaitForRunID: when another process is writing RunID, wait for it to
+	// finish instead of failing with ErrRunIDBusy (sweep: the other
+	// process's run is the same run).
+	WaitForRunID bool
+	// CatalogOptions are lake options for the catalog commit (tests).
+	CatalogOptions []lake.Option
+	// Hook, if set, is called before the publish steps "rename" and
+	// "catalog"; an error fails that step (fault injection in tests).
+	Hook func(step string) error
 	// BatchSize is the rows per Parquet file of each table (default 16384:
 	// it bounds the writers' memory, about 2 × BatchSize rows per table).
 	BatchSize int
@@ -64,16 +73,24 @@ type Outcome struct {
 	Quality feeds.QualityCounts
 	Signals *reports.SignalCounts // what became of every entry signal
 	Elapsed time.Duration
+	// CatalogErr is set when the run was published but its catalog row
+	// could not be written (it wraps ErrCatalogPending). The run needs no
+	// retry: the next command on the runs folder adds the row.
+	CatalogErr error
+}
+
+// ErrCatalogPending marks a published run whose catalog row is pending.
+var ErrCatalogPending = errors.New("catalog row pending")
+
+func (o *Options) hook(step string) error {
+	if o.Hook == nil {
+		return nil
+	}
+	return o.Hook(step)
 }
 
 // EventCounts counts risk events by component then type.
 type EventCounts map[string]map[string]int64
-
-var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
-
-// ValidRunID reports whether id is a usable run id: only [A-Za-z0-9._-],
-// not starting with a dot.
-func ValidRunID(id string) bool { return runIDPattern.MatchString(id) && id[0] != '.' }
 
 // ConfigHash is the SHA-256 of the resolved scenario and the seed, hex.
 func ConfigHash(l *scenarios.Loaded) (string, error) {
@@ -109,29 +126,38 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	hash, _ := ConfigHash(l)
 	// An s3:// runs folder: runs are built in the local staging area and
-	// published by upload (PublishObject), not by rename.
+	// published by upload, run.json last (PublishObject), not by rename;
+	// the publishing claim reserves the id on the store.
 	fsys, err := lake.FSFor(o.OutDir)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	object := lake.IsObjectFS(fsys)
-	id := o.RunID
-	if id == "" {
-		id = uniqueID(fsys, o.OutDir, l.Name+"-"+hash[:8])
-	}
-	if !ValidRunID(id) {
-		return nil, fmt.Errorf("%w: run id %q: use only letters, digits, '.', '_' and '-', not starting with '.'", ErrBadInput, id)
-	}
-	final := lake.JoinPath(o.OutDir, id)
+	stagingRoot := filepath.Join(o.OutDir, StagingDir)
 	if object {
-		if st, desc, err := StateOf(fsys, final, o.Now()); err != nil {
-			return nil, fmt.Errorf("runner: %w", err)
-		} else if st == StatePublished || st == StateInProgress {
-			return nil, fmt.Errorf("%w: run %s already exists (%s%s)", ErrBadInput, final, st, strings.TrimSuffix(" "+desc, " "))
-		}
-	} else if _, err := os.Stat(final); err == nil {
-		return nil, fmt.Errorf("%w: run folder %s already exists", ErrBadInput, final)
+		stagingRoot = LocalStagingRoot()
 	}
+	if err := os.MkdirAll(stagingRoot, 0o755); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	var res *reservation
+	switch {
+	case object:
+		res, err = reserveObject(ctx, fsys, l, o)
+	case o.RunID != "":
+		res, err = reserveID(ctx, o.OutDir, o.RunID, o.WaitForRunID)
+	default:
+		base, derr := DefaultRunID(l)
+		if derr != nil {
+			return nil, derr
+		}
+		res, err = reserveDefault(ctx, o.OutDir, base)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer res.release()
+	id, final := res.id, res.final
 	cfg, err := l.SimConfig()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
@@ -142,32 +168,25 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	defer src.Close()
 
-	stagingRoot := filepath.Join(o.OutDir, StagingDir)
-	if object {
-		stagingRoot = LocalStagingRoot()
-	}
-	if err := os.MkdirAll(stagingRoot, 0o755); err != nil {
-		return nil, fmt.Errorf("runner: %w", err)
-	}
 	cleanStale(stagingRoot)
 	stage, err := os.MkdirTemp(stagingRoot, stagePrefix(id))
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	published := false
+	isPublished := false
 	defer func() {
-		if !published {
+		if !isPublished {
 			os.RemoveAll(stage)
 		}
 	}()
 
 	out := &Outcome{RunID: id, RunDir: final, Events: EventCounts{}}
-	res, err := simulate(ctx, o, l, cfg, src, stage, id, out)
+	simRes, err := simulate(ctx, o, l, cfg, src, stage, id, out)
 	if err != nil {
 		return nil, err
 	}
-	out.Result = res
-	out.Signals = signalCounts(res.Signals)
+	out.Result = simRes
+	out.Signals = signalCounts(simRes.Signals)
 	out.Quality = src.Quality()
 	out.Elapsed = o.Now().Sub(started)
 
@@ -177,8 +196,8 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	meta := reports.RunMeta{
 		RunID: id, Scenario: l.Name, ScenarioFile: l.File, ConfigHash: hash, Seed: l.Seed,
 		Overrides: slices.Clone(l.Sets), Version: Version(), Started: started.UTC().Format(time.RFC3339Nano),
-		Finished: o.Now().UTC().Format(time.RFC3339Nano), Status: "succeeded", Quotes: res.Quotes,
-		QuotesPerSecond: float64(res.Quotes) / max(out.Elapsed.Seconds(), 1e-9),
+		Finished: o.Now().UTC().Format(time.RFC3339Nano), Status: "succeeded", Quotes: simRes.Quotes,
+		QuotesPerSecond: float64(simRes.Quotes) / max(out.Elapsed.Seconds(), 1e-9),
 		DataQuality:     map[string]int64{}, Signals: out.Signals,
 	}
 	for k, v := range out.Quality {
@@ -194,30 +213,35 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err := os.Chmod(stage, 0o755); err != nil { // MkdirTemp made it 0700
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	if object {
-		// Upload, run.json last; the local stage is removed afterwards.
-		if err := PublishObject(ctx, fsys, stage, final, o.Now); err != nil {
-			if errors.Is(err, ErrRunExists) {
-				return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
-			}
-			return nil, err
-		}
-		if !o.NoCatalog {
-			if err := Catalog(ctx, o.OutDir, stage); err != nil {
-				return out, err
-			}
-		}
-		return out, nil
-	}
-	// Publish: a directory rename never replaces a non-empty directory, so a
-	// concurrent run with the same id loses cleanly.
-	if err := os.Rename(stage, final); err != nil {
+	if err := o.hook("rename"); err != nil {
 		return nil, fmt.Errorf("runner: publishing %s: %w", final, err)
 	}
-	published = true
+	if object {
+		return publishObjectRun(ctx, o, fsys, stage, final, id, out)
+	}
+	// Publish. The reservation keeps other processes of this version off
+	// the id; a directory rename never replaces a non-empty directory, so
+	// anything else (another host, an older version) loses cleanly too.
+	if err := os.Rename(stage, final); err != nil {
+		if published(o.OutDir, id) {
+			return nil, fmt.Errorf("%w: run id %s %w (%s)", ErrBadInput, id, ErrRunIDPublished, final)
+		}
+		return nil, fmt.Errorf("runner: publishing %s: %w", final, err)
+	}
+	isPublished = true
 	if !o.NoCatalog {
-		if err := Catalog(ctx, o.OutDir, final); err != nil {
-			return out, err
+		// Bookkeeping after the publish finishes even when the run is
+		// being interrupted: it is short, and a run left out of the
+		// catalog is only repaired by the next command on this folder.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		err := o.hook("catalog")
+		if err == nil {
+			err = CatalogRuns(cctx, o.OutDir, []string{id}, o.CatalogOptions...)
+		}
+		cancel()
+		if err != nil {
+			out.CatalogErr = fmt.Errorf("%w: run %s is published at %s and needs no retry; the next backtest command on %s adds it to the catalog (%v)",
+				ErrCatalogPending, id, final, o.OutDir, err)
 		}
 	}
 	return out, nil
@@ -333,6 +357,12 @@ func deltaLister(cfg *feeds.FileConfig) feeds.FileLister {
 		if err != nil {
 			return nil, err
 		}
+		if pc := s.Metadata.PartitionColumns; len(pc) > 0 {
+			// The feed reads data files as they are, and partition
+			// columns are not in them (only in the log).
+			return nil, fmt.Errorf("%w: the Delta table %s is partitioned by %v: a feed or replay table must be unpartitioned (rewrite it without partition_by)",
+				lake.ErrUnsupported, dir, pc)
+		}
 		paths := s.Paths()
 		type file struct {
 			path string
@@ -368,17 +398,6 @@ func deltaLister(cfg *feeds.FileConfig) feeds.FileLister {
 		}
 		return paths, nil
 	}
-}
-
-func uniqueID(fsys lake.FS, out, base string) string {
-	id := base
-	for n := 2; n < 10000; n++ {
-		if _, err := fsys.Stat(lake.JoinPath(out, id)); errors.Is(err, os.ErrNotExist) {
-			return id
-		}
-		id = base + "." + strconv.Itoa(n)
-	}
-	return id
 }
 
 // Version is the module version of the binary, or "devel".
@@ -446,6 +465,14 @@ func cleanStale(dir string) {
 	}
 	host := hostTag()
 	for _, e := range ents {
+		if id, ok := strings.CutSuffix(e.Name(), ".lock"); ok && !e.IsDir() {
+			// A lock file whose owner died: the lock is free; take it
+			// and drop the file (a live owner keeps it).
+			if l, err := tryLock(filepath.Join(dir, e.Name())); err == nil && CheckRunID(id) == nil {
+				l.unlock()
+			}
+			continue
+		}
 		m := stageName.FindStringSubmatch(e.Name())
 		if m == nil || m[1] != host {
 			continue
