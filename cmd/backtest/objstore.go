@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -193,4 +194,22 @@ func defaultOut() string {
 		return o
 	}
 	return "runs"
+}
+
+// cleanAbandoned removes the runs of an s3:// runs folder abandoned before
+// their marker (a process killed mid-upload), so that their ids can be
+// published again; local runs folders have none (publishing is a rename).
+func cleanAbandoned(ctx context.Context, stderr io.Writer, out string) error {
+	if !lake.IsObjectPath(out) {
+		return nil
+	}
+	fsys, err := lake.FSFor(out)
+	if err != nil {
+		return err
+	}
+	removed, err := runner.CleanAbandoned(ctx, fsys, out, time.Now())
+	if len(removed) > 0 {
+		fmt.Fprintf(stderr, "backtest: removed %d run(s) abandoned before publishing: %v\n", len(removed), removed)
+	}
+	return err
 }

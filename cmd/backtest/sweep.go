@@ -204,12 +204,7 @@ func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, lo
 	}
 	// On an object store, runs abandoned mid-upload (a killed shard) are
 	// removed first; their jobs then run again.
-	if removed, err := runner.CleanAbandoned(ctx, fsys, out, time.Now()); err != nil {
-		return err
-	} else if len(removed) > 0 {
-		fmt.Fprintf(log, "removed %d abandoned run(s): %s\n", len(removed), strings.Join(removed, " "))
-	}
-	if _, err := runner.Reconcile(ctx, out); err != nil {
+	if err := reconcile(ctx, log, out); err != nil {
 		return err
 	}
 	var (

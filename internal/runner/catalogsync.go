@@ -170,6 +170,9 @@ func Reconcile(ctx context.Context, outDir string, opts ...lake.Option) ([]strin
 // CollectGarbage removes the catalog rows of runs whose folder is gone and
 // returns their ids.
 func CollectGarbage(ctx context.Context, outDir string, opts ...lake.Option) ([]string, error) {
+	if lake.IsObjectPath(outDir) {
+		return nil, fmt.Errorf("%w: catalog garbage collection on an object store (%s) is not supported", ErrBadInput, outDir)
+	}
 	snap, err := catalogSnapshot(outDir, opts)
 	if err != nil || snap == nil {
 		return nil, err
@@ -461,6 +464,9 @@ func CatalogViewSQL(snap *lake.TableSnapshot, published []string) (string, error
 // an uncatalogued folder that Reconcile would bring back. An id that is
 // neither a folder nor a row is bad input; one being written is refused.
 func RemoveRuns(ctx context.Context, outDir string, ids []string, opts ...lake.Option) ([]string, error) {
+	if lake.IsObjectPath(outDir) {
+		return nil, fmt.Errorf("%w: removing runs from an object store (%s) is not supported: delete the prefixes, then run 'runs gc' on a local copy", ErrBadInput, outDir)
+	}
 	snap, err := catalogSnapshot(outDir, opts)
 	if err != nil {
 		return nil, err
