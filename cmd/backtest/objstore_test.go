@@ -299,3 +299,13 @@ func TestBacktestOutEnv(t *testing.T) {
 		t.Fatalf("query: exit %d: %q %s", code, stdout, stderr)
 	}
 }
+
+// --data-root confines reads to local files: an s3:// feed is refused.
+func TestDataRootRefusesObjectFeeds(t *testing.T) {
+	root := t.TempDir()
+	code, _, stderr := cli(t, "run", "testdata/small.yaml", "--out", filepath.Join(root, "runs"), "--data-root", root,
+		"--set", "feed.synthetic=null", "--set", "feed.file={path: s3://bucket/quotes.parquet, preset: native}")
+	if code != exitBadInput || !strings.Contains(stderr, "object-store path") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
