@@ -127,41 +127,6 @@ func intrinsicBS(S, K, r, q, sigma, T float64) BSPair {
 	}
 }
 
-// ImpliedVol returns the annualised volatility at which BlackScholes prices the option at
-// price (per share), by bisection on [1e-4, 20] to a price tolerance of 1e-10 relative (at most
-// 100 steps). ok is false when no volatility fits: T ≤ 0, the price at or below the discounted
-// intrinsic value (within 1e-12), or above the no-arbitrage upper bound (S e^{-qT} for a call,
-// K e^{-rT} for a put).
-func ImpliedVol(price, S, K, r, q, T float64, right Right) (sigma float64, ok bool) {
-	if !(T > 0) || !(S > 0) || !(K > 0) || !(price > 0) || math.IsInf(price, 0) {
-		return 0, false
-	}
-	val := func(sig float64) float64 {
-		g := BlackScholes(S, K, r, q, sig, T)
-		if right == Call {
-			return g.Call.Price
-		}
-		return g.Put.Price
-	}
-	lo, hi := 1e-4, 20.0
-	if price <= val(lo)+1e-12 || price >= val(hi) {
-		return 0, false
-	}
-	for range 100 {
-		mid := (lo + hi) / 2
-		v := val(mid)
-		if math.Abs(v-price) <= 1e-10*price {
-			return mid, true
-		}
-		if v < price {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return (lo + hi) / 2, true
-}
-
 // ModelQuote marks an option that has no fresh quote: Black-Scholes at the leg's last implied
 // volatility, moved to the current underlying price spot and time now (UTC µs), with the
 // continuous risk-free rate and no dividend yield. Results are per share: mid in dollars,
@@ -178,7 +143,7 @@ func ModelQuote(c *Contract, last Quote, spot float64, now int64, rate float64) 
 	exp := c.Expiry.UnixMicro()
 	sigma := 0.0
 	if tLast := float64(exp-last.Time) / microsPerYear; tLast > 0 && last.UnderlyingPrice > 0 {
-		if v, ok := ImpliedVol(last.Mid(), last.UnderlyingPrice, c.Strike, rate, 0, tLast, c.Right); ok {
+		if v, ok := ImpliedVol(last.Mid(), last.UnderlyingPrice, c.Strike, tLast, rate, 0, c.Right); ok {
 			sigma = v
 		}
 	}

@@ -104,17 +104,17 @@ func TestImpliedVolRoundTrip(t *testing.T) {
 				if p-intrinsic < 1e-6 { // no time value left to invert
 					continue
 				}
-				got, ok := ImpliedVol(p, 100, K, 0.02, 0, 0.25, right)
+				got, ok := ImpliedVol(p, 100, K, 0.25, 0.02, 0, right)
 				if !ok || math.Abs(got-sig) > 1e-5 {
 					t.Errorf("σ=%v K=%v %v: implied %v ok=%v", sig, K, right, got, ok)
 				}
 			}
 		}
 	}
-	if _, ok := ImpliedVol(4.0, 100, 95, 0, 0, 0.25, Call); ok { // below intrinsic 5
+	if _, ok := ImpliedVol(4.0, 100, 95, 0.25, 0, 0, Call); ok { // below intrinsic 5
 		t.Error("a price below intrinsic value has an implied vol")
 	}
-	if _, ok := ImpliedVol(101, 100, 95, 0, 0, 0.25, Call); ok { // above the spot
+	if _, ok := ImpliedVol(101, 100, 95, 0.25, 0, 0, Call); ok { // above the spot
 		t.Error("a call above the spot has an implied vol")
 	}
 }

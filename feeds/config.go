@@ -18,7 +18,9 @@ const (
 
 // Presets of FileConfig.Preset.
 const (
-	PresetDeltaNeutral = "deltaneutral" // vendor end-of-day CSV layout (see deltaneutral.go)
+	PresetDeltaNeutral = "deltaneutral" // DeltaNeutral end-of-day layout, CSV or Parquet (layout.go)
+	PresetCboe         = "cboe"         // Cboe DataShop option quotes and interval files (layout.go)
+	PresetOCCQuotes    = "occ-quotes"   // one quote per row with an OCC ticker, no underlying (layout.go)
 	PresetNative       = "native"       // the layout WriteParquet writes (see native.go)
 )
 
@@ -47,13 +49,18 @@ var columnRoles = [...]string{ColTime, ColSymbol, ColUnderlying, ColExpiry, ColS
 
 // FileConfig describes a file source. Decode it straight from the scenario's `feed.file`.
 type FileConfig struct {
-	// Path is a file, a glob (files are read one after another in lexical order), or for
-	// format "delta" the table's folder.
+	// Path is a file, a glob, or a folder (files are read one after another in lexical
+	// order; a folder's .csv, .csv.gz, .csv.zst and .parquet files are found at any depth,
+	// so Hive-partitioned folders such as date=2020-03-16/part-0.parquet work), or for format
+	// "delta" the table's folder. CSV files may be gzip- or zstd-compressed (told by their
+	// first bytes, not their name) and must be UTF-8, with or without a byte-order mark.
 	Path string `yaml:"path"`
 	// Format is "csv", "parquet" or "delta" (a Delta table of Parquet files). Default: from
-	// the extension of Path (.csv, .parquet); a folder with _delta_log is "delta".
+	// the name of Path (.csv, .csv.gz, .csv.zst, .txt, .parquet), a folder's files, a folder
+	// with _delta_log ("delta"), or a file's first bytes (PAR1: parquet; else csv).
 	Format string `yaml:"format"`
-	// Preset is "deltaneutral", "native" or "" (custom: Columns is required).
+	// Preset is "deltaneutral", "cboe", "occ-quotes", "native" or "" (custom: Columns is
+	// required). See the README, "Vendor files".
 	Preset string `yaml:"preset"`
 	// Columns maps roles (time, symbol, underlying, expiry, strike, right, multiplier, bid, ask,
 	// underlying_price, iv, delta, gamma, vega, theta) to column names in the file. With a preset
@@ -74,6 +81,29 @@ type FileConfig struct {
 	Timezone string `yaml:"timezone"`
 	// Multiplier is the shares per contract when no multiplier column is mapped. Default 100.
 	Multiplier float64 `yaml:"multiplier"`
+	// Roots maps OCC roots to their underlying, added to (or overriding) the built-in map
+	// (roots.go: SPXW→SPX, NDXP→NDX, RUTW→RUT, …), e.g. {XSPW: XSP}.
+	Roots map[string]string `yaml:"roots,omitempty"`
+	// Settlement overrides the settlement style per root: "AM" (the expiry morning's opening
+	// price) or "PM" (the expiry day's close), e.g. {SPX: PM}. Default: roots.go.
+	Settlement map[string]string `yaml:"settlement,omitempty"`
+	// Greeks: "file" (the file's columns; absent ones are 0), "compute" (implied vol solved
+	// from the mid, greeks from it: iv.go) or "" (auto: compute when the file has no iv and
+	// no delta column).
+	Greeks string `yaml:"greeks,omitempty"`
+	// VegaUnit and ThetaUnit say what the file's vega and theta columns are per, to convert
+	// them to the package's units: vega "point" (per 1 vol point, 0.01) or "vol" (per 1.00
+	// of volatility: divided by 100); theta "day" (per calendar day) or "year" (divided by
+	// 365). Default: the preset's (deltaneutral: vol and year; cboe: point and day), else
+	// point and day.
+	VegaUnit  string `yaml:"vega_unit,omitempty"`
+	ThetaUnit string `yaml:"theta_unit,omitempty"`
+	// Rate and DividendYield are the continuous rates used to compute greeks. Default 0.
+	Rate          float64 `yaml:"rate,omitempty"`
+	DividendYield float64 `yaml:"dividend_yield,omitempty"`
+	// UnderlyingPrices is the underlying's price series for files that carry none
+	// (occ-quotes): see UnderlyingPrices.
+	UnderlyingPrices *UnderlyingPrices `yaml:"underlying_prices,omitempty"`
 }
 
 // Validate checks the configuration and names the offending field.
@@ -87,9 +117,44 @@ func (c FileConfig) Validate() error {
 		return &FieldError{Field: "format", Msg: fmt.Sprintf("want csv, parquet or delta, found %q", c.Format)}
 	}
 	switch c.Preset {
-	case "", PresetDeltaNeutral, PresetNative:
+	case "", PresetDeltaNeutral, PresetCboe, PresetOCCQuotes, PresetNative:
 	default:
-		return &FieldError{Field: "preset", Msg: fmt.Sprintf("want deltaneutral, native or nothing, found %q", c.Preset)}
+		return &FieldError{Field: "preset", Msg: fmt.Sprintf("want deltaneutral, cboe, occ-quotes, native or nothing, found %q", c.Preset)}
+	}
+	switch c.Greeks {
+	case "", GreeksFile, GreeksCompute:
+	default:
+		return &FieldError{Field: "greeks", Msg: fmt.Sprintf("want file, compute or nothing (auto), found %q", c.Greeks)}
+	}
+	switch c.VegaUnit {
+	case "", "point", "vol":
+	default:
+		return &FieldError{Field: "vega_unit", Msg: fmt.Sprintf("want point (per vol point) or vol (per 1.00 of volatility), found %q", c.VegaUnit)}
+	}
+	switch c.ThetaUnit {
+	case "", "day", "year":
+	default:
+		return &FieldError{Field: "theta_unit", Msg: fmt.Sprintf("want day or year, found %q", c.ThetaUnit)}
+	}
+	for _, nv := range []namedValue{{"rate", c.Rate}, {"dividend_yield", c.DividendYield}} {
+		if math.IsNaN(nv.v) || math.Abs(nv.v) > 1 {
+			return &FieldError{Field: nv.name, Msg: fmt.Sprintf("want a continuous rate in [-1, 1], found %v", nv.v)}
+		}
+	}
+	for _, k := range sortedKeys(c.Roots) {
+		if !validRoot(k) || !validRoot(c.Roots[k]) {
+			return &FieldError{Field: "roots." + k, Msg: fmt.Sprintf("want ROOT: UNDERLYING, 1 to 6 letters, digits or dots each, found %q: %q", k, c.Roots[k])}
+		}
+	}
+	for _, k := range sortedKeys(c.Settlement) {
+		if _, err := parseSettlement(c.Settlement[k]); err != nil || !validRoot(k) {
+			return &FieldError{Field: "settlement." + k, Msg: fmt.Sprintf("want AM or PM for a root, found %q", c.Settlement[k])}
+		}
+	}
+	if c.UnderlyingPrices != nil {
+		if err := c.UnderlyingPrices.validate(); err != nil {
+			return err
+		}
 	}
 	for _, k := range sortedKeys(c.Columns) {
 		if !slices.Contains(columnRoles[:], k) {
@@ -101,7 +166,7 @@ func (c FileConfig) Validate() error {
 	}
 	if c.Preset == "" {
 		for _, k := range []string{ColTime, ColBid, ColAsk, ColUnderlyingPrice} {
-			if c.Columns[k] == "" {
+			if c.Columns[k] == "" && !(k == ColUnderlyingPrice && c.UnderlyingPrices != nil) {
 				return &FieldError{Field: "columns." + k, Msg: "required without a preset"}
 			}
 		}

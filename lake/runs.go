@@ -27,6 +27,7 @@ func runTables() []runTable {
 		{FillsTable, FillsSchema()},
 		{EquityTable, EquitySchema()},
 		{TradesTable, TradesSchema()},
+		{AttributionTable, AttributionSchema()},
 	}
 }
 

@@ -19,6 +19,7 @@ var Headline = []string{
 	"trades.closed", "trades.win_rate", "trades.profit_factor",
 	"trailing_stop.triggered", "trailing_stop.avg_give_back_pct",
 	"circuit_breaker.trips", "circuit_breaker.blocked", "portfolio_limits.checks", "portfolio_limits.rejected",
+	"attribution.trailing_stop.saved", "attribution.portfolio_limits.saved", "attribution.circuit_breaker.saved",
 }
 
 // Compared is one run in a comparison.
@@ -196,6 +197,14 @@ func shortName(m string) string {
 		return "refused"
 	case "portfolio_limits.checks":
 		return "checks"
+	case "attribution.trailing_stop.saved":
+		return "stop_saved"
+	case "attribution.portfolio_limits.saved":
+		return "limits_saved"
+	case "attribution.circuit_breaker.saved":
+		return "breaker_saved"
+	case "attribution.total.saved":
+		return "saved"
 	}
 	if i := strings.LastIndexByte(m, '.'); i >= 0 && !strings.HasPrefix(m, "attribution.") {
 		return m[i+1:]

@@ -438,6 +438,7 @@ func buildReportContent(r *Run, s *Summary) reportContent {
 		lim.Rows = append(lim.Rows, []string{k, fmtCount(n1), fmtCount(n2)})
 	}
 	c.Tables = append(c.Tables, lim)
+	c.Tables = append(c.Tables, attributionTables(r, s)...)
 
 	ev := reportTable{ID: "events", Title: "Risk events", Head: []string{"component", "event type", "count"}, Right: []bool{false, false, true}}
 	events, _ := asObject(resultAt(s, "events"))

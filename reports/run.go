@@ -142,6 +142,11 @@ type Run struct {
 	Equity   []EquityPoint
 	Fills    []Fill
 	DB       *sql.DB // views risk_events, fills, equity of this run
+
+	// Attribution is the attribution table in seq order (attribution.go);
+	// HasAttribution is false for run folders written before it existed.
+	Attribution    []Attributed
+	HasAttribution bool
 }
 
 // Close releases the DuckDB connection.
@@ -197,6 +202,10 @@ func Load(ctx context.Context, dir string) (*Run, error) {
 		return nil, err
 	}
 	if err := r.loadFills(ctx); err != nil {
+		r.DB.Close()
+		return nil, err
+	}
+	if err := r.loadAttribution(ctx); err != nil {
 		r.DB.Close()
 		return nil, err
 	}

@@ -128,6 +128,9 @@ func Summarize(ctx context.Context, r *Run) (*Summary, error) {
 	}
 	res["marks"] = Object{"model_marked_snapshots": marked, "snapshots": int64(len(r.Equity)), "max_model_marked_legs": maxMarked}
 	res["costs"] = costs(r.Fills)
+	if r.HasAttribution {
+		res["attribution"] = attributionResults(r.Attribution)
+	}
 
 	run := Object{
 		"run_id": r.Meta.RunID, "scenario": r.Meta.Scenario, "config_hash": r.Meta.ConfigHash, "seed": int64(r.Meta.Seed),

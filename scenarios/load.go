@@ -96,7 +96,7 @@ func Parse(name string, b []byte, sets []string) (*Loaded, error) {
 	if err := checkTokens(b); err != nil {
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
-	file, err := parser.ParseBytes(b, 0)
+	file, err := parser.ParseBytes(quoteFlowTimestamps(b), 0)
 	if err != nil {
 		return nil, yamlError(name, nil, err)
 	}
@@ -143,6 +143,7 @@ func decodeStrict(b []byte, v any) (err error) {
 			err = fmt.Errorf("malformed YAML the decoder cannot read (%v)", r)
 		}
 	}()
+	b = quoteFlowTimestamps(b)
 	if _, err := parseBounded(b); err != nil {
 		return err
 	}

@@ -43,6 +43,10 @@ type Config struct {
 	EquityEvery time.Duration
 	// HealthEvery is the interval of scheduled limits health checks (default 5m).
 	HealthEvery time.Duration
+	// NoAttribution switches risk attribution off (attribution.go). It
+	// changes no row of the actual run, only whether Result.Attribution is
+	// computed.
+	NoAttribution bool
 }
 
 // Session is the daily trading window in a time zone.

@@ -69,6 +69,11 @@ type Engine struct {
 	Progress func(now time.Time, quotes int64)
 
 	afterInstant func() // test hook: after each instant's workflows
+
+	// EventSeq, if set, returns the seq of the last risk event the sink
+	// received: attribution stamps each decision with its event's seq.
+	EventSeq func() int64
+	attr     *attribution // nil: attribution switched off
 }
 
 // Result summarises a run.
@@ -90,6 +95,10 @@ type Result struct {
 	MaxDrawdown float64 // fraction of peak
 	Trades      []Trade
 	Replay      ReplayStats // replay strategy only
+	// Attribution is every attributed risk decision in decision order
+	// (attribution.go); empty when Config.NoAttribution.
+	Attribution []Decision
+	ShadowsMax  int64 // most counterfactual positions alive at once
 }
 
 // order is one order in flight.
@@ -129,6 +138,9 @@ func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand
 	}
 	if d.Strategy.Entry.At != "" {
 		e.entryAt, _ = parseClock(d.Strategy.Entry.At)
+	}
+	if !d.NoAttribution {
+		e.attr = newAttribution(rm)
 	}
 	return e, nil
 }
@@ -186,6 +198,7 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 			if err := e.runScheduled(q.Time, true); err != nil {
 				return e.res, err
 			}
+			e.settleShadows(q.Time)
 			group = q.Time
 			e.now = q.Time
 			e.noteInstant(q.Time)
@@ -302,14 +315,19 @@ func (e *Engine) afterQuotes() error {
 	}
 	moved := e.pf.movedList
 	slices.Sort(moved)
+	today := e.day(e.now)
 	for _, u := range moved {
 		e.pf.moved[u] = false
+		if today.trading && e.now >= today.open && e.pf.openDay[u] != today.midnight {
+			e.pf.openDay[u], e.pf.openSpot[u] = today.midnight, e.pf.spots[u]
+		}
 		e.scratch = append(e.scratch[:0], e.pf.byUnder[u]...)
 		for _, pos := range e.scratch {
 			if err := e.monitor(pos); err != nil {
 				return err
 			}
 		}
+		e.monitorShadows(u)
 	}
 	clear(e.scratch)
 	e.pf.movedList = moved[:0]
@@ -371,6 +389,7 @@ func (e *Engine) monitor(pos *Position) error {
 	if t, ok := e.rm.Stops().Get(pos.ExecID); ok && math.IsNaN(t.Best()) {
 		reason = "stop_loss" // fired before arming: the hard stop
 	}
+	e.attrStop(pos, reason)
 	return e.sendExit(pos, reason)
 }
 
@@ -448,6 +467,7 @@ func (e *Engine) sendExit(pos *Position, reason string) error {
 	ok, why := e.rm.Allow(now)
 	e.scheduleWake()
 	if !ok {
+		e.attrBlockedExit(pos)
 		return e.record(e.orderRow(pos, true, e.now, StatusBlocked, why, requested))
 	}
 	pos.state = posClosing
@@ -670,7 +690,7 @@ func (e *Engine) expire() error {
 				return err
 			}
 		}
-		spot := e.pf.spot(pos.Symbol)
+		spot, how := e.settlementSpot(pos)
 		net := 0.0
 		for k, l := range pos.Legs() {
 			v := intrinsic(e.pf.contracts.Get(l.id), spot)
@@ -681,7 +701,7 @@ func (e *Engine) expire() error {
 				net -= v
 			}
 		}
-		row := e.orderRow(pos, true, e.now, StatusSettled, "expired: settled at intrinsic value", nan)
+		row := e.orderRow(pos, true, e.now, StatusSettled, "expired: settled at intrinsic value against "+how, nan)
 		row.FillTime, row.FillPrice, row.Slippage, row.Commission = e.now, net, 0, 0
 		if err := e.record(row); err != nil {
 			return err
@@ -691,6 +711,23 @@ func (e *Engine) expire() error {
 		}
 	}
 	return nil
+}
+
+// settlementSpot is the underlying price pos settles against, and how it
+// was taken. PM-settled options settle at the latest price (the close);
+// AM-settled ones (feeds.SettleAM: SPX, NDX, RUT monthlies) at the first
+// price at or after the open of the expiry day, or at the latest price
+// when the feed had none that morning (said in the reason).
+func (e *Engine) settlementSpot(pos *Position) (float64, string) {
+	spot := e.pf.spot(pos.Symbol)
+	if e.pf.contracts.Get(pos.legs[0].id).Settlement != feeds.SettleAM {
+		return spot, "the closing price"
+	}
+	u := slices.Index(e.pf.unders, pos.Symbol)
+	if u >= 0 && e.pf.openDay[u] == e.day(pos.Expiry).midnight {
+		return e.pf.openSpot[u], "the opening price (AM settlement)"
+	}
+	return spot, "the latest price (AM settlement, no quote after the open that day)"
 }
 
 func (e *Engine) healthCheck() {
@@ -782,6 +819,7 @@ func (e *Engine) finish() error {
 		e.res.Trades = append(e.res.Trades, t)
 	}
 	slices.SortStableFunc(e.res.Trades, func(a, b Trade) int { return cmpInt(a.OpenedAt, b.OpenedAt) })
+	e.finishAttribution()
 	return nil
 }
 

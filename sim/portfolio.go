@@ -80,8 +80,13 @@ type Portfolio struct {
 	spotAt    []int64       // time of that price, by underlying
 	moved     []bool        // by underlying: quoted in the current instant
 	movedList []int32       // underlyings quoted in the current instant
-	byUnder   [][]*Position // open positions by underlying, in open order
-	index     chainIndex    // contracts alive, for choosing entries
+	// openSpot is each underlying's first price at or after the session
+	// open of the local day openDay (its midnight, µs): AM-settled options
+	// settle against it.
+	openSpot []float64
+	openDay  []int64
+	byUnder  [][]*Position // open positions by underlying, in open order
+	index    chainIndex    // contracts alive, for choosing entries
 
 	cash     float64
 	realized float64
@@ -126,6 +131,8 @@ func (p *Portfolio) underlying(id feeds.ContractID) int32 {
 		p.spotAt = append(p.spotAt, 0)
 		p.moved = append(p.moved, false)
 		p.byUnder = append(p.byUnder, nil)
+		p.openSpot = append(p.openSpot, math.NaN())
+		p.openDay = append(p.openDay, 0)
 	}
 	p.underOf[id] = int32(i + 1)
 	p.index.add(c, i)

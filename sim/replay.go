@@ -103,6 +103,7 @@ func (e *Engine) replayRow() error {
 		switch {
 		case exit && row.Status == StatusFilled:
 			pos.exitWanted = "recorded_exit" // sold later through the simulated broker
+			e.attrBlockedExit(pos)
 		case !exit && row.Status == StatusFilled:
 			rs.refused[id] = true
 		}

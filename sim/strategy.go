@@ -138,6 +138,7 @@ func (e *Engine) enter() error {
 	})
 	if !dec.Allowed {
 		sig.Limits++
+		e.attrEntry(pos, "portfolio_limits", "rejected", dec.Rule)
 		return nil
 	}
 	if e.refuseClosed() {
@@ -148,6 +149,7 @@ func (e *Engine) enter() error {
 	e.scheduleWake()
 	if !ok {
 		sig.Breaker++
+		e.attrEntry(pos, "circuit_breaker", "blocked", "entry")
 		return e.record(e.orderRow(pos, false, e.now, StatusBlocked, why, requested))
 	}
 	pos.state = posOpening

@@ -64,7 +64,7 @@ func TestSweepWorkersGiveIdenticalRuns(t *testing.T) {
 	}
 	defer db2.Close()
 	for _, id := range ids {
-		for _, tb := range []string{"risk_events", "fills", "equity"} {
+		for _, tb := range []string{"risk_events", "fills", "equity", "attribution"} {
 			order := "seq"
 			if tb == "equity" {
 				order = "1"

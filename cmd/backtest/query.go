@@ -31,9 +31,10 @@ func newQueryCmd() *cobra.Command {
 	var unsafe bool
 	c := &cobra.Command{
 		Use:   `query "SQL"`,
-		Short: "SQL (DuckDB) over every run: views risk_events, fills, equity and runs",
-		Long: `query opens the runs folder as one DuckDB database. The views risk_events, fills and
-equity hold the active rows of every published run's Delta tables, each with run_id;
+		Short: "SQL (DuckDB) over every run: views risk_events, fills, equity, trades, attribution and runs",
+		Long: `query opens the runs folder as one DuckDB database. The views risk_events, fills,
+equity, trades and attribution hold the active rows of every published run's Delta
+tables, each with run_id;
 runs is the catalog (one row per published run, headline results).
 
 By default the database is read-only and sandboxed: one SELECT (or EXPLAIN) per call;

@@ -36,6 +36,7 @@ func newSweepCmd() *cobra.Command {
 		shard, out  string
 		quiet       bool
 		status      bool
+		ablate      bool
 	)
 	c := &cobra.Command{
 		Use:   "sweep SCENARIO --grid path=v1,v2,... [--grid ...]",
@@ -50,9 +51,13 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 		Example: `  backtest sweep spy_crash --grid risk.trailing_stop.trail_pct=10,20,30
   backtest sweep spy_crash --grid risk.trailing_stop.trail_pct=15,25 \
       --grid risk.circuit_breaker.failure_threshold=3,5 --workers 2 --out runs/sweep1
-  backtest sweep spy_crash --grid risk.limits.max_portfolio_delta=400,600,800 --shard 2/3`,
+  backtest sweep spy_crash --grid risk.limits.max_portfolio_delta=400,600,800 --shard 2/3
+  backtest sweep spy_crash --ablate`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if ablate {
+				return sweepAblate(c, args[0], sets, grids, shard, out, workers, quiet)
+			}
 			if len(grids) == 0 {
 				return usageError{errors.New("sweep needs at least one --grid path=v1,v2,...")}
 			}
@@ -99,6 +104,7 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 	c.Flags().StringVar(&out, "out", defaultOut(), "runs folder, local or s3://bucket/prefix (default $BACKTEST_OUT, else runs)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no per-run progress lines")
 	c.Flags().BoolVar(&status, "status", false, "run nothing: list which runs of the grid are published, missing, in progress or abandoned in OUT, with their shard of n (exit 1 unless all are published and cataloged)")
+	c.Flags().BoolVar(&ablate, "ablate", false, "whole-layer ablation: all layers on, each off alone, all off (five runs, no --grid)")
 	return c
 }
 

@@ -91,6 +91,21 @@ func writeTrades(w *lake.Writer[lake.TradeRow], runID string, trades []sim.Trade
 	return nil
 }
 
+// writeAttribution writes one attribution row per attributed risk decision.
+func writeAttribution(w *lake.Writer[lake.AttributionRow], runID string, ds []sim.Decision) error {
+	for i := range ds {
+		d := &ds[i]
+		if err := w.Write(lake.AttributionRow{
+			RunID: runID, Seq: d.Seq, EventTime: feeds.MicrosTime(d.Time), Component: d.Component, EventType: d.Event,
+			Rule: d.Rule, ExecutionID: d.ExecutionID, Contract: d.Contract, ActualPnL: d.Actual,
+			CounterfactualPnL: d.Counterfactual, Saved: d.Saved, CounterfactualEnd: d.Ending,
+		}); err != nil {
+			return fmt.Errorf("runner: attribution: %w", err)
+		}
+	}
+	return nil
+}
+
 // legsJSON is a trade's legs as a JSON array, keys in a fixed order.
 func legsJSON(legs []sim.TradeLeg) string {
 	if len(legs) == 0 {

@@ -28,6 +28,9 @@ const maxReplayRows = 1_000_000
 func Prepare(ctx context.Context, l *scenarios.Loaded) error {
 	if f := l.Feed.File; f != nil && f.Path != "" {
 		f.Path = resolvePath(l, f.Path)
+		if u := f.UnderlyingPrices; u != nil && u.Path != "" {
+			u.Path = resolvePath(l, u.Path)
+		}
 	}
 	r := l.Strategy.Replay
 	if r == nil || r.Path == "" {

@@ -284,6 +284,12 @@ func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Confi
 		return sim.Result{}, fmt.Errorf("runner: %w", err)
 	}
 	closers = append(closers, trades.Close)
+	attrib, err := lake.NewAttributionWriter(filepath.Join(stage, lake.AttributionTable), wopts)
+	if err != nil {
+		closeAll()
+		return sim.Result{}, fmt.Errorf("runner: %w", err)
+	}
+	closers = append(closers, attrib.Close)
 	counter := &countingSink{next: events, counts: out.Events}
 	rm, err := risk.NewManager(l.Risk, counter)
 	if err != nil {
@@ -298,9 +304,13 @@ func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Confi
 		return sim.Result{}, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	eng.Progress = o.Progress
+	eng.EventSeq = events.Seq
 	res, runErr := eng.Run(ctx)
 	if runErr == nil {
 		runErr = writeTrades(trades, id, res.Trades)
+	}
+	if runErr == nil {
+		runErr = writeAttribution(attrib, id, res.Attribution)
 	}
 	if runErr == nil && res.Quotes == 0 {
 		runErr = fmt.Errorf("%w: %s: the feed has no quotes between %s and %s", ErrBadInput, l.File,
