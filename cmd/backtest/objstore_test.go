@@ -309,3 +309,15 @@ func TestDataRootRefusesObjectFeeds(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 }
+
+// sweep --ablate into an s3:// runs folder.
+func TestAblateOnObjectStore(t *testing.T) {
+	out := s3Lake(t)
+	code, stdout, stderr := cli(t, "sweep", "testdata/small.yaml", "--ablate", "--workers", "2", "-q", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+	}
+	if got := queryOut(t, out, "SELECT count(*) FROM runs"); !strings.Contains(got, "\n5\n") {
+		t.Fatalf("catalog: %q", got)
+	}
+}
