@@ -41,7 +41,8 @@ import (
 //     need; Read reads ahead ReadAhead bytes per request.
 //   - Retries, timeouts, credentials, region and endpoint are the AWS
 //     SDK's (standard retry mode: 3 attempts with backoff on 5xx, 429 and
-//     network errors).
+//     network errors); an answer slower than S3ResponseTimeout is a failed
+//     attempt.
 type S3FS struct {
 	client *s3.Client
 	// PartSize is the multipart part size and the single-PUT limit
@@ -57,6 +58,9 @@ const (
 	DefaultS3ReadAhead = 8 << 20
 	minS3PartSize      = 5 << 20
 	tokenMetaKey       = "backtest-token"
+	// S3ResponseTimeout bounds the wait for an answer's headers (after the
+	// request body is sent) before the attempt is retried.
+	S3ResponseTimeout = 2 * time.Minute
 )
 
 var _ ObjectFS = (*S3FS)(nil)
@@ -73,7 +77,12 @@ func NewS3FS(client *s3.Client) *S3FS {
 // path-style (http://host/bucket/key, what MinIO and moto expect) unless
 // BACKTEST_S3_VIRTUAL_HOSTED=true. optFns adjust the client last.
 func LoadS3FS(optFns ...func(*s3.Options)) (*S3FS, error) {
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	// A store that accepts a request and never answers must not hang the
+	// run: the attempt times out and the SDK retries it.
+	hc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.ResponseHeaderTimeout = S3ResponseTimeout
+	})
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithHTTPClient(hc))
 	if err != nil {
 		return nil, err
 	}

@@ -175,15 +175,6 @@ def test_delta_rs_appends_on_s3_go_reads(s3):
     assert s3.log(t)["version"] == 3
 
 
-@pytest.fixture(scope="session")
-def backtest_cli(tmp_path_factory):
-    from conftest import REPO
-
-    exe = tmp_path_factory.mktemp("bin") / "backtest"
-    subprocess.run(["go", "build", "-tags=duckdb_arrow", "-o", str(exe), "./cmd/backtest"], cwd=REPO, check=True)
-    return exe
-
-
 def test_every_table_of_a_run_on_s3(backtest_cli):
     """A run published into s3:// by the CLI: delta-rs and Polars read each of
     its tables and the catalog, with the row counts `backtest query` gives."""
