@@ -51,6 +51,7 @@ type SignalCounts struct {
 	Limits       int64            `json:"limits"`
 	Breaker      int64            `json:"breaker"`
 	Broker       int64            `json:"broker"`
+	Condition    int64            `json:"condition,omitempty"` // strategy.entry.when was false
 	NoContractBy map[string]int64 `json:"no_contract_by,omitempty"`
 }
 
@@ -59,7 +60,7 @@ func (c *SignalCounts) outcomes() []struct {
 	Key, Label string
 	N          int64
 } {
-	return []struct {
+	out := []struct {
 		Key, Label string
 		N          int64
 	}{
@@ -71,6 +72,13 @@ func (c *SignalCounts) outcomes() []struct {
 		{"breaker", "blocked by the circuit breaker", c.Breaker},
 		{"broker", "sent, but not filled (rejected, timed out, no market, cancelled)", c.Broker},
 	}
+	if c.Condition > 0 { // only runs with an entry condition show the row
+		out = append(out, struct {
+			Key, Label string
+			N          int64
+		}{"condition", "entry condition (strategy.entry.when) false", c.Condition})
+	}
+	return out
 }
 
 // MainReason names the most frequent outcome other than opened, with the

@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 
 	"github.com/optionsrisk/backtest/feeds"
 	"github.com/optionsrisk/backtest/risk"
@@ -125,8 +126,14 @@ func Parse(name string, b []byte, sets []string) (*Loaded, error) {
 			se.File = name
 			if kv := l.setFor(se.Field); kv != "" {
 				se.Set = kv
+				if se.exprLine > 0 {
+					se.Msg += fmt.Sprintf(" (at line %d, column %d of the expression)", se.exprLine, se.exprCol+1)
+				}
 			} else if line, col, ok := position(file, se.Field); ok {
 				se.Line, se.Col = line, col
+				if se.exprLine > 0 {
+					se.Line, se.Col = exprPosition(file, se.Field, se.exprLine, se.exprCol, line, col)
+				}
 			}
 		}
 		return nil, err
@@ -376,7 +383,7 @@ func (s *Scenario) Validate() error {
 	if err := cfg.Validate(); err != nil {
 		var fe *sim.FieldError
 		if errors.As(err, &fe) {
-			return &Error{Field: fe.Field, Msg: fe.Msg}
+			return &Error{Field: fe.Field, Msg: fe.Msg, exprLine: fe.ExprLine, exprCol: fe.ExprCol}
 		}
 		return &Error{Msg: err.Error()}
 	}
@@ -389,4 +396,37 @@ func feedErr(prefix string, err error) error {
 		return &Error{Field: prefix + "." + fe.Field, Msg: fe.Msg}
 	}
 	return &Error{Field: prefix, Msg: err.Error()}
+}
+
+// exprPosition is the file position of a problem at (eline, ecol) inside
+// a condition's text, the YAML scalar at field starting at line:col: past
+// the opening quote of a quoted scalar, on the lines after the indicator of
+// a block scalar (| or >).
+func exprPosition(file *ast.File, field string, eline, ecol, line, col int) (int, int) {
+	p, err := yaml.PathString("$." + strings.ReplaceAll(field, "[", ".["))
+	if err != nil {
+		return line, col
+	}
+	n, err := p.FilterFile(file)
+	if err != nil || n == nil || n.GetToken() == nil {
+		return line, col
+	}
+	tk := n.GetToken()
+	switch tk.Type {
+	case token.DoubleQuoteType, token.SingleQuoteType:
+		if eline == 1 {
+			return line, col + 1 + ecol
+		}
+	case token.LiteralType, token.FoldedType:
+		indent := col
+		if tk.Next != nil && tk.Next.Position != nil {
+			indent = tk.Next.Position.Column
+		}
+		return line + eline, indent + ecol
+	default:
+		if eline == 1 {
+			return line, col + ecol
+		}
+	}
+	return line + eline - 1, col
 }

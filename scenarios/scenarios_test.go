@@ -35,7 +35,7 @@ func TestBuiltinsLoadAndValidate(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"spy_crash", "volmageddon", "calm_2019", "broker_outage", "replay_fills"} {
+	for _, want := range []string{"spy_crash", "volmageddon", "calm_2019", "broker_outage", "replay_fills", "iron_condor", "short_strangle"} {
 		if !names[want] {
 			t.Errorf("built-in %s missing", want)
 		}
@@ -188,4 +188,27 @@ func FuzzSet(f *testing.F) {
 			t.Fatalf("error of type %T: %v", err, err)
 		}
 	})
+}
+
+// A condition that does not compile is a scenario error at the line and
+// column of the problem inside the expression, quoted or plain (column 26:
+// the "i" of iv_rnk past `    when: "vix >= 16 and `, the "f" of foo).
+func TestConditionErrorPosition(t *testing.T) {
+	base, err := builtin.ReadFile("iron_condor.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ old, new, want string }{
+		{`when: "vix >= 16 and iv_rank(20) >= 0.3 and open_positions < 8"`, `when: "vix >= 16 and iv_rnk(20) >= 0.3"`, ":87:26: strategy.entry.when: unknown name iv_rnk"},
+		{`exit: {profit_target_pct: 50, loss_limit: 2, dte_floor: 10}`, "exit:\n    when: pos_dte < 3 or foo", ":91:26: strategy.exit.when: unknown name foo"},
+	} {
+		src := strings.Replace(string(base), tc.old, tc.new, 1)
+		if src == string(base) {
+			t.Fatalf("%q not in the scenario", tc.old)
+		}
+		_, err := Parse("ic.yaml", []byte(src), nil)
+		if err == nil || !strings.Contains(err.Error(), "ic.yaml"+tc.want) {
+			t.Errorf("error %v, want ic.yaml%s", err, tc.want)
+		}
+	}
 }

@@ -63,6 +63,19 @@ type Engine struct {
 	models        []modelCache // by ContractID: model marks of this instant
 	waitSig       bool         // an entry signal waits for the day's first quote
 	waitDay       int64        // local midnight of the waiting signal's day
+	plan          structPlan   // the entry's structure
+	cond          *condState   // conditions; nil without any
+	strat         Strategy     // Declarative unless UseStrategy
+	mkt           Market       // the Strategy's view of the engine
+	posView       PositionView // reused for Strategy.Exit
+	lastStruct    *StructureConfig
+	lastPlan      structPlan // plan of lastStruct
+	todayMid      int64      // dte's cache: local midnight of today…
+	todayOrd      int64      // …and its date ordinal
+	ordMemo       [16]ordMemo
+	ordNext       int
+	exitAt        int64 // strategy.exit.at, µs after local midnight; -1 without
+	legBuf        []leg // choose's scratch
 
 	// Progress, if set, is called every few batches with the simulated time
 	// and the number of quotes applied so far.
@@ -142,6 +155,15 @@ func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand
 	if !d.NoAttribution {
 		e.attr = newAttribution(rm)
 	}
+	e.plan, _ = d.Strategy.Entry.plan()
+	e.cond = newCondState(&d.Strategy)
+	e.strat = Declarative{e}
+	e.mkt = Market{e}
+	e.exitAt = -1
+	if d.Strategy.Exit.At != "" {
+		at, _ := parseClock(d.Strategy.Exit.At)
+		e.exitAt = at.Microseconds()
+	}
 	return e, nil
 }
 
@@ -194,6 +216,9 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 				if err := e.afterQuotes(); err != nil {
 					return e.res, err
 				}
+			}
+			if e.cond != nil {
+				e.noteDay(q.Time)
 			}
 			if err := e.runScheduled(q.Time, true); err != nil {
 				return e.res, err
@@ -373,10 +398,14 @@ func (e *Engine) monitor(pos *Position) error {
 		}
 		return nil
 	}
-	if f := e.cfg.Strategy.Exit.DTEFloor; f > 0 && e.dte(pos.Expiry) <= f {
-		return e.sendExit(pos, "dte_floor")
+	v := e.view(pos)
+	bid, ask := v.Bid, v.Ask
+	if why, err := e.strat.Exit(&e.mkt, v); err != nil || why != "" {
+		if err != nil {
+			return fmt.Errorf("sim: strategy exit: %w", err)
+		}
+		return e.sendExit(pos, why)
 	}
-	bid, ask := e.netQuote(pos)
 	act, err := e.rm.UpdateStop(pos.ExecID, bid, ask, now)
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
@@ -395,12 +424,34 @@ func (e *Engine) monitor(pos *Position) error {
 
 // dte is the number of calendar days from now to expiry in the session's zone.
 func (e *Engine) dte(expiry int64) int {
-	loc := e.cfg.Session.Loc
-	y1, m1, d1 := utc(e.now).In(loc).Date()
-	y2, m2, d2 := utc(expiry).In(loc).Date()
-	a := time.Date(y1, m1, d1, 0, 0, 0, 0, time.UTC)
-	b := time.Date(y2, m2, d2, 0, 0, 0, 0, time.UTC)
-	return int(b.Sub(a) / (24 * time.Hour))
+	if d := e.day(e.now); d.midnight != e.todayMid {
+		e.todayMid, e.todayOrd = d.midnight, e.dateOrd(e.now)
+	}
+	return int(e.expiryOrd(expiry) - e.todayOrd)
+}
+
+// dateOrd is the local calendar date of t as days since 1970-01-01.
+func (e *Engine) dateOrd(t int64) int64 {
+	y, m, d := utc(t).In(e.cfg.Session.Loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
+// expiryOrd is dateOrd of an expiry, memoized (a run sees few expiries).
+func (e *Engine) expiryOrd(t int64) int64 {
+	for i := range e.ordMemo {
+		if m := &e.ordMemo[i]; m.t == t && m.ok {
+			return m.ord
+		}
+	}
+	o := e.dateOrd(t)
+	e.ordMemo[e.ordNext%len(e.ordMemo)] = ordMemo{t: t, ord: o, ok: true}
+	e.ordNext++
+	return o
+}
+
+type ordMemo struct {
+	t, ord int64
+	ok     bool
 }
 
 func (e *Engine) record(f Fill) error {
@@ -692,16 +743,17 @@ func (e *Engine) expire() error {
 		}
 		spot, how := e.settlementSpot(pos)
 		net := 0.0
-		for k, l := range pos.Legs() {
-			v := intrinsic(e.pf.contracts.Get(l.id), spot)
-			e.pf.flow(pos, float64(l.qty)*v*pos.Mult)
-			if k == 0 {
-				net += v
-			} else {
-				net -= v
+		reason := "expired: settled at intrinsic value"
+		for _, l := range pos.Legs() {
+			v := e.settleLeg(pos, l, spot)
+			if l.expiry > pos.Expiry {
+				reason = "expired: front legs settled at intrinsic value, later legs at their mark"
 			}
+			e.pf.flow(pos, float64(l.qty)*v*pos.Mult)
+			net += l.ratio * v
 		}
-		row := e.orderRow(pos, true, e.now, StatusSettled, "expired: settled at intrinsic value against "+how, nan)
+		net *= pos.sign()
+		row := e.orderRow(pos, true, e.now, StatusSettled, reason+" against "+how, nan)
 		row.FillTime, row.FillPrice, row.Slippage, row.Commission = e.now, net, 0, 0
 		if err := e.record(row); err != nil {
 			return err
@@ -728,6 +780,16 @@ func (e *Engine) settlementSpot(pos *Position) (float64, string) {
 		return e.pf.openSpot[u], "the opening price (AM settlement)"
 	}
 	return spot, "the latest price (AM settlement, no quote after the open that day)"
+}
+
+// settleLeg is leg l's value per share when pos's first expiry settles at
+// spot: intrinsic value, or, for a later leg of a calendar or diagonal
+// (sold or bought back then), its mark.
+func (e *Engine) settleLeg(pos *Position, l leg, spot float64) float64 {
+	if l.expiry > pos.Expiry {
+		return e.markLeg(l.id).mid
+	}
+	return intrinsic(e.pf.contracts.Get(l.id), spot)
 }
 
 func (e *Engine) healthCheck() {

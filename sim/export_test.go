@@ -26,10 +26,7 @@ func (e *Engine) OnInstant(f func(now int64, marks []PositionMark)) {
 		for _, pos := range e.pf.open {
 			bid, ask, mid, models := e.netMarks(pos)
 			lo, hi := e.bounds(pos)
-			st := "single"
-			if pos.nlegs == 2 {
-				st = "vertical"
-			}
+			st := pos.Structure
 			pm := PositionMark{ExecID: pos.ExecID, Bid: bid, Ask: ask, Mid: mid, Lo: lo, Hi: hi, Legs: pos.nlegs, Models: models, Width: pos.Width, Structure: st}
 			for _, l := range pos.Legs() {
 				m := e.markLeg(l.id)
@@ -40,4 +37,15 @@ func (e *Engine) OnInstant(f func(now int64, marks []PositionMark)) {
 		}
 		f(e.now, ms)
 	}
+}
+
+// TradeBounds are the static no-arbitrage bounds of a trade's net premium
+// per share (valueBounds of its legs), for the invariant tests.
+func TradeBounds(tr Trade) (lo, hi float64) {
+	var legs []leg
+	for _, l := range tr.Legs {
+		legs = append(legs, leg{ratio: float64(l.Qty), strike: l.Strike, call: l.Right == "call", expiry: l.Expiry})
+	}
+	lo, hi = valueBounds(legs)
+	return premiumBounds(tr.Long, lo, hi)
 }

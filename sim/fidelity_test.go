@@ -239,15 +239,19 @@ func TestFillModel(t *testing.T) {
 			e := engineFor(t, cfg)
 			cs := e.pf.contracts
 			m := cs.Intern(put(100, 15))
-			pos := &Position{Long: tc.long, Qty: 1, Mult: 100, Symbol: "SPY", nlegs: 1}
-			pos.legs[0] = leg{id: m, qty: 1}
+			sign := -1.0
+			if tc.long {
+				sign = 1
+			}
+			legs := []leg{{id: m, ratio: sign}}
 			e.now = at(4, 10, 0, 0).UnixMicro()
 			e.pf.mark(&feeds.Quote{Time: e.now, Contract: m, Bid: tc.main.bid, Ask: tc.main.ask, UnderlyingPrice: 99})
 			if tc.wing != nil {
 				w := cs.Intern(put(95, 15))
-				pos.legs[1], pos.nlegs, pos.Width = leg{id: w, qty: -1}, 2, 5
+				legs = append(legs, leg{id: w, ratio: -sign})
 				e.pf.mark(&feeds.Quote{Time: e.now, Contract: w, Bid: tc.wing.bid, Ask: tc.wing.ask, UnderlyingPrice: 99})
 			}
+			pos := e.newPosition("E1", "test", tc.long, 1, legs)
 			got, slip := e.fillPrice(pos, pos.Long != tc.exit)
 			if !almost(got, tc.want) || !almost(slip, tc.wantSlip) {
 				t.Fatalf("fill %.4f slippage %.4f, want %.4f and %.4f", got, slip, tc.want, tc.wantSlip)
@@ -266,12 +270,12 @@ func TestUnitsAndRiskValue(t *testing.T) {
 	e.now = at(4, 10, 0, 0).UnixMicro()
 	e.pf.mark(&feeds.Quote{Time: e.now, Contract: m, Bid: 2, Ask: 2.2, UnderlyingPrice: 102, Delta: -0.3, Gamma: 0.05})
 	e.pf.mark(&feeds.Quote{Time: e.now, Contract: w, Bid: 0.9, Ask: 1.1, UnderlyingPrice: 102, Delta: -0.1, Gamma: 0.03})
-	vertical := &Position{Qty: 2, Mult: 100, Symbol: "SPY", nlegs: 2, Width: 5, EntryPremium: 1.2}
-	vertical.legs = [2]leg{{id: m, qty: -2}, {id: w, qty: 2}}
-	naked := &Position{Qty: 3, Mult: 100, Symbol: "SPY", nlegs: 1, EntryPremium: 2}
-	naked.legs[0] = leg{id: m, qty: -3}
-	long := &Position{Long: true, Qty: 1, Mult: 100, Symbol: "SPY", nlegs: 1, EntryPremium: 2.2}
-	long.legs[0] = leg{id: m, qty: 1}
+	vertical := e.newPosition("V", StructVertical, false, 2, []leg{{id: m, ratio: -1}, {id: w, ratio: 1}})
+	vertical.EntryPremium = 1.2
+	naked := e.newPosition("N", StructSingle, false, 3, []leg{{id: m, ratio: -1}})
+	naked.EntryPremium = 2
+	long := e.newPosition("L", StructSingle, true, 1, []leg{{id: m, ratio: 1}})
+	long.EntryPremium = 2.2
 	for _, tc := range []struct {
 		name                       string
 		pos                        *Position

@@ -5,19 +5,27 @@ import "github.com/optionsrisk/backtest/feeds"
 // This file owns the fill price model (broker.fill, see FillConfig): one net
 // price per share for the whole structure, single leg or spread.
 
-// fillPrice is the net premium per share (main − wing) at which pos trades
-// on the current quotes; buy is true when the trader buys the structure (a
-// long entry or a short exit). slip is the slippage applied, per share,
-// against the trader (>= 0).
+// fillPrice is the net premium per share at which pos trades on the
+// current quotes; buy is true when the trader buys the structure (a long
+// entry or a short exit). slip is the slippage applied, per share, against
+// the trader (>= 0): each leg's slippage times its contracts per unit.
 func (e *Engine) fillPrice(pos *Position, buy bool) (price, slip float64) {
-	m := e.pf.quote(pos.legs[0].id)
-	natBuy, natSell := m.Ask, m.Bid
-	s := e.slippage(m)
-	if pos.nlegs == 2 {
-		w := e.pf.quote(pos.legs[1].id)
-		natBuy -= w.Bid
-		natSell -= w.Ask
-		s += e.slippage(w)
+	var vBid, vAsk, s float64 // the structure's value V per unit, natural
+	for _, l := range pos.Legs() {
+		q := e.pf.quote(l.id)
+		if l.ratio > 0 {
+			vBid += l.ratio * q.Bid
+			vAsk += l.ratio * q.Ask
+			s += l.ratio * e.slippage(q)
+		} else {
+			vBid += l.ratio * q.Ask
+			vAsk += l.ratio * q.Bid
+			s -= l.ratio * e.slippage(q)
+		}
+	}
+	natBuy, natSell := vAsk, vBid // of the premium P
+	if !pos.Long {
+		natBuy, natSell = -vBid, -vAsk
 	}
 	mid, half := (natBuy+natSell)/2, max(natBuy-natSell, 0)/2
 	dir := -1.0
@@ -37,11 +45,13 @@ func (e *Engine) fillPrice(pos *Position, buy bool) (price, slip float64) {
 // inside its bounds: the price a fill is measured against for the cost of
 // crossing the spread.
 func (e *Engine) netMid(pos *Position) float64 {
-	m := e.pf.quote(pos.legs[0].id)
-	mid := (m.Bid + m.Ask) / 2
-	if pos.nlegs == 2 {
-		w := e.pf.quote(pos.legs[1].id)
-		mid -= (w.Bid + w.Ask) / 2
+	mid := 0.0
+	for _, l := range pos.Legs() {
+		q := e.pf.quote(l.id)
+		mid += l.ratio * (q.Bid + q.Ask) / 2
+	}
+	if !pos.Long {
+		mid = -mid
 	}
 	lo, hi := e.bounds(pos)
 	return clamp(mid, lo, hi)

@@ -13,10 +13,16 @@ import (
 // percentage stop on a non-positive premium has no meaning.
 const minPremium = 0.01
 
-// leg is one option of a position. qty is signed: long > 0.
+// leg is one option of a position. qty is signed: long > 0. ratio is qty
+// per unit of the structure (qty / Position.Qty); strike, call and expiry
+// are the contract's, kept here off the contracts table for the hot path.
 type leg struct {
-	id  feeds.ContractID
-	qty int64
+	id     feeds.ContractID
+	qty    int64
+	ratio  float64
+	strike float64
+	call   bool
+	expiry int64 // µs
 }
 
 // posState is a position's life cycle.
@@ -29,10 +35,11 @@ const (
 	posClosed
 )
 
-// Position is one strategy position: a single option or a vertical spread.
-// The "main" leg is the one the strategy selected (sold for a short, bought
-// for a long position); the wing, if any, is the protective leg. The net
-// premium is main − wing, per share.
+// Position is one strategy position: a structure of 1 to 4 legs (see
+// StructureConfig). Its value per unit is V = Σ ratio × leg value (ratios
+// signed, long > 0); its net premium per share is P = V for a long
+// structure (the debit) and −V for a short one (the credit), so for a
+// vertical P is main − wing as before. Expiry is the first leg expiry.
 type Position struct {
 	ExecID   string
 	Symbol   string // underlying
@@ -42,9 +49,14 @@ type Position struct {
 	Mult     float64
 	Expiry   int64 // µs
 
-	legs  [2]leg
+	legs  [maxLegs]leg
 	nlegs int
 	state posState
+	// Structure names the structure (StructureConfig.Type, or guessed from
+	// a replayed log's legs).
+	Structure string
+	lo, hi    float64 // static no-arbitrage bounds of the net premium (valueBounds)
+	multiExp  bool    // legs of more than one expiry
 
 	EntryPremium  float64 // net per share at fill
 	OpenedAt      int64
@@ -58,7 +70,7 @@ type Position struct {
 	seq           int64   // creation order
 	noMarket      bool    // a no_market row was recorded for the wanted exit
 	closedUntil   int64   // closed_market reject: no exit order before this
-	Width         float64 // strike distance of a vertical; 0 for a single leg
+	Width         float64 // largest strike distance of two legs of one right and expiry (structureWidth)
 }
 
 // Legs returns the position's legs as (contract, signed qty) pairs.

@@ -89,12 +89,12 @@ type Trade struct {
 	ClosedAt     int64 // 0 while open
 	EntryPremium float64
 	ExitPremium  float64
-	ExitReason   string // trailing_stop, stop_loss, dte_floor, expiry, "" while open
+	ExitReason   string // trailing_stop, stop_loss, an exit rule's name (ExitConfig), expiry, recorded_exit; "" while open
 	PnL          float64
 
-	Structure  string     // "single" or "vertical"
-	Legs       []TradeLeg // in position order: the main leg first
-	Width      float64    // strike distance of a vertical, points; 0 for a single leg
+	Structure  string     // StructureConfig.Type: single, vertical, iron_condor, …
+	Legs       []TradeLeg // in position order: the structure's legs as configured
+	Width      float64    // largest strike distance of two legs of one right and expiry, points; 0 for a single leg
 	MaxLoss    float64    // dollars for Qty units, before costs; +Inf when undefined
 	Multiplier float64    // shares per contract
 }
@@ -120,6 +120,7 @@ type SignalOutcomes struct {
 	Limits     int64 // refused by the portfolio limits checker
 	Breaker    int64 // blocked by the circuit breaker
 	Broker     int64 // sent, but rejected, timed out, without a market, or cancelled at the end
+	Condition  int64 // strategy.entry.when was false
 	// NoContractBy counts NoContract by the first filter no contract passed:
 	// "underlying", "right", "dte", "quote" (none quoted this session),
 	// "wing" (no protective leg at the width).

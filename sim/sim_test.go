@@ -176,6 +176,12 @@ func TestBuiltinsExerciseAllComponents(t *testing.T) {
 // randomScenario draws a small scenario: a few days of calm_2019, random
 // strategy, broker faults and risk settings.
 func randomScenario(t *testing.T, rng *rand.Rand) *scenarios.Loaded {
+	return randomScenarioOf(t, rng, "")
+}
+
+// randomScenarioOf is randomScenario; a non-empty structure type forces
+// that structure (with random side and parameters).
+func randomScenarioOf(t *testing.T, rng *rand.Rand, forced string) *scenarios.Loaded {
 	l := load(t, "calm_2019")
 	s := &l.Scenario
 	startDay := rng.IntN(40)
@@ -189,6 +195,28 @@ func randomScenario(t *testing.T, rng *rand.Rand) *scenarios.Loaded {
 	s.Strategy.Entry.Side = []string{"short", "long"}[rng.IntN(2)]
 	s.Strategy.Entry.Right = []string{"put", "call"}[rng.IntN(2)]
 	s.Strategy.Entry.SpreadWidth = float64(rng.IntN(3)) * 5
+	side := s.Strategy.Entry.Side
+	if rng.IntN(2) == 0 || forced != "" { // a random structure instead of the shorthand
+		e := &s.Strategy.Entry
+		st := &sim.StructureConfig{Side: e.Side, Right: e.Right, Width: float64(1+rng.IntN(3)) * 5}
+		e.Right, e.Side, e.SpreadWidth, e.TargetDelta = "", "", 0, 0
+		types := []string{"single", "vertical", "straddle", "strangle", "iron_condor", "iron_butterfly", "butterfly", "calendar", "diagonal", "ratio", "custom"}
+		st.Type = types[rng.IntN(len(types))]
+		if forced != "" {
+			st.Type = forced
+		}
+		switch st.Type {
+		case "calendar", "diagonal":
+			st.DTE, st.FarDTE = [2]int{3, 20}, [2]int{21, 60}
+		case "custom": // a broken-wing condor: wings at different widths
+			st.Width = 0
+			st.Legs = []sim.LegSpec{
+				{Right: "put", Qty: 1, Delta: 0.2}, {Right: "put", Qty: -1, Offset: -5},
+				{Right: "call", Qty: 1, Delta: 0.2}, {Right: "call", Qty: -1, Offset: 10, From: "leg3"},
+			}
+		}
+		e.Structure = st
+	}
 	s.Strategy.Entry.Qty = 1 + rng.IntN(5)
 	s.Strategy.Entry.MaxOpen = 1 + rng.IntN(15)
 	s.Broker.Slippage = sim.SlippageConfig{Model: []string{"none", "ticks", "spread_fraction"}[rng.IntN(3)], Ticks: 2, Fraction: 0.2}
@@ -200,7 +228,7 @@ func randomScenario(t *testing.T, rng *rand.Rand) *scenarios.Loaded {
 	s.Broker.Marks.StaleAfter = time.Duration(5+rng.IntN(60)) * time.Minute
 	s.Strategy.Exit.DTEFloor = rng.IntN(4)
 	if rng.IntN(3) == 0 { // a limit near the typical price: some orders expire unfilled
-		if s.Strategy.Entry.Side == "short" {
+		if side == "short" {
 			s.Strategy.Entry.Limit = &sim.EntryLimit{MinCredit: 0.5 + rng.Float64()*2}
 		} else {
 			s.Strategy.Entry.Limit = &sim.EntryLimit{MaxDebit: 0.5 + rng.Float64()*2}
@@ -222,6 +250,42 @@ func randomScenario(t *testing.T, rng *rand.Rand) *scenarios.Loaded {
 		t.Fatalf("random scenario invalid: %v", err)
 	}
 	return l
+}
+
+// TestInvariantsRandomStructures runs the invariants over every structure
+// type, both sides, with loose limits so that structures do trade.
+func TestInvariantsRandomStructures(t *testing.T) {
+	traded := map[string]int{}
+	for i, typ := range []string{"single", "vertical", "straddle", "strangle", "iron_condor", "iron_butterfly", "butterfly", "calendar", "diagonal", "ratio", "custom"} {
+		for k := range 3 {
+			seed := uint64(5000 + 10*i + k)
+			t.Run(fmt.Sprintf("%s/%d", typ, seed), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(seed, 0))
+				l := randomScenarioOf(t, rng, typ)
+				l.Risk.Limits = risk.LimitsSettings{}
+				l.Strategy.Entry.Structure.Side = []string{"short", "long"}[k%2]
+				l.Strategy.Entry.Limit = nil
+				l.Broker.Faults.RejectProb = 0
+				r := simulateDropping(t, l, true, []int{0, 5}[k%2])
+				checkFillsWithinQuotes(t, l, r)
+				if len(r.marks) > 0 {
+					t.Fatalf("marks outside their bounds: %v", r.marks)
+				}
+				checkSignalsAccounted(t, r.res.Signals)
+				checkFailuresInSession(t, r)
+				checkLossWithinMaxLoss(t, r)
+				checkNoOrderWhileOpen(t, r)
+				checkEquityIdentity(t, r)
+				for _, tr := range r.res.Trades {
+					traded[tr.Structure+"/"+map[bool]string{true: "long", false: "short"}[tr.Long]]++
+				}
+			})
+		}
+	}
+	t.Logf("trades by structure: %v", traded)
+	if len(traded) < 16 {
+		t.Fatalf("only %d structure/side pairs traded: %v", len(traded), traded)
+	}
 }
 
 func TestInvariantsRandomScenarios(t *testing.T) {
@@ -272,7 +336,8 @@ func checkFillsWithinQuotes(t *testing.T, l *scenarios.Loaded, r runOut) {
 		if f.Status != sim.StatusFilled {
 			continue
 		}
-		lo, hi := 0.0, 0.0
+		tr := tradeOf(r, f.ExecutionID)
+		var vBid, vAsk, sl float64
 		legs := splitContract(f.Contract)
 		for k, occ := range legs {
 			q, ok := r.quotes[occ][f.FillTime]
@@ -286,33 +351,42 @@ func checkFillsWithinQuotes(t *testing.T, l *scenarios.Loaded, r runOut) {
 			case "spread_fraction":
 				s = slip.Fraction * (q.Ask - q.Bid)
 			}
-			if k == 0 {
-				lo, hi = lo+q.Bid-s, hi+q.Ask+s
+			n := float64(tr.Legs[k].Qty) // signed contracts per unit, as held
+			if n > 0 {
+				vBid, vAsk = vBid+n*q.Bid, vAsk+n*q.Ask
 			} else {
-				lo, hi = lo-q.Ask-s, hi-q.Bid+s
+				vBid, vAsk = vBid+n*q.Ask, vAsk+n*q.Bid
 			}
+			sl += math.Abs(n) * s
+		}
+		lo, hi := vBid-sl, vAsk+sl
+		if !tr.Long {
+			lo, hi = -vAsk-sl, -vBid+sl
 		}
 		// The fill model prices inside the natural market (plus slippage);
 		// only the structure's bounds may move a price outside it.
+		blo, bhi := sim.TradeBounds(tr)
 		if f.FillPrice < lo-1e-9 || f.FillPrice > hi+1e-9 {
-			if !atBound(f, legs, r) {
-				t.Fatalf("fill %s %s at %.4f outside [%.4f, %.4f] and not at a bound", f.ExecutionID, f.Contract, f.FillPrice, lo, hi)
+			if !atBound(f, blo, bhi) {
+				t.Fatalf("fill %s %s %s at %.4f outside [%.4f, %.4f] and not at a bound [%g, %g]", f.ExecutionID, tr.Structure, f.Contract, f.FillPrice, lo, hi, blo, bhi)
 			}
 		}
-		if f.FillPrice < -1e-12 {
-			t.Fatalf("fill %s %s at a negative net price %.4f", f.ExecutionID, f.Contract, f.FillPrice)
+		if f.FillPrice < blo-1e-9 || f.FillPrice > bhi+1e-9 {
+			t.Fatalf("fill %s %s at %.4f outside its structure's bounds [%g, %g]", f.ExecutionID, f.Contract, f.FillPrice, blo, bhi)
 		}
 	}
 }
 
-func splitContract(c string) []string {
-	for i := range c {
-		if c[i] == '/' {
-			return []string{c[:i], c[i+1:]}
+func tradeOf(r runOut, id string) sim.Trade {
+	for _, tr := range r.res.Trades {
+		if tr.ExecutionID == id {
+			return tr
 		}
 	}
-	return []string{c}
+	panic("no trade " + id)
 }
+
+func splitContract(c string) []string { return strings.Split(c, "/") }
 
 func checkNoOrderWhileOpen(t *testing.T, r runOut) {
 	blockedEvents := 0
@@ -387,20 +461,10 @@ func checkEquityIdentity(t *testing.T, r runOut) {
 	}
 }
 
-// atBound reports whether a fill's net price is one of its structure's
-// bounds: 0, or the width of a vertical.
-func atBound(f sim.Fill, legs []string, r runOut) bool {
-	if math.Abs(f.FillPrice) < 1e-9 {
-		return true
-	}
-	if len(legs) == 2 {
-		for _, tr := range r.res.Trades {
-			if tr.ExecutionID == f.ExecutionID {
-				return math.Abs(f.FillPrice-tr.Width) < 1e-9
-			}
-		}
-	}
-	return false
+// atBound reports whether a fill's net price is a bound of its structure
+// (0 counts: a call's spot bound is never reached here).
+func atBound(f sim.Fill, lo, hi float64) bool {
+	return math.Abs(f.FillPrice) < 1e-9 || math.Abs(f.FillPrice-lo) < 1e-9 || math.Abs(f.FillPrice-hi) < 1e-9
 }
 
 // markViolation checks one position's mark against its no-arbitrage bounds
@@ -408,7 +472,7 @@ func atBound(f sim.Fill, legs []string, r runOut) bool {
 // a model-marked leg against its intrinsic value (a tick of tolerance).
 func markViolation(m sim.PositionMark) string {
 	for _, v := range []float64{m.Bid, m.Ask, m.Mid} {
-		if math.IsNaN(v) || v < m.Lo-1e-9 || v > m.Hi+1e-9 || v < 0 {
+		if math.IsNaN(v) || v < m.Lo-1e-9 || v > m.Hi+1e-9 || v < 0 && m.Legs == 1 {
 			return fmt.Sprintf("net mark %g outside [%g, %g]", v, m.Lo, m.Hi)
 		}
 	}
@@ -436,7 +500,7 @@ func markViolation(m sim.PositionMark) string {
 // checkSignalsAccounted: every entry signal has exactly one outcome.
 func checkSignalsAccounted(t *testing.T, s sim.SignalOutcomes) {
 	t.Helper()
-	sum := s.Opened + s.NoQuote + s.NoContract + s.MaxOpen + s.Limits + s.Breaker + s.Broker
+	sum := s.Opened + s.NoQuote + s.NoContract + s.MaxOpen + s.Limits + s.Breaker + s.Broker + s.Condition
 	var by int64
 	for _, n := range s.NoContractBy {
 		by += n
@@ -483,8 +547,40 @@ func checkLossWithinMaxLoss(t *testing.T, r runOut) {
 		if -tr.PnL > tr.MaxLoss+comm[tr.ExecutionID]+1e-6 {
 			t.Fatalf("trade %s %s lost %.2f, beyond its max loss %.2f plus commissions %.2f", tr.ExecutionID, tr.Structure, -tr.PnL, tr.MaxLoss, comm[tr.ExecutionID])
 		}
+		if lo, hi := sim.TradeBounds(tr); tr.EntryPremium < lo-1e-9 || tr.EntryPremium > hi+1e-9 {
+			t.Fatalf("trade %s %s entered at %g outside its bounds [%g, %g]", tr.ExecutionID, tr.Structure, tr.EntryPremium, lo, hi)
+		}
 		if tr.Structure == "vertical" && (len(tr.Legs) != 2 || tr.Width <= 0) || tr.Structure == "single" && len(tr.Legs) != 1 || tr.Multiplier != 100 {
 			t.Fatalf("trade %+v: structure fields inconsistent", tr)
 		}
+	}
+}
+
+// The structure built-ins replay deterministically, trade their structure,
+// refuse signals by their condition and close by their exit rules.
+func TestStructureBuiltins(t *testing.T) {
+	for _, tc := range []struct{ name, structure string }{{"iron_condor", sim.StructIronCondor}, {"short_strangle", sim.StructStrangle}} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := simulate(t, load(t, tc.name), false)
+			b := simulate(t, load(t, tc.name), false)
+			if !reflect.DeepEqual(fillsComparable(a.rec.Fills), fillsComparable(b.rec.Fills)) || !reflect.DeepEqual(a.rec.Points, b.rec.Points) {
+				t.Fatal("two runs differ")
+			}
+			reasons := map[string]int{}
+			for _, tr := range a.res.Trades {
+				if tr.Structure != tc.structure || tr.Long {
+					t.Fatalf("trade %+v: want a short %s", tr, tc.structure)
+				}
+				reasons[tr.ExitReason]++
+			}
+			t.Logf("%d trades, exits %v, signals %+v", len(a.res.Trades), reasons, a.res.Signals)
+			// The trailing stop follows the structure's net premium.
+			if len(a.res.Trades) < 5 || reasons["profit_target"] == 0 || reasons["trailing_stop"] == 0 || a.res.Signals.Condition == 0 {
+				t.Fatalf("trades %d, exits %v, signals %+v: want trades closed at their profit target and signals refused by the condition", len(a.res.Trades), reasons, a.res.Signals)
+			}
+			checkSignalsAccounted(t, a.res.Signals)
+			checkLossWithinMaxLoss(t, a)
+			checkEquityIdentity(t, a)
+		})
 	}
 }

@@ -88,47 +88,43 @@ func (e *Engine) entrySignal() error {
 	return e.enter()
 }
 
-// enter is the entry workflow for one counted signal: contract choice →
-// limits check → breaker → order. Every way it ends is counted in
+// enter is the entry workflow for one counted signal: the Strategy's
+// decision (Declarative: strategy.entry.when) → max_open → contract choice → limits check →
+// breaker → order. Every way it ends is counted in
 // Result.Signals.
 func (e *Engine) enter() error {
 	sig := &e.res.Signals
 	en := &e.cfg.Strategy.Entry
+	plan, qty := &e.plan, en.Qty
+	d, err := e.strat.Entry(&e.mkt)
+	if err != nil {
+		return fmt.Errorf("sim: strategy entry: %w", err)
+	}
+	if !d.Open {
+		sig.Condition++
+		return nil
+	}
+	if d.Structure != nil {
+		if plan, err = e.planFor(d.Structure); err != nil {
+			return err
+		}
+	}
+	if d.Qty > 0 {
+		qty = d.Qty
+	}
 	if len(e.pf.open)+e.opening >= en.MaxOpen {
 		sig.MaxOpen++
 		return nil
 	}
-	main, wing, why := e.choose()
+	legs, why := e.chooseFor(plan)
 	if why != "" {
 		sig.NoContract++
 		sig.NoContractBy[why]++
 		return nil
 	}
 	e.nextExec++
-	e.posSeq++
-	c := e.pf.contracts.Get(main)
-	long := en.Side == "long"
-	qty := int64(en.Qty)
-	pos := &Position{
-		ExecID: fmt.Sprintf("E%06d", e.nextExec), Symbol: c.Underlying, Contract: c.Symbol,
-		Long: long, Qty: qty, Mult: c.Multiplier, Expiry: c.Expiry.UnixMicro(), seq: e.posSeq,
-	}
-	sign := int64(-1)
-	if long {
-		sign = 1
-	}
-	pos.legs[0] = leg{id: main, qty: sign * qty}
-	pos.nlegs = 1
-	if wing != main {
-		w := e.pf.contracts.Get(wing)
-		pos.legs[1] = leg{id: wing, qty: -sign * qty}
-		pos.nlegs = 2
-		pos.Contract += "/" + w.Symbol
-		pos.Width = math.Abs(c.Strike - w.Strike)
-	}
-	if pos.Mult == 0 {
-		pos.Mult = 100
-	}
+	long := plan.long
+	pos := e.newPosition(fmt.Sprintf("E%06d", e.nextExec), plan.typ, long, int64(qty), legs)
 	requested, _ := e.fillPrice(pos, long)
 	delta, gamma := e.greeks(pos)
 	now := utc(e.now)
@@ -158,26 +154,30 @@ func (e *Engine) enter() error {
 	return nil
 }
 
-// choose picks the main leg (closest |delta| to the target, or strike
-// closest to the moneyness target) among the live contracts (chain index)
-// with a fresh two-sided quote, the right and the days to expiry, and the
-// wing spread_width further out of the money in the same expiry, also
-// freshly quoted. Ties break by days to expiry, then strike, then contract
-// id. When nothing matches, why names the first filter nothing passed:
-// underlying, right, dte, quote or wing.
-func (e *Engine) choose() (main, wing feeds.ContractID, why string) {
-	en := &e.cfg.Strategy.Entry
-	right := feeds.Put
-	if en.Right == "call" {
-		right = feeds.Call
-	}
+// choose picks the legs of the entry's structure (e.plan) in order. The
+// first leg is the best candidate among the live contracts (chain index)
+// of every underlying with a fresh two-sided quote, its right and days to
+// expiry: |delta| closest to its target, or strike closest to its spot
+// target. Each later leg is chosen in the first leg's underlying, in the
+// first leg's expiry unless it has a dte window of its own: by its delta or
+// spot target (fresh two-sided quote), or at exactly an earlier leg's
+// strike plus its offset (a fresh quote). Ties break by days to expiry,
+// then strike, then contract id; a contract is used once. When nothing
+// matches, why names the first filter nothing passed: underlying, right,
+// dte, quote (first leg) or wing (a later leg).
+func (e *Engine) choose() (legs []leg, why string) { return e.chooseFor(&e.plan) }
+
+// chooseFor is choose for the structure plan p.
+func (e *Engine) chooseFor(p *structPlan) (legs []leg, why string) {
+	legs = e.legBuf[:0]
+	r0 := &p.legs[0]
 	var (
 		best                              candidate
-		bestG                             *expiryGroup
+		bestU                             int
 		found, anyUnder, anyRight, anyDTE bool
 	)
 	for u, name := range e.pf.unders {
-		if en.Underlying != "" && name != en.Underlying {
+		if e.cfg.Strategy.Entry.Underlying != "" && name != e.cfg.Strategy.Entry.Underlying {
 			continue
 		}
 		chs := e.pf.index.chains[u]
@@ -185,57 +185,116 @@ func (e *Engine) choose() (main, wing feeds.ContractID, why string) {
 			continue
 		}
 		anyUnder = true
-		groups := chs[rightSlot(right)].live(e.now)
+		groups := chs[callSlot(r0.call)].live(e.now)
 		if len(groups) == 0 {
 			continue
 		}
 		anyRight = true
-		for gi := range groups {
-			g := &groups[gi]
-			dte := e.dte(g.expiry)
-			if dte < en.DTE[0] {
-				continue
-			}
-			if dte > en.DTE[1] {
-				break // ascending expiry: the rest are further out
-			}
-			anyDTE = true
-			for k, id := range g.ids {
-				q := e.pf.quote(id)
-				if q.Bid <= 0 && q.Ask <= 0 || !e.fresh(id) {
-					continue
-				}
-				var score float64
-				if en.Moneyness != 0 {
-					score = math.Abs(g.strikes[k] - q.UnderlyingPrice*(1+en.Moneyness/100))
-				} else {
-					score = math.Abs(math.Abs(q.Delta) - en.TargetDelta)
-				}
-				c := candidate{score: score, dte: dte, strike: g.strikes[k], id: id}
-				if !found || c.better(best) {
-					best, bestG, found = c, g, true
-				}
-			}
+		c, dteOK, ok := e.pickLeg(r0, groups, nil, 0)
+		anyDTE = anyDTE || dteOK
+		if ok && (!found || c.better(best)) {
+			best, bestU, found = c, u, true
 		}
 	}
 	switch {
 	case !anyUnder:
-		return 0, 0, "underlying"
+		return nil, "underlying"
 	case !anyRight:
-		return 0, 0, "right"
+		return nil, "right"
 	case !anyDTE:
-		return 0, 0, "dte"
+		return nil, "dte"
 	case !found:
-		return 0, 0, "quote"
-	case en.SpreadWidth == 0:
-		return best.id, best.id, ""
+		return nil, "quote"
 	}
-	strike := best.strike - en.SpreadWidth
-	if right == feeds.Call {
-		strike = best.strike + en.SpreadWidth
+	legs = append(legs, e.legOf(best.id, r0, p.long))
+	for k := 1; k < len(p.legs); k++ {
+		r := &p.legs[k]
+		groups := e.pf.index.chains[bestU][callSlot(r.call)].live(e.now)
+		c, _, ok := e.pickLeg(r, groups, legs, legs[0].expiry)
+		if !ok {
+			return nil, "wing"
+		}
+		legs = append(legs, e.legOf(c.id, r, p.long))
 	}
-	if id, ok := bestG.wing(strike); ok && e.fresh(id) {
-		return best.id, id, ""
+	e.legBuf = legs
+	return legs, ""
+}
+
+func callSlot(call bool) int {
+	if call {
+		return 0
 	}
-	return 0, 0, "wing"
+	return 1
+}
+
+// legOf is the chosen contract id as a leg of a structure of side long.
+func (e *Engine) legOf(id feeds.ContractID, r *legRule, long bool) leg {
+	q := float64(r.qty)
+	if !long {
+		q = -q
+	}
+	c := e.pf.contracts.Get(id)
+	return leg{id: id, ratio: q, expiry: c.Expiry.UnixMicro(), strike: c.Strike, call: c.Right == feeds.Call}
+}
+
+// pickLeg is the best candidate for rule r among groups (ascending expiry):
+// in r's dte window, or in the expiry front when r has none. dteOK reports
+// whether any group was in the window.
+func (e *Engine) pickLeg(r *legRule, groups []expiryGroup, prev []leg, front int64) (best candidate, dteOK, found bool) {
+	for gi := range groups {
+		g := &groups[gi]
+		if !r.ownDTE && g.expiry != front {
+			continue
+		}
+		dte := e.dte(g.expiry)
+		if r.ownDTE {
+			if dte < r.dte[0] {
+				continue
+			}
+			if dte > r.dte[1] {
+				break // ascending expiry: the rest are further out
+			}
+		}
+		dteOK = true
+		if r.from >= 0 { // exactly at an earlier leg's strike plus the offset
+			id, ok := g.wing(prev[r.from].strike + r.offset)
+			if !ok || !e.fresh(id) || used(prev, id) {
+				continue
+			}
+			c := candidate{dte: dte, strike: prev[r.from].strike + r.offset, id: id}
+			if !found || c.better(best) {
+				best, found = c, true
+			}
+			continue
+		}
+		for k, id := range g.ids {
+			q := e.pf.quote(id)
+			if q.Bid <= 0 && q.Ask <= 0 || !e.fresh(id) || used(prev, id) {
+				continue
+			}
+			var score float64
+			switch {
+			case r.byDelta:
+				score = math.Abs(math.Abs(q.Delta) - r.delta)
+			case r.offsetPct != 0:
+				score = math.Abs(g.strikes[k] - q.UnderlyingPrice*(1+r.offsetPct/100))
+			default:
+				score = math.Abs(g.strikes[k] - (q.UnderlyingPrice + r.offset))
+			}
+			c := candidate{score: score, dte: dte, strike: g.strikes[k], id: id}
+			if !found || c.better(best) {
+				best, found = c, true
+			}
+		}
+	}
+	return best, dteOK, found
+}
+
+func used(prev []leg, id feeds.ContractID) bool {
+	for _, l := range prev {
+		if l.id == id {
+			return true
+		}
+	}
+	return false
 }

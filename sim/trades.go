@@ -9,10 +9,7 @@ func (e *Engine) trade(pos *Position) Trade {
 		ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract, Long: pos.Long, Qty: pos.Qty,
 		OpenedAt: pos.OpenedAt, ClosedAt: pos.ClosedAt, EntryPremium: pos.EntryPremium,
 		ExitPremium: pos.ExitPremium, ExitReason: pos.ExitReason, PnL: pos.cash,
-		Structure: "single", Width: pos.Width, MaxLoss: e.maxLoss(pos), Multiplier: pos.Mult,
-	}
-	if pos.nlegs == 2 {
-		t.Structure = "vertical"
+		Structure: pos.Structure, Width: pos.Width, MaxLoss: e.maxLoss(pos), Multiplier: pos.Mult,
 	}
 	for _, l := range pos.Legs() {
 		c := e.pf.contracts.Get(l.id)

@@ -160,8 +160,12 @@ func printRunSummary(w io.Writer, o *runner.Outcome) {
 	fmt.Fprintf(w, "  P&L %+.2f  final equity %.2f  max drawdown %.2f%%\n", j.PnL, j.Equity, 100*j.MaxDD)
 	fmt.Fprintf(w, "  trades %d  orders %d (filled %d, rejected %d)  blocked %d\n", j.Trades, j.Orders, j.Filled, j.Rejected, j.Blocked)
 	if sc := j.Signals; sc != nil {
-		fmt.Fprintf(w, "  entry signals %d: opened %d, no quote %d, no contract %d, max_open %d, limits %d, breaker %d, broker %d\n",
+		fmt.Fprintf(w, "  entry signals %d: opened %d, no quote %d, no contract %d, max_open %d, limits %d, breaker %d, broker %d",
 			sc.Total, sc.Opened, sc.NoQuote, sc.NoContract, sc.MaxOpen, sc.Limits, sc.Breaker, sc.Broker)
+		if sc.Condition > 0 {
+			fmt.Fprintf(w, ", condition false %d", sc.Condition)
+		}
+		fmt.Fprintln(w)
 	}
 	for _, line := range j.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", line)

@@ -130,7 +130,7 @@ func legsJSON(legs []sim.TradeLeg) string {
 func signalCounts(s sim.SignalOutcomes) *reports.SignalCounts {
 	c := &reports.SignalCounts{
 		Total: s.Total, Opened: s.Opened, NoQuote: s.NoQuote, NoContract: s.NoContract, MaxOpen: s.MaxOpen,
-		Limits: s.Limits, Breaker: s.Breaker, Broker: s.Broker,
+		Limits: s.Limits, Breaker: s.Breaker, Broker: s.Broker, Condition: s.Condition,
 	}
 	if len(s.NoContractBy) > 0 {
 		c.NoContractBy = maps.Clone(s.NoContractBy)
