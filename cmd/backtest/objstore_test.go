@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
 	"github.com/optionsrisk/backtest/internal/runner"
 	"github.com/optionsrisk/backtest/lake"
 )
@@ -147,8 +150,30 @@ func TestFeedsFromObjectStore(t *testing.T) {
 	if err := lake.CopyFileTo(fsys, pq, feedDir+"/feed.parquet"); err != nil {
 		t.Fatal(err)
 	}
+	// A Delta table of the same rows (two commits), uploaded.
+	tbl, err := lake.QueryArrow(context.Background(), "SELECT * EXCLUDE (contract) FROM read_parquet('"+pq+"') ORDER BY time, symbol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	table, err := lake.Create(filepath.Join(dir, "quotes"), tbl.Schema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := array.NewTableReader(tbl, tbl.NumRows()/2+1)
+	defer rr.Release()
+	for rr.Next() {
+		if _, err := table.Append(context.Background(), []arrow.RecordBatch{rr.RecordBatch()}, lake.CommitInfo{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lake.UploadTree(context.Background(), fsys, filepath.Join(dir, "quotes"), feedDir+"/quotes"); err != nil {
+		t.Fatal(err)
+	}
 	local := filepath.Join(dir, "runs")
 	runSmall(t, local, "parquet", "--set", "feed.synthetic=null", "--set", "feed.file={path: "+pq+", preset: native}")
+	runSmall(t, local, "delta", "--set", "feed.synthetic=null", "--set", "feed.file={path: "+filepath.Join(dir, "quotes")+", format: delta, preset: native}")
+	runSmall(t, local, "s3delta", "--set", "feed.synthetic=null", "--set", "feed.file={path: "+feedDir+"/quotes, format: delta, preset: native}")
 	runSmall(t, local, "s3parquet", "--set", "feed.synthetic=null", "--set", "feed.file={path: "+feedDir+"/feed.parquet, preset: native}")
 	runSmall(t, local, "s3glob", "--set", "feed.synthetic=null", "--set", "feed.file={path: '"+feedDir+"/*.parquet', format: parquet, preset: native}")
 	db, err := lake.OpenRuns(context.Background(), local)
@@ -156,9 +181,9 @@ func TestFeedsFromObjectStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, id := range []string{"s3parquet", "s3glob"} {
-		if a, b := rows(t, db, "fills", "parquet", "seq"), rows(t, db, "fills", id, "seq"); len(a) == 0 || !reflect.DeepEqual(a, b) {
-			t.Errorf("%s: %d fills from the local file, %d from s3", id, len(a), len(b))
+	for id, from := range map[string]string{"s3parquet": "parquet", "s3glob": "parquet", "s3delta": "delta"} {
+		if a, b := rows(t, db, "fills", from, "seq"), rows(t, db, "fills", id, "seq"); len(a) == 0 || !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: %d fills from the local %s feed, %d from s3", id, len(a), from, len(b))
 		}
 	}
 }
@@ -319,5 +344,28 @@ func TestAblateOnObjectStore(t *testing.T) {
 	}
 	if got := queryOut(t, out, "SELECT count(*) FROM runs"); !strings.Contains(got, "\n5\n") {
 		t.Fatalf("catalog: %q", got)
+	}
+}
+
+// sweep --status on a local runs folder.
+func TestSweepStatusLocal(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "runs")
+	args := []string{"sweep", "testdata/small.yaml", "--grid", "risk.trailing_stop.trail_pct=10,30", "-q", "--out", out}
+	if code, stdout, _ := cli(t, append(args, "--status")...); code != exitDrift || !strings.Contains(stdout, "2 missing") {
+		t.Fatalf("before: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := cli(t, args...); code != 0 {
+		t.Fatal(stderr)
+	}
+	code, stdout, _ := cli(t, append(args, "--status", "--shard", "1/2")...)
+	if code != 0 || !strings.Contains(stdout, "2 published") || !strings.Contains(stdout, "2/2") {
+		t.Fatalf("after: exit %d\n%s", code, stdout)
+	}
+	ids, _ := runner.PublishedRuns(out)
+	if err := os.RemoveAll(filepath.Join(out, ids[0])); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, _ := cli(t, append(args, "--status")...); code != exitDrift || !strings.Contains(stdout, "1 missing") {
+		t.Fatalf("after removal: exit %d\n%s", code, stdout)
 	}
 }
