@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -147,8 +146,8 @@ func (t *Table) checkpointLocked(ctx context.Context, version int64) error {
 	if err := fw.Close(); err != nil {
 		return err
 	}
-	logDir := filepath.Join(t.dir, logDirName)
-	err = putIfAbsent(t.opts.fs, logDir, filepath.Join(logDir, checkpointName(version)), buf.Bytes())
+	logDir := JoinPath(t.dir, logDirName)
+	err = putIfAbsent(t.opts.fs, logDir, JoinPath(logDir, checkpointName(version)), buf.Bytes())
 	if err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("lake: checkpoint %d of %s: %w", version, t.dir, err)
 	}
@@ -158,11 +157,17 @@ func (t *Table) checkpointLocked(ctx context.Context, version int64) error {
 		return nil
 	}
 	lc, _ := json.Marshal(lastCheckpoint{Version: version, Size: int64(len(rows)), SizeInBytes: int64(buf.Len()), NumOfAddFiles: int64(len(snap.Files))})
-	tmp := filepath.Join(logDir, "."+lastCheckpointName+"."+newUUID()+".tmp")
+	if o, ok := asObjectFS(t.opts.fs); ok { // objects are replaced whole
+		if err := o.Put(JoinPath(logDir, lastCheckpointName), lc); err != nil {
+			return fmt.Errorf("lake: _last_checkpoint of %s: %w", t.dir, err)
+		}
+		return nil
+	}
+	tmp := JoinPath(logDir, "."+lastCheckpointName+"."+newUUID()+".tmp")
 	if err := writeFileSync(t.opts.fs, tmp, lc); err != nil {
 		return fmt.Errorf("lake: _last_checkpoint of %s: %w", t.dir, err)
 	}
-	if err := t.opts.fs.Rename(tmp, filepath.Join(logDir, lastCheckpointName)); err != nil {
+	if err := t.opts.fs.Rename(tmp, JoinPath(logDir, lastCheckpointName)); err != nil {
 		_ = t.opts.fs.Remove(tmp)
 		return fmt.Errorf("lake: _last_checkpoint of %s: %w", t.dir, err)
 	}

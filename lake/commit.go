@@ -150,7 +150,7 @@ func (t *Table) Commit(ctx context.Context, adds []Add, info CommitInfo) (int64,
 // t.version. Blind appends never conflict with appends; a concurrent
 // metaData or protocol change does.
 func (t *Table) catchUpLocked() error {
-	logDir := filepath.Join(t.dir, logDirName)
+	logDir := JoinPath(t.dir, logDirName)
 	l, err := listLog(t.opts.fs, logDir)
 	if err != nil {
 		return err
@@ -174,16 +174,20 @@ func (t *Table) catchUpLocked() error {
 	return nil
 }
 
-// publish writes body as commit v: a temp file in _delta_log, fsynced, then
-// hard-linked to its final name, which fails with fs.ErrExist when the
-// version is taken (put-if-absent). The temp file is removed either way.
+// publish writes body as commit v with put-if-absent: it fails with
+// fs.ErrExist when the version is taken. Locally: a temp file in
+// _delta_log, fsynced, then hard-linked to its final name (the temp file
+// is removed either way); on an object store: one conditional PUT.
 func (t *Table) publish(v int64, body []byte) error {
-	logDir := filepath.Join(t.dir, logDirName)
-	final := filepath.Join(logDir, commitName(v))
+	logDir := JoinPath(t.dir, logDirName)
+	final := JoinPath(logDir, commitName(v))
 	return putIfAbsent(t.opts.fs, logDir, final, body)
 }
 
 func putIfAbsent(fsys FS, dir, final string, body []byte) error {
+	if o, ok := asObjectFS(fsys); ok {
+		return o.PutIfAbsent(final, body)
+	}
 	// Temp names start with "." and do not parse as versions: every Delta
 	// reader skips them.
 	tmp := filepath.Join(dir, "."+filepath.Base(final)+"."+newUUID()+".tmp")

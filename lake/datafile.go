@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -45,7 +44,7 @@ func (t *Table) WriteFile(ctx context.Context, recs []arrow.RecordBatch) (Add, e
 		return Add{}, err
 	}
 	name := fmt.Sprintf("part-00000-%s-c000.zstd.parquet", newUUID())
-	full := filepath.Join(t.dir, name)
+	full := JoinPath(t.dir, name)
 	f, err := t.opts.fs.CreateExcl(full)
 	if err != nil {
 		return Add{}, fmt.Errorf("lake: data file: %w", err)

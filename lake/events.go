@@ -1,8 +1,6 @@
 package lake
 
 import (
-	"path/filepath"
-
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -31,7 +29,7 @@ func NewEventWriter(dir, runID string, opts WriterOptions) (*EventWriter, error)
 	if opts.CommitInfo.UserMetadata == "" {
 		opts.CommitInfo.UserMetadata = runID
 	}
-	w, err := newWriter(filepath.Clean(dir), RiskEventsSchema(), func(b *array.RecordBuilder) func(*eventRow) {
+	w, err := newWriter(CleanPath(dir), RiskEventsSchema(), func(b *array.RecordBuilder) func(*eventRow) {
 		run := b.Field(0).(*array.StringBuilder)
 		seq := b.Field(1).(*array.Int64Builder)
 		at := b.Field(2).(*array.TimestampBuilder)

@@ -108,6 +108,7 @@ const (
 	OpMkdir
 	OpSyncDir
 	OpRead
+	OpPut // a whole-object write (ObjectFS.PutIfAbsent, Put)
 )
 
 // String returns the step's name.
@@ -133,6 +134,8 @@ func (o Op) String() string {
 		return "syncdir"
 	case OpRead:
 		return "read"
+	case OpPut:
+		return "put"
 	}
 	return "unknown"
 }
@@ -235,6 +238,46 @@ func (f *FaultFS) ReadDir(name string) ([]fs.DirEntry, error) {
 
 // Stat implements FS.
 func (f *FaultFS) Stat(name string) (fs.FileInfo, error) { return f.FS.Stat(name) }
+
+// PutIfAbsent implements ObjectFS when the wrapped FS is one.
+func (f *FaultFS) PutIfAbsent(name string, body []byte) error {
+	o, err := f.object(name)
+	if err != nil {
+		return err
+	}
+	return o.PutIfAbsent(name, body)
+}
+
+// Put implements ObjectFS when the wrapped FS is one.
+func (f *FaultFS) Put(name string, body []byte) error {
+	o, err := f.object(name)
+	if err != nil {
+		return err
+	}
+	return o.Put(name, body)
+}
+
+// RemoveAll implements ObjectFS when the wrapped FS is one.
+func (f *FaultFS) RemoveAll(name string) error {
+	if err := f.check(OpRemove, name); err != nil {
+		return err
+	}
+	if o, ok := asObjectFS(f.FS); ok {
+		return o.RemoveAll(name)
+	}
+	return RemoveAll(f.FS, name)
+}
+
+func (f *FaultFS) object(name string) (ObjectFS, error) {
+	o, ok := asObjectFS(f.FS)
+	if !ok {
+		return nil, &fs.PathError{Op: "put", Path: name, Err: errors.ErrUnsupported}
+	}
+	if err := f.check(OpPut, name); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
 
 type faultFile struct {
 	f     *FaultFS

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,7 +55,7 @@ func listLog(fsys FS, logDir string) (logListing, error) {
 	ents, err := fsys.ReadDir(logDir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return l, fmt.Errorf("%w: %s has no %s", ErrNotTable, filepath.Dir(logDir), logDirName)
+			return l, fmt.Errorf("%w: %s has no %s", ErrNotTable, DirPath(logDir), logDirName)
 		}
 		return l, fmt.Errorf("lake: list %s: %w", logDir, err)
 	}
@@ -128,7 +127,7 @@ func listLog(fsys FS, logDir string) (logListing, error) {
 
 // readCommit parses one JSON commit file.
 func readCommit(fsys FS, logDir string, v int64) ([]action, error) {
-	name := filepath.Join(logDir, commitName(v))
+	name := JoinPath(logDir, commitName(v))
 	b, err := fsys.ReadFile(name)
 	if err != nil {
 		return nil, err
@@ -173,7 +172,7 @@ type lastCheckpoint struct {
 // readLastCheckpoint returns the _last_checkpoint hint, or -1 when it is
 // missing or unreadable (the hint is optional: listing finds checkpoints).
 func readLastCheckpoint(fsys FS, logDir string) int64 {
-	b, err := fsys.ReadFile(filepath.Join(logDir, lastCheckpointName))
+	b, err := fsys.ReadFile(JoinPath(logDir, lastCheckpointName))
 	if err != nil {
 		return -1
 	}
@@ -188,7 +187,7 @@ func readLastCheckpoint(fsys FS, logDir string) int64 {
 func readCheckpoint(ctx context.Context, fsys FS, logDir string, names []string) ([]action, error) {
 	var out []action
 	for _, n := range names {
-		acts, err := readCheckpointFile(ctx, fsys, filepath.Join(logDir, n))
+		acts, err := readCheckpointFile(ctx, fsys, JoinPath(logDir, n))
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ type Option func(*options)
 
 type options struct {
 	fs                 FS
+	fsSet              bool // WithFS was given: no resolution by location
 	clock              func() time.Time
 	maxRetries         int
 	checkpointInterval int64
@@ -48,11 +49,27 @@ func buildOptions(opts []Option) options {
 	return o
 }
 
+// forLocation picks the FS of location (FSFor) unless WithFS chose one.
+func (o *options) forLocation(location string) error {
+	if o.fsSet {
+		return nil
+	}
+	fsys, err := FSFor(location)
+	if err != nil {
+		return err
+	}
+	o.fs = fsys
+	return nil
+}
+
 // WithFS routes all file access through fsys (fault injection in tests).
+// Without it, s3:// locations use the process's object store (FSFor) and
+// other paths the operating system.
 func WithFS(fsys FS) Option {
 	return func(o *options) {
 		if fsys != nil {
 			o.fs = fsys
+			o.fsSet = true
 		}
 	}
 }

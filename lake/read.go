@@ -102,6 +102,9 @@ func readParquetFrom(paths []string) string {
 // none). Partition columns take their values from the log's
 // partitionValues (partition.go), never from folder names.
 func (s *TableSnapshot) SelectSQL() (string, error) {
+	if IsObjectFS(s.fsys) {
+		return "", fmt.Errorf("%w: %s is on an object store: fetch it with Local first", ErrUnsupported, s.Dir)
+	}
 	if len(s.Metadata.PartitionColumns) > 0 {
 		return s.partitionedSQL()
 	}
@@ -122,6 +125,9 @@ func (s *TableSnapshot) CreateView(ctx context.Context, db *sql.DB, name string)
 // ReadArrow reads the snapshot's rows through DuckDB as one Arrow table,
 // in file order then row order. The caller releases it.
 func (s *TableSnapshot) ReadArrow(ctx context.Context) (arrow.Table, error) {
+	if IsObjectFS(s.fsys) {
+		return s.readArrowObject(ctx)
+	}
 	sel, err := s.SelectSQL()
 	if err != nil {
 		return nil, err

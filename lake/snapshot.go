@@ -43,12 +43,16 @@ type TableSnapshot struct {
 // tables that need reader features this package lacks (ErrUnsupported) and
 // data paths that are absolute or leave the table root (ErrBadPath).
 func Snapshot(dir string, version int64, opts ...Option) (*TableSnapshot, error) {
+	dir = CleanPath(dir)
 	o := buildOptions(opts)
+	if err := o.forLocation(dir); err != nil {
+		return nil, err
+	}
 	return snapshotAt(context.Background(), o.fs, dir, version)
 }
 
 func snapshotAt(ctx context.Context, fsys FS, dir string, version int64) (*TableSnapshot, error) {
-	logDir := filepath.Join(dir, logDirName)
+	logDir := JoinPath(dir, logDirName)
 	l, err := listLog(fsys, logDir)
 	if err != nil {
 		return nil, err
@@ -207,7 +211,7 @@ func (s *TableSnapshot) Paths() []string {
 	out := make([]string, len(s.Files))
 	for i, a := range s.Files {
 		rel, _ := localPath(a.Path) // checked when the snapshot was built
-		out[i] = filepath.Join(s.Dir, rel)
+		out[i] = JoinPath(s.Dir, rel)
 	}
 	return out
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -32,17 +31,21 @@ type Table struct {
 // table is there. Column names must be lowercase; timestamps
 // timestamp[us, tz=UTC].
 func Create(dir string, schema *arrow.Schema, opts ...Option) (*Table, error) {
+	dir = CleanPath(dir)
 	o := buildOptions(opts)
+	if err := o.forLocation(dir); err != nil {
+		return nil, err
+	}
 	ss, err := schemaString(schema)
 	if err != nil {
 		return nil, err
 	}
-	if err := o.fs.MkdirAll(filepath.Join(dir, logDirName)); err != nil {
+	if err := o.fs.MkdirAll(JoinPath(dir, logDirName)); err != nil {
 		return nil, fmt.Errorf("lake: create %s: %w", dir, err)
 	}
 	// Put-if-absent on commit 0 guards only commit 0: a table whose early
 	// log was cleaned up (a checkpoint, later commits) exists all the same.
-	if l, err := listLog(o.fs, filepath.Join(dir, logDirName)); err == nil && l.latest() >= 0 {
+	if l, err := listLog(o.fs, JoinPath(dir, logDirName)); err == nil && l.latest() >= 0 {
 		return nil, fmt.Errorf("%w: %s (log at version %d)", ErrExists, dir, l.latest())
 	}
 	now := o.clock().UnixMilli()
@@ -75,7 +78,11 @@ func Create(dir string, schema *arrow.Schema, opts ...Option) (*Table, error) {
 
 // Open opens the table at dir for appends, at its latest version.
 func Open(dir string, opts ...Option) (*Table, error) {
+	dir = CleanPath(dir)
 	o := buildOptions(opts)
+	if err := o.forLocation(dir); err != nil {
+		return nil, err
+	}
 	snap, err := snapshotAt(context.Background(), o.fs, dir, -1)
 	if err != nil {
 		return nil, err

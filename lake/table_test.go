@@ -70,82 +70,84 @@ func countRows(t *testing.T, snap *TableSnapshot) int64 {
 }
 
 func TestCreateAppendSnapshot(t *testing.T) {
-	dir := t.TempDir()
-	tbl, err := Create(dir, testSchema())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Create(dir, testSchema()); !errors.Is(err, ErrExists) {
-		t.Fatalf("second Create: %v", err)
-	}
-	for i := range 3 {
-		if v := appendRows(t, tbl, int64(i*100), 100); v != int64(i+1) {
+	forBackends(t, func(t *testing.T, be backend) {
+		dir := be.newRoot(t)
+		tbl, err := Create(dir, testSchema(), be.opts()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Create(dir, testSchema(), be.opts()...); !errors.Is(err, ErrExists) {
+			t.Fatalf("second Create: %v", err)
+		}
+		for i := range 3 {
+			if v := appendRows(t, tbl, int64(i*100), 100); v != int64(i+1) {
+				t.Fatalf("version %d", v)
+			}
+		}
+		snap, err := Snapshot(dir, -1, be.opts()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.Version != 3 || len(snap.Files) != 3 || snap.Protocol.MinReaderVersion != 1 || snap.Protocol.MinWriterVersion != 2 {
+			t.Fatalf("snapshot %+v", snap)
+		}
+		if !snap.Schema.Equal(testSchema()) {
+			t.Fatalf("schema %s", snap.Schema)
+		}
+		for _, f := range snap.Files {
+			st, err := be.fs.Stat(JoinPath(dir, f.Path))
+			if err != nil || st.Size() != f.Size || !f.DataChange {
+				t.Fatalf("add %+v: stat %v %v", f, st, err)
+			}
+		}
+		// Arrow read: timestamps come back as timestamp[us, tz=UTC].
+		at, err := snap.ReadArrow(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer at.Release()
+		if at.NumRows() != 300 {
+			t.Fatalf("rows %d", at.NumRows())
+		}
+		if ts, ok := at.Schema().Field(2).Type.(*arrow.TimestampType); !ok || ts.Unit != arrow.Microsecond || ts.TimeZone != "UTC" {
+			t.Fatalf("ts type %s", at.Schema().Field(2).Type)
+		}
+		// Older versions stay readable.
+		old, err := Snapshot(dir, 1, be.opts()...)
+		if err != nil || len(old.Files) != 1 {
+			t.Fatalf("version 1: %v %v", old, err)
+		}
+		// Commit file: commitInfo with string metrics and engineInfo.
+		b, err := be.fs.ReadFile(JoinPath(dir, "_delta_log", commitName(2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ci struct {
+			CommitInfo struct {
+				Operation        string            `json:"operation"`
+				Parameters       map[string]string `json:"operationParameters"`
+				OperationMetrics map[string]string `json:"operationMetrics"`
+				EngineInfo       string            `json:"engineInfo"`
+				ReadVersion      int64             `json:"readVersion"`
+			} `json:"commitInfo"`
+		}
+		if err := json.Unmarshal([]byte(strings.SplitN(string(b), "\n", 2)[0]), &ci); err != nil {
+			t.Fatal(err)
+		}
+		c := ci.CommitInfo
+		if c.Operation != "WRITE" || c.Parameters["mode"] != "Append" || c.OperationMetrics["numOutputRows"] != "100" ||
+			c.OperationMetrics["numFiles"] != "1" || c.EngineInfo != EngineInfo || c.ReadVersion != 1 {
+			t.Fatalf("commitInfo %+v", c)
+		}
+		// Reopen and keep appending.
+		tbl2, err := Open(dir, be.opts()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := appendRows(t, tbl2, 1000, 5); v != 4 {
 			t.Fatalf("version %d", v)
 		}
-	}
-	snap, err := Snapshot(dir, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if snap.Version != 3 || len(snap.Files) != 3 || snap.Protocol.MinReaderVersion != 1 || snap.Protocol.MinWriterVersion != 2 {
-		t.Fatalf("snapshot %+v", snap)
-	}
-	if !snap.Schema.Equal(testSchema()) {
-		t.Fatalf("schema %s", snap.Schema)
-	}
-	for _, f := range snap.Files {
-		st, err := os.Stat(filepath.Join(dir, f.Path))
-		if err != nil || st.Size() != f.Size || !f.DataChange {
-			t.Fatalf("add %+v: stat %v %v", f, st, err)
-		}
-	}
-	// Arrow read: timestamps come back as timestamp[us, tz=UTC].
-	at, err := snap.ReadArrow(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer at.Release()
-	if at.NumRows() != 300 {
-		t.Fatalf("rows %d", at.NumRows())
-	}
-	if ts, ok := at.Schema().Field(2).Type.(*arrow.TimestampType); !ok || ts.Unit != arrow.Microsecond || ts.TimeZone != "UTC" {
-		t.Fatalf("ts type %s", at.Schema().Field(2).Type)
-	}
-	// Older versions stay readable.
-	old, err := Snapshot(dir, 1)
-	if err != nil || len(old.Files) != 1 {
-		t.Fatalf("version 1: %v %v", old, err)
-	}
-	// Commit file: commitInfo with string metrics and engineInfo.
-	b, err := os.ReadFile(filepath.Join(dir, "_delta_log", commitName(2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ci struct {
-		CommitInfo struct {
-			Operation        string            `json:"operation"`
-			Parameters       map[string]string `json:"operationParameters"`
-			OperationMetrics map[string]string `json:"operationMetrics"`
-			EngineInfo       string            `json:"engineInfo"`
-			ReadVersion      int64             `json:"readVersion"`
-		} `json:"commitInfo"`
-	}
-	if err := json.Unmarshal([]byte(strings.SplitN(string(b), "\n", 2)[0]), &ci); err != nil {
-		t.Fatal(err)
-	}
-	c := ci.CommitInfo
-	if c.Operation != "WRITE" || c.Parameters["mode"] != "Append" || c.OperationMetrics["numOutputRows"] != "100" ||
-		c.OperationMetrics["numFiles"] != "1" || c.EngineInfo != EngineInfo || c.ReadVersion != 1 {
-		t.Fatalf("commitInfo %+v", c)
-	}
-	// Reopen and keep appending.
-	tbl2, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := appendRows(t, tbl2, 1000, 5); v != 4 {
-		t.Fatalf("version %d", v)
-	}
+	})
 }
 
 func TestCreateRefusesBadSchemas(t *testing.T) {
@@ -273,80 +275,80 @@ func TestStats(t *testing.T) {
 }
 
 func TestCheckpoints(t *testing.T) {
-	dir := t.TempDir()
-	tbl, err := Create(dir, testSchema())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 25 {
-		appendRows(t, tbl, int64(i*10), 10)
-	}
-	if err := tbl.CheckpointErr(); err != nil {
-		t.Fatal(err)
-	}
-	logDir := filepath.Join(dir, "_delta_log")
-	for _, v := range []int64{10, 20} {
-		if _, err := os.Stat(filepath.Join(logDir, checkpointName(v))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if hint := readLastCheckpoint(OSFS{}, logDir); hint != 20 {
-		t.Fatalf("_last_checkpoint %d", hint)
-	}
-	check := func(version, wantCP int64, wantFiles int) {
-		t.Helper()
-		snap, err := Snapshot(dir, version)
+	forBackends(t, func(t *testing.T, be backend) {
+		dir := be.newRoot(t)
+		tbl, err := Create(dir, testSchema(), be.opts()...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if snap.CheckpointVersion != wantCP || len(snap.Files) != wantFiles {
-			t.Fatalf("version %d: checkpoint %d files %d; want %d, %d", version, snap.CheckpointVersion, len(snap.Files), wantCP, wantFiles)
+		for i := range 25 {
+			appendRows(t, tbl, int64(i*10), 10)
 		}
-		if n, ok := snap.NumRecords(); !ok || n != int64(wantFiles*10) {
-			t.Fatalf("version %d: records %d", version, n)
-		}
-		if snap.Metadata.ID == "" || snap.Schema == nil || snap.Protocol.MinWriterVersion != 2 {
-			t.Fatalf("version %d: metadata lost through the checkpoint", version)
-		}
-	}
-	check(-1, 20, 25)
-	check(15, 10, 15)
-	check(9, -1, 9)
-	// Without the JSON commits a checkpoint replaces, replay still works.
-	for v := range int64(10) {
-		if err := os.Remove(filepath.Join(logDir, commitName(v))); err != nil {
+		if err := tbl.CheckpointErr(); err != nil {
 			t.Fatal(err)
 		}
-	}
-	check(-1, 20, 25)
-	check(12, 10, 12)
-	// No _last_checkpoint: found by listing.
-	if err := os.Remove(filepath.Join(logDir, lastCheckpointName)); err != nil {
-		t.Fatal(err)
-	}
-	check(-1, 20, 25)
-	// A corrupt newest checkpoint falls back to the older one.
-	if err := os.WriteFile(filepath.Join(logDir, checkpointName(20)), []byte("garbage"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	check(-1, 10, 25)
-	// The checkpoint's adds carry the stats string.
-	acts, err := readCheckpoint(context.Background(), OSFS{}, logDir, []string{checkpointName(10)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	adds := 0
-	for _, a := range acts {
-		if a.Add != nil {
-			adds++
-			if !strings.Contains(a.Add.Stats, `"numRecords":10`) {
-				t.Fatalf("stats %q", a.Add.Stats)
+		logDir := JoinPath(dir, "_delta_log")
+		for _, v := range []int64{10, 20} {
+			if _, err := be.fs.Stat(JoinPath(logDir, checkpointName(v))); err != nil {
+				t.Fatal(err)
 			}
 		}
-	}
-	if adds != 10 {
-		t.Fatalf("checkpoint 10 has %d adds", adds)
-	}
+		if hint := readLastCheckpoint(be.fs, logDir); hint != 20 {
+			t.Fatalf("_last_checkpoint %d", hint)
+		}
+		check := func(version, wantCP int64, wantFiles int) {
+			t.Helper()
+			snap, err := Snapshot(dir, version, be.opts()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if snap.CheckpointVersion != wantCP || len(snap.Files) != wantFiles {
+				t.Fatalf("version %d: checkpoint %d files %d; want %d, %d", version, snap.CheckpointVersion, len(snap.Files), wantCP, wantFiles)
+			}
+			if n, ok := snap.NumRecords(); !ok || n != int64(wantFiles*10) {
+				t.Fatalf("version %d: records %d", version, n)
+			}
+			if snap.Metadata.ID == "" || snap.Schema == nil || snap.Protocol.MinWriterVersion != 2 {
+				t.Fatalf("version %d: metadata lost through the checkpoint", version)
+			}
+		}
+		check(-1, 20, 25)
+		check(15, 10, 15)
+		check(9, -1, 9)
+		// Without the JSON commits a checkpoint replaces, replay still works.
+		for v := range int64(10) {
+			if err := be.fs.Remove(JoinPath(logDir, commitName(v))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check(-1, 20, 25)
+		check(12, 10, 12)
+		// No _last_checkpoint: found by listing.
+		if err := be.fs.Remove(JoinPath(logDir, lastCheckpointName)); err != nil {
+			t.Fatal(err)
+		}
+		check(-1, 20, 25)
+		// A corrupt newest checkpoint falls back to the older one.
+		replaceTestFile(t, be.fs, JoinPath(logDir, checkpointName(20)), []byte("garbage"))
+		check(-1, 10, 25)
+		// The checkpoint's adds carry the stats string.
+		acts, err := readCheckpoint(context.Background(), be.fs, logDir, []string{checkpointName(10)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds := 0
+		for _, a := range acts {
+			if a.Add != nil {
+				adds++
+				if !strings.Contains(a.Add.Stats, `"numRecords":10`) {
+					t.Fatalf("stats %q", a.Add.Stats)
+				}
+			}
+		}
+		if adds != 10 {
+			t.Fatalf("checkpoint 10 has %d adds", adds)
+		}
+	})
 }
 
 // writeLog writes a hand-made log for refusal tests.

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"runtime"
 
 	"github.com/spf13/cobra"
 
+	"github.com/optionsrisk/backtest/lake"
 	"github.com/optionsrisk/backtest/reports"
 	"github.com/optionsrisk/backtest/scenarios"
 )
@@ -83,9 +83,9 @@ func runAblation(ctx context.Context, stdout, log io.Writer, arg string, sets []
 	}
 	var rows []reports.AblationRow
 	for i, j := range jobs {
-		res, _, err := reports.ReadResults(filepath.Join(out, j.id, "summary.json"))
+		res, err := readRunResults(lake.JoinPath(out, j.id)) // local or s3://
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", errBadRunDir, filepath.Join(out, j.id), err)
+			return fmt.Errorf("%w: %s: %v", errBadRunDir, lake.JoinPath(out, j.id), err)
 		}
 		rows = append(rows, reports.AblationRow{Label: labels[i], RunID: j.id, Results: res})
 	}

@@ -23,6 +23,7 @@ func newCheckCmd() *cobra.Command {
 		update, all   bool
 		asJSON        bool
 		sets          []string
+		keepOut       string
 	)
 	c := &cobra.Command{
 		Use:   "check SCENARIO... | --all",
@@ -56,6 +57,9 @@ built-in scenario. Runs go to a temporary folder and are removed.`,
 				return err
 			}
 			defer os.RemoveAll(tmp)
+			if keepOut != "" { // keep the runs (and catalog them) there
+				tmp = keepOut
+			}
 			w := c.OutOrStdout()
 			if asJSON {
 				w = io.Discard
@@ -80,11 +84,11 @@ built-in scenario. Runs go to a temporary folder and are removed.`,
 				if err := runner.CheckPathInDataRoot(dataRoot(c), "baseline", path); err != nil {
 					return err
 				}
-				out, err := runner.Run(c.Context(), runner.Options{Scenario: l, OutDir: tmp, Now: time.Now, NoCatalog: true})
+				out, err := runner.Run(c.Context(), runner.Options{Scenario: l, OutDir: tmp, Now: time.Now, NoCatalog: keepOut == ""})
 				if err != nil {
 					return err
 				}
-				results, _, err := reports.ReadResults(filepath.Join(out.RunDir, "summary.json"))
+				results, err := readRunResults(out.RunDir)
 				if err != nil {
 					return err
 				}
@@ -146,6 +150,7 @@ built-in scenario. Runs go to a temporary folder and are removed.`,
 	c.Flags().BoolVar(&all, "all", false, "check every built-in scenario")
 	c.Flags().StringArrayVar(&sets, "set", nil, "override a scenario field (repeatable)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the outcome as JSON (status and drifted fields per scenario)")
+	c.Flags().StringVar(&keepOut, "out", "", "keep the runs in this runs folder (local or s3://) and catalog them (default: a temporary folder, removed)")
 	return c
 }
 

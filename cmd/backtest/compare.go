@@ -55,6 +55,17 @@ func compareDirs(ctx context.Context, w io.Writer, dirs []string, format, sortBy
 	default:
 		return usageError{fmt.Errorf("--format %q: want table, md, json or html", format)}
 	}
+	// s3:// run folders are read from local copies.
+	var f fetcher
+	defer f.Close()
+	local := make([]string, len(dirs))
+	for i, d := range dirs {
+		var err error
+		if local[i], err = f.runDir(ctx, d); err != nil {
+			return err
+		}
+	}
+	dirs = local
 	if len(metrics) == 0 {
 		metrics = reports.Headline
 		if format == "table" {

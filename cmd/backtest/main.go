@@ -41,6 +41,7 @@ func main() {
 
 // Main runs the CLI with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	defer runner.RemoveCaches()
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -54,7 +55,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func exitCode(err error) int {
 	var ue usageError
 	switch {
-	case errors.Is(err, errDrift):
+	case errors.Is(err, errDrift), errors.Is(err, errIncomplete):
 		return exitDrift
 	case errors.As(err, &ue), errors.Is(err, scenarios.ErrInvalid), errors.Is(err, runner.ErrBadInput), errors.Is(err, errBadRunDir):
 		return exitBadInput

@@ -50,8 +50,8 @@ func runSmall(t *testing.T, out, id string, extra ...string) string {
 	if err := json.Unmarshal([]byte(stdout), &j); err != nil {
 		t.Fatalf("--json output: %v\n%s", err, stdout)
 	}
-	if j.RunDir != filepath.Join(out, id) {
-		t.Fatalf("run_dir %q, want %q", j.RunDir, filepath.Join(out, id))
+	if j.RunDir != lake.JoinPath(out, id) {
+		t.Fatalf("run_dir %q, want %q", j.RunDir, lake.JoinPath(out, id))
 	}
 	return stdout
 }

@@ -53,7 +53,7 @@ can read or write, extensions): use it only with SQL you trust.`,
 			default:
 				return usageError{fmt.Errorf("--format %q: want table, csv or json", format)}
 			}
-			if _, err := os.Stat(out); err != nil {
+			if err := runsFolderExists(out); err != nil {
 				return fmt.Errorf("%w: runs folder %s: %v", runner.ErrBadInput, out, err)
 			}
 			// Reconciling writes only the catalog; a read-only runs folder
@@ -61,7 +61,9 @@ can read or write, extensions): use it only with SQL you trust.`,
 			if err := reconcile(c.Context(), c.ErrOrStderr(), out); err != nil {
 				fmt.Fprintln(c.ErrOrStderr(), "backtest: warning: catalog not reconciled:", err)
 			}
-			db, err := openRunsDB(c.Context(), out, !unsafe)
+			var f fetcher // s3:// runs folders are read from local copies
+			defer f.Close()
+			db, err := openRunsDBWith(c.Context(), out, !unsafe, &f)
 			if err != nil {
 				return err
 			}
@@ -84,7 +86,7 @@ can read or write, extensions): use it only with SQL you trust.`,
 			return printRows(c.OutOrStdout(), rows, format)
 		},
 	}
-	c.Flags().StringVar(&out, "out", "runs", "runs folder")
+	c.Flags().StringVar(&out, "out", defaultOut(), "runs folder, local or s3://bucket/prefix (default $BACKTEST_OUT, else runs)")
 	c.Flags().StringVar(&format, "format", "table", "table, csv or json")
 	c.Flags().BoolVar(&unsafe, "unsafe", false, "full DuckDB: any statement, file access, extensions (trusted SQL only)")
 	return c
@@ -93,15 +95,27 @@ can read or write, extensions): use it only with SQL you trust.`,
 // openRunsDB is lake.OpenRunsDB plus the runs view over the catalog (rows
 // of published runs only), locked down unless sandbox is false.
 func openRunsDB(ctx context.Context, out string, sandbox bool) (*sql.DB, error) {
-	r, err := lake.OpenRunsDB(ctx, out)
+	return openRunsDBWith(ctx, out, sandbox, &fetcher{})
+}
+
+// openRunsDBWith is openRunsDB; an s3:// runs folder is fetched into f,
+// which must outlive the database.
+func openRunsDBWith(ctx context.Context, out string, sandbox bool, f *fetcher) (*sql.DB, error) {
+	var r *lake.RunsDB
+	var err error
+	dir := filepath.Join(out, runner.CatalogDir)
+	if lake.IsObjectPath(out) {
+		r, dir, err = f.openObjectRunsDB(ctx, out) // dir: the catalog's local copy
+	} else {
+		r, err = lake.OpenRunsDB(ctx, out)
+	}
 	if err != nil {
 		return nil, err
 	}
 	db := r.DB
 	files := r.Files
-	dir := filepath.Join(out, runner.CatalogDir)
 	var view string
-	if _, err := os.Stat(filepath.Join(dir, "_delta_log")); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, "_delta_log")); dir == "" || errors.Is(err, fs.ErrNotExist) {
 		// No run published yet: an empty view with the catalog's columns.
 		var cols []string
 		for _, f := range runner.CatalogSchema().Fields() {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optionsrisk/backtest/internal/runner"
+	"github.com/optionsrisk/backtest/lake"
 )
 
 func newReportCmd() *cobra.Command {
@@ -22,14 +23,28 @@ self-contained file with charts: open it in a browser).`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			dir := args[0]
-			if _, err := os.Stat(filepath.Join(dir, "run.json")); err != nil {
-				return fmt.Errorf("%w: %s: %v", errBadRunDir, dir, err)
-			}
-			if err := runner.WriteReports(c.Context(), dir); err != nil {
+			// An s3:// run folder is fetched, its reports regenerated
+			// locally and uploaded back.
+			var f fetcher
+			defer f.Close()
+			local, err := f.runDir(c.Context(), dir)
+			if err != nil {
 				return err
 			}
-			for _, f := range []string{"summary.json", "report.md", "report.html"} {
-				fmt.Fprintln(c.OutOrStdout(), filepath.Join(dir, f))
+			if _, err := os.Stat(filepath.Join(local, "run.json")); err != nil {
+				return fmt.Errorf("%w: %s: %v", errBadRunDir, dir, err)
+			}
+			if err := runner.WriteReports(c.Context(), local); err != nil {
+				return err
+			}
+			files := []string{"summary.json", "report.md", "report.html"}
+			if local != dir {
+				if err := uploadReports(local, dir, files); err != nil {
+					return err
+				}
+			}
+			for _, f := range files {
+				fmt.Fprintln(c.OutOrStdout(), lake.JoinPath(dir, f))
 			}
 			return nil
 		},

@@ -80,7 +80,7 @@ resolved scenario). Nothing is published when the input is bad or the run fails.
 			return nil
 		},
 	}
-	c.Flags().StringVar(&f.out, "out", "runs", "runs folder")
+	c.Flags().StringVar(&f.out, "out", defaultOut(), "runs folder, local or s3://bucket/prefix (default $BACKTEST_OUT, else runs)")
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "override a scenario field, e.g. risk.trailing_stop.trail_pct=25 (repeatable)")
 	c.Flags().Uint64Var(&f.seed, "seed", 0, "override the scenario's seed")
 	c.Flags().StringVar(&f.runID, "run-id", "", "run id (letters, digits, . _ -); default NAME-CONFIGHASH")

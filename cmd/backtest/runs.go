@@ -17,6 +17,9 @@ import (
 // run folders (runner.Reconcile) and says what it added. A missing folder
 // has nothing to reconcile.
 func reconcile(ctx context.Context, stderr io.Writer, out string) error {
+	if err := cleanAbandoned(ctx, stderr, out); err != nil {
+		return err
+	}
 	added, err := runner.Reconcile(ctx, out)
 	if err != nil {
 		return err

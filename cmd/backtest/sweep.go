@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optionsrisk/backtest/internal/runner"
+	"github.com/optionsrisk/backtest/lake"
 	"github.com/optionsrisk/backtest/scenarios"
 )
 
@@ -36,6 +35,7 @@ func newSweepCmd() *cobra.Command {
 		workers     int
 		shard, out  string
 		quiet       bool
+		status      bool
 		ablate      bool
 	)
 	c := &cobra.Command{
@@ -68,6 +68,13 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 			if workers <= 0 {
 				workers = runtime.NumCPU()
 			}
+			if status { // every shard's runs
+				all, err := sweepJobs(c.Context(), args[0], sets, grids, 1, 1, dataRoot(c))
+				if err != nil {
+					return err
+				}
+				return sweepStatus(c.Context(), c.OutOrStdout(), all, out, sn)
+			}
 			mine, err := sweepJobs(c.Context(), args[0], sets, grids, si, sn, dataRoot(c))
 			if err != nil {
 				return err
@@ -81,7 +88,7 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 			}
 			var dirs []string
 			for _, j := range mine {
-				dirs = append(dirs, filepath.Join(out, j.id))
+				dirs = append(dirs, lake.JoinPath(out, j.id))
 			}
 			if len(dirs) == 0 {
 				fmt.Fprintln(c.OutOrStdout(), "no runs in this shard")
@@ -94,8 +101,9 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 	c.Flags().StringArrayVar(&sets, "set", nil, "override a scenario field for every run (repeatable)")
 	c.Flags().IntVar(&workers, "workers", 0, "parallel runs (default: one per core)")
 	c.Flags().StringVar(&shard, "shard", "1/1", "run only shard i of n")
-	c.Flags().StringVar(&out, "out", "runs", "runs folder")
+	c.Flags().StringVar(&out, "out", defaultOut(), "runs folder, local or s3://bucket/prefix (default $BACKTEST_OUT, else runs)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no per-run progress lines")
+	c.Flags().BoolVar(&status, "status", false, "run nothing: list which runs of the grid are published, missing, in progress or abandoned in OUT, with their shard of n (exit 1 unless all are published and cataloged)")
 	c.Flags().BoolVar(&ablate, "ablate", false, "whole-layer ablation: all layers on, each off alone, all off (five runs, no --grid)")
 	return c
 }
@@ -196,7 +204,13 @@ func sweepJobs(ctx context.Context, arg string, sets, grids []string, si, sn int
 // one: the worker waits for it. The catalog is reconciled before and after,
 // so every published run of out is in it once.
 func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, log io.Writer) error {
-	if _, err := runner.Reconcile(ctx, out); err != nil {
+	fsys, err := lake.FSFor(out)
+	if err != nil {
+		return err
+	}
+	// On an object store, runs abandoned mid-upload (a killed shard) are
+	// removed first; their jobs then run again.
+	if err := reconcile(ctx, log, out); err != nil {
 		return err
 	}
 	var (
@@ -217,7 +231,7 @@ func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, lo
 		go func() {
 			defer wg.Done()
 			for j := range queue {
-				if _, err := os.Stat(filepath.Join(out, j.id)); err == nil {
+				if published(fsys, lake.JoinPath(out, j.id)) {
 					report("%s %s: already published, skipped", j.id, strings.Join(j.sets, " "))
 					continue
 				}
@@ -254,4 +268,16 @@ func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, lo
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// published reports whether the run folder dir is published: it exists
+// (local runs appear by rename), or its run.json marker is there (object
+// stores).
+func published(fsys lake.FS, dir string) bool {
+	if !lake.IsObjectFS(fsys) {
+		_, err := fsys.Stat(dir)
+		return err == nil
+	}
+	st, _, err := runner.StateOf(fsys, dir, time.Now())
+	return err == nil && st == runner.StatePublished
 }

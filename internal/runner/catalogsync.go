@@ -55,6 +55,13 @@ type CatalogOptions = []lake.Option
 // run.json whose names are valid run ids), sorted. A missing outDir has
 // none.
 func PublishedRuns(outDir string) ([]string, error) {
+	if lake.IsObjectPath(outDir) { // run.json marks them there too
+		fsys, err := lake.FSFor(outDir)
+		if err != nil {
+			return nil, err
+		}
+		return publishedObjectRuns(context.Background(), fsys, outDir, time.Now())
+	}
 	ents, err := os.ReadDir(outDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -93,12 +100,12 @@ type pubRun struct {
 }
 
 func readPublished(outDir, id string) (pubRun, error) {
-	dir := filepath.Join(outDir, id)
-	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	dir := lake.JoinPath(outDir, id)
+	b, err := readRunFile(outDir, id, "run.json")
 	if err != nil {
 		return pubRun{}, err
 	}
-	row, err := catalogRowOf(dir)
+	row, err := catalogRowAt(dir)
 	if err != nil {
 		return pubRun{}, err
 	}
@@ -146,7 +153,7 @@ func Reconcile(ctx context.Context, outDir string, opts ...lake.Option) ([]strin
 	}
 	var todo []string
 	for _, id := range ids {
-		b, err := os.ReadFile(filepath.Join(outDir, id, "run.json"))
+		b, err := readRunFile(outDir, id, "run.json")
 		if err != nil {
 			continue // removed meanwhile
 		}
@@ -163,6 +170,9 @@ func Reconcile(ctx context.Context, outDir string, opts ...lake.Option) ([]strin
 // CollectGarbage removes the catalog rows of runs whose folder is gone and
 // returns their ids.
 func CollectGarbage(ctx context.Context, outDir string, opts ...lake.Option) ([]string, error) {
+	if lake.IsObjectPath(outDir) {
+		return nil, fmt.Errorf("%w: catalog garbage collection on an object store (%s) is not supported", ErrBadInput, outDir)
+	}
 	snap, err := catalogSnapshot(outDir, opts)
 	if err != nil || snap == nil {
 		return nil, err
@@ -181,7 +191,7 @@ func CollectGarbage(ctx context.Context, outDir string, opts ...lake.Option) ([]
 				continue
 			}
 			seen[id] = true
-			if _, err := os.Stat(filepath.Join(outDir, id, "run.json")); errors.Is(err, fs.ErrNotExist) {
+			if _, err := readRunFile(outDir, id, "run.json"); errors.Is(err, fs.ErrNotExist) {
 				gone = append(gone, id)
 			}
 		}
@@ -454,6 +464,9 @@ func CatalogViewSQL(snap *lake.TableSnapshot, published []string) (string, error
 // an uncatalogued folder that Reconcile would bring back. An id that is
 // neither a folder nor a row is bad input; one being written is refused.
 func RemoveRuns(ctx context.Context, outDir string, ids []string, opts ...lake.Option) ([]string, error) {
+	if lake.IsObjectPath(outDir) {
+		return nil, fmt.Errorf("%w: removing runs from an object store (%s) is not supported: delete the prefixes, then run 'runs gc' on a local copy", ErrBadInput, outDir)
+	}
 	snap, err := catalogSnapshot(outDir, opts)
 	if err != nil {
 		return nil, err

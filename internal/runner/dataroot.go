@@ -60,6 +60,9 @@ func CheckPathInDataRoot(root, what, path string) error {
 // checkTree checks a feed or replay path: a file, a glob, or a Delta table
 // with its data files.
 func checkTree(real, root, what, p string) error {
+	if lake.IsObjectPath(p) { // the data root confines reads to local files
+		return fmt.Errorf("%w: %s %s is %w %s (an object-store path)", ErrBadInput, what, p, ErrOutsideDataRoot, root)
+	}
 	if st, err := os.Stat(filepath.Join(p, "_delta_log")); err == nil && st.IsDir() {
 		if err := checkOne(real, root, what, p); err != nil {
 			return err

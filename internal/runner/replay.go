@@ -53,6 +53,9 @@ func Prepare(ctx context.Context, l *scenarios.Loaded) error {
 // resolvePath makes p absolute: relative to the scenario file's folder, or
 // to the working folder for a built-in.
 func resolvePath(l *scenarios.Loaded, p string) string {
+	if lake.IsObjectPath(p) {
+		return lake.CleanPath(p)
+	}
 	if !filepath.IsAbs(p) && !strings.HasPrefix(l.File, "builtin:") {
 		p = filepath.Join(filepath.Dir(l.File), p)
 	}

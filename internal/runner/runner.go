@@ -125,13 +125,28 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	hash, _ := ConfigHash(l)
-	if err := os.MkdirAll(filepath.Join(o.OutDir, StagingDir), 0o755); err != nil {
+	// An s3:// runs folder: runs are built in the local staging area and
+	// published by upload, run.json last (PublishObject), not by rename;
+	// the publishing claim reserves the id on the store.
+	fsys, err := lake.FSFor(o.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	object := lake.IsObjectFS(fsys)
+	stagingRoot := filepath.Join(o.OutDir, StagingDir)
+	if object {
+		stagingRoot = LocalStagingRoot()
+	}
+	if err := os.MkdirAll(stagingRoot, 0o755); err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	var res *reservation
-	if o.RunID != "" {
+	switch {
+	case object:
+		res, err = reserveObject(ctx, fsys, l, o)
+	case o.RunID != "":
 		res, err = reserveID(ctx, o.OutDir, o.RunID, o.WaitForRunID)
-	} else {
+	default:
 		base, derr := DefaultRunID(l)
 		if derr != nil {
 			return nil, derr
@@ -153,8 +168,8 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	defer src.Close()
 
-	cleanStale(filepath.Join(o.OutDir, StagingDir))
-	stage, err := os.MkdirTemp(filepath.Join(o.OutDir, StagingDir), stagePrefix(id))
+	cleanStale(stagingRoot)
+	stage, err := os.MkdirTemp(stagingRoot, stagePrefix(id))
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
@@ -200,6 +215,9 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	if err := o.hook("rename"); err != nil {
 		return nil, fmt.Errorf("runner: publishing %s: %w", final, err)
+	}
+	if object {
+		return publishObjectRun(ctx, o, fsys, stage, final, id, out)
 	}
 	// Publish. The reservation keeps other processes of this version off
 	// the id; a directory rename never replaces a non-empty directory, so
@@ -322,7 +340,11 @@ func OpenFeed(ctx context.Context, l *scenarios.Loaded) (feeds.Source, error) {
 		}
 		return src, nil
 	}
-	src, err := feeds.OpenFile(ctx, *f.File, f.DataQuality, deltaLister(f.File))
+	fc, err := localFeed(ctx, *f.File) // s3:// feeds: through the local cache
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: feed.file: %w", ErrBadInput, l.File, err)
+	}
+	src, err := feeds.OpenFile(ctx, fc, f.DataQuality, deltaLister(&fc))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: feed.file: %w", ErrBadInput, l.File, err)
 	}

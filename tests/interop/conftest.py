@@ -35,3 +35,11 @@ def lakeinterop(tmp_path_factory):
             return sorted(rows, key=lambda r: (r["run_id"], r["seq"]))
 
     return Go()
+
+
+@pytest.fixture(scope="session")
+def backtest_cli(tmp_path_factory):
+    """The backtest CLI, built once."""
+    exe = tmp_path_factory.mktemp("bin") / "backtest"
+    subprocess.run(["go", "build", "-tags=duckdb_arrow", "-o", str(exe), "./cmd/backtest"], cwd=REPO, check=True)
+    return exe
