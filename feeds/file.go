@@ -40,6 +40,11 @@ const maxHeaderBytes = 64 << 10
 // Contract IDs are assigned in order of first appearance. Quotes are checked against dq (see
 // QualityKind); under Reject the first bad row fails Next with a *RowError.
 func OpenFile(ctx context.Context, cfg FileConfig, dq DataQuality, lister FileLister) (Source, error) {
+	return OpenFileWith(ctx, cfg, dq, lister, ReadOptions{})
+}
+
+// OpenFileWith is OpenFile with DuckDB's resources set by opts (see ReadOptions).
+func OpenFileWith(ctx context.Context, cfg FileConfig, dq DataQuality, lister FileLister, opts ReadOptions) (Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -76,12 +81,9 @@ func OpenFile(ctx context.Context, cfg FileConfig, dq DataQuality, lister FileLi
 	}
 	s := &fileSource{ctx: ctx, db: db, conn: conn, files: files, format: format, lay: lay,
 		native: cfg.Preset == PresetNative, dq: dq.withDefault(), contracts: NewContracts(), counts: QualityCounts{}}
-	// Offline and host-independent: never fetch or autoload extensions.
-	for _, stmt := range []string{"SET autoinstall_known_extensions=false", "SET autoload_known_extensions=false", "SET preserve_insertion_order=true"} {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("feeds: duckdb: %s: %w", stmt, err)
-		}
+	if err := s.setupDuckDB(opts); err != nil {
+		s.Close()
+		return nil, err
 	}
 	if err := conn.Raw(func(dc any) error {
 		var err error
@@ -166,6 +168,7 @@ type fileSource struct {
 	dq        DataQuality
 	contracts *Contracts
 	counts    QualityCounts
+	duck      duckState // streaming connection and temp folder (duckdb.go)
 	order     orderCheck
 	tz, ez    zoneCache
 	batch     Batch
@@ -203,7 +206,7 @@ func (s *fileSource) Close() error {
 	if s.conn != nil {
 		errs = append(errs, s.conn.Close())
 	}
-	errs = append(errs, s.db.Close())
+	errs = append(errs, s.db.Close(), s.removeTemp())
 	return errors.Join(errs...)
 }
 
@@ -305,7 +308,7 @@ func (s *fileSource) openFile(file string) (*fileCursor, error) {
 			return nil, err
 		}
 	}
-	rr, err := s.arrow.QueryContext(s.ctx, sqlText)
+	rr, err := s.query(sqlText)
 	if err != nil {
 		return nil, fmt.Errorf("feeds: %s: %w", file, err)
 	}
@@ -631,7 +634,7 @@ type rowMeta struct {
 // column at fault and the verdict.
 func (s *fileSource) newContract(q *query, m rowMeta) (Contract, int, badField) {
 	c := Contract{Symbol: strings.Clone(m.symbol), Multiplier: m.mult}
-	occ, occErr := ParseOCC(m.symbol)
+	occ, occErr := ParseOCC(c.Symbol) // the clone: the root must not point into Arrow memory
 	if q.hasColumn[outUnderlying] && m.undOK {
 		c.Underlying = strings.Clone(m.und)
 	} else if occErr == nil {
