@@ -88,7 +88,7 @@ uses, and writes every risk decision to a per-run Delta Lake table.`,
 		return usageError{fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())}
 	})
 	root.AddCommand(newRunCmd(), newSweepCmd(), newCompareCmd(), newCheckCmd(), newReportCmd(), newQueryCmd(),
-		newValidateCmd(), newScenariosCmd(), newDataCmd())
+		newValidateCmd(), newScenariosCmd(), newDataCmd(), newBenchCmd())
 	return root
 }
 
