@@ -273,7 +273,7 @@ func (s *fileSource) decodeFastNulls(rec arrow.RecordBatch) error {
 // then reads no string column at all.
 func (s *fileSource) openNative(cur *fileCursor) (string, bool, error) {
 	q := cur.q
-	if !s.native || q.srcCol[outSymbol] != "symbol" {
+	if !s.native || q.srcCol[outSymbol] != "symbol" || len(cur.files) > 1 { // the footer table is one file's
 		return "", false, nil
 	}
 	var raw []byte

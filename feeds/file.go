@@ -95,7 +95,7 @@ func OpenFileWith(ctx context.Context, cfg FileConfig, dq DataQuality, lister Fi
 	}
 	s.tz = zoneCache{loc: lay.loc, add: lay.timeAdd.Microseconds()}
 	s.ez = zoneCache{loc: lay.loc}
-	return s, nil
+	return Canonical(s), nil
 }
 
 func guessFormat(path string) string {
@@ -174,13 +174,15 @@ type fileSource struct {
 	batch     Batch
 	closed    bool
 
-	fi  int // index of the current file in files; -1 before the first
+	units []readUnit // the reading plan (order.go), made at the first Next
+	fi    int        // index of the next unit in units
 	cur *fileCursor
 	err error // sticky error
 }
 
 type fileCursor struct {
-	file string
+	file  string   // for messages: the file, or the first of several
+	files []string // the files of the unit read by one query
 	from string
 	q    *query
 	pf   *prefetch
@@ -223,10 +225,16 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 			return nil, err
 		}
 		if s.cur == nil {
-			if s.fi >= len(s.files) {
+			if s.units == nil {
+				if err := s.plan(); err != nil { // order.go's reading plan
+					s.err = err
+					return nil, err
+				}
+			}
+			if s.fi >= len(s.units) {
 				return nil, io.EOF
 			}
-			cur, err := s.openFile(s.files[s.fi])
+			cur, err := s.openFile(s.units[s.fi])
 			if err != nil {
 				s.err = err
 				return nil, err
@@ -259,18 +267,66 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 	return &s.batch, nil
 }
 
-// openFile checks a file's layout and starts its query.
-func (s *fileSource) openFile(file string) (*fileCursor, error) {
-	cur := &fileCursor{file: file}
-	switch s.format {
-	case FormatCSV:
-		header, err := readCSVHeader(file)
-		if err != nil {
+// openFile checks the layout of a unit's files and starts its query.
+func (s *fileSource) openFile(u readUnit) (*fileCursor, error) {
+	cur := &fileCursor{file: u.name(), files: u.files}
+	file := cur.file
+	q, err := s.prepare(u.files)
+	if err != nil {
+		return nil, err
+	}
+	cur.q, cur.from = q, q.from
+	sqlText := q.sql
+	if s.format != FormatCSV && q.hasColumn[outSymbol] {
+		if sqlText, err = s.openFast(cur); err != nil {
 			return nil, err
 		}
-		if want := s.lay.csvHeader; want != nil && !equalStrings(header, want) {
-			return nil, &RowError{File: file, Row: 0, Column: "", Kind: KindMalformed,
-				Msg: fmt.Sprintf("header: want %s, found %s", strings.Join(want, ","), strings.Join(header, ","))}
+	}
+	if !u.inOrder {
+		n := outCount
+		if cur.fast {
+			n = fastCount
+		}
+		sqlText = s.sorted(sqlText, q, n) // plan.go
+	}
+	rr, err := s.query(sqlText)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: %s: %w", file, err)
+	}
+	cur.pf = startPrefetch(rr)
+	return cur, nil
+}
+
+// prepare checks the layout of files (read together by one query: same
+// header, same columns) and builds their query.
+func (s *fileSource) prepare(files []string) (*query, error) {
+	file := files[0]
+	quoted := make([]string, len(files))
+	for i, f := range files {
+		quoted[i] = sqlString(f)
+	}
+	list := quoted[0]
+	if len(files) > 1 {
+		list = "[" + strings.Join(quoted, ", ") + "]"
+	}
+	var from string
+	switch s.format {
+	case FormatCSV:
+		var header []string
+		for i, f := range files {
+			h, err := readCSVHeader(f)
+			if err != nil {
+				return nil, err
+			}
+			if want := s.lay.csvHeader; want != nil && !equalStrings(h, want) {
+				return nil, &RowError{File: f, Row: 0, Column: "", Kind: KindMalformed,
+					Msg: fmt.Sprintf("header: want %s, found %s", strings.Join(want, ","), strings.Join(h, ","))}
+			}
+			if i > 0 && !equalStrings(h, header) {
+				return nil, &RowError{File: f, Row: 0, Column: "", Kind: KindMalformed,
+					Msg: fmt.Sprintf("header: %s has %s; files whose times overlap are read together and need one header", file, strings.Join(header, ","))}
+			}
+			header = h
 		}
 		var cols strings.Builder
 		seen := map[string]bool{}
@@ -284,16 +340,19 @@ func (s *fileSource) openFile(file string) (*fileCursor, error) {
 			}
 			cols.WriteString(sqlString(h) + ": 'VARCHAR'")
 		}
-		cur.from = fmt.Sprintf("read_csv(%s, header=false, skip=1, delim=',', quote='\"', escape='\"', all_varchar=true, strict_mode=true, null_padding=false, columns={%s})",
-			sqlString(file), cols.String())
+		from = fmt.Sprintf("read_csv(%s, header=false, skip=1, delim=',', quote='\"', escape='\"', all_varchar=true, strict_mode=true, null_padding=false, columns={%s})",
+			list, cols.String())
 	default:
-		cur.from = "read_parquet(" + sqlString(file) + ")"
+		from = "read_parquet(" + list + ")"
+		if len(files) > 1 {
+			from = "read_parquet(" + list + ", union_by_name=true)"
+		}
 	}
-	types, err := s.describe(cur.from)
+	types, err := s.describe(from)
 	if err != nil {
 		return nil, fmt.Errorf("feeds: %s: %w", file, err)
 	}
-	q, err := buildQuery(cur.from, types, s.lay, s.native)
+	q, err := buildQuery(from, types, s.lay, s.native)
 	if err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
@@ -301,19 +360,7 @@ func (s *fileSource) openFile(file string) (*fileCursor, error) {
 		}
 		return nil, fmt.Errorf("feeds: %s: %w", file, err)
 	}
-	cur.q = q
-	sqlText := q.sql
-	if s.format != FormatCSV && q.hasColumn[outSymbol] {
-		if sqlText, err = s.openFast(cur); err != nil {
-			return nil, err
-		}
-	}
-	rr, err := s.query(sqlText)
-	if err != nil {
-		return nil, fmt.Errorf("feeds: %s: %w", file, err)
-	}
-	cur.pf = startPrefetch(rr)
-	return cur, nil
+	return q, nil
 }
 
 func (s *fileSource) describe(from string) (map[string]string, error) {

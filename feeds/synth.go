@@ -45,7 +45,7 @@ func NewSynthetic(cfg SyntheticConfig, seed uint64) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &synthetic{c: c, seed: seed, contracts: NewContracts(), anchorSet: anchorIndex(c.dates)}, nil
+	return Canonical(&synthetic{c: c, seed: seed, contracts: NewContracts(), anchorSet: anchorIndex(c.dates)}), nil // order.go
 }
 
 type synthetic struct {
