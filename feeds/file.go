@@ -176,17 +176,17 @@ type fileSource struct {
 
 	units []readUnit // the reading plan (order.go), made at the first Next
 	fi    int        // index of the next unit in units
-	cur *fileCursor
-	err error // sticky error
+	cur   *fileCursor
+	err   error // sticky error
 }
 
 type fileCursor struct {
 	file  string   // for messages: the file, or the first of several
 	files []string // the files of the unit read by one query
-	from string
-	q    *query
-	pf   *prefetch
-	row  int64 // rows of this file consumed so far
+	from  string
+	q     *query
+	pf    *prefetch
+	row   int64 // rows of this file consumed so far
 	// Parquet fast path: the symbol arrives as an index into syms (see openFast).
 	fast bool
 	syms []symMeta
