@@ -1,0 +1,67 @@
+package feeds
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Canonical gives every arrangement of an instant's rows, in batches of any
+// size, the same stream: symbol order within an instant and contract IDs in
+// that order.
+func TestCanonicalOrder(t *testing.T) {
+	syms := []string{"SPY200320P00240000", "SPY200320C00240000", "SPY200417P00250000", "QQQ200320C00200000", "SPY200320P00235000"}
+	var base []Quote
+	for ti := range 6 {
+		for k := range syms {
+			if (ti+k)%4 == 3 {
+				continue // not every contract at every instant
+			}
+			base = append(base, Quote{Time: int64(1000 + 60*ti), Contract: ContractID(k), Bid: float64(k) + 0.1*float64(ti), Ask: 9})
+		}
+	}
+	// The expected stream: by time, then symbol; IDs by first appearance.
+	want := slices.Clone(base)
+	slices.SortStableFunc(want, func(a, b Quote) int {
+		if a.Time != b.Time {
+			return int(a.Time - b.Time)
+		}
+		return strings.Compare(syms[a.Contract], syms[b.Contract])
+	})
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 40 {
+		rows := slices.Clone(base)
+		// Shuffle within each instant only (the stream stays in time order).
+		for i := 0; i < len(rows); {
+			j := i
+			for j < len(rows) && rows[j].Time == rows[i].Time {
+				j++
+			}
+			g := rows[i:j]
+			rng.Shuffle(len(g), func(a, b int) { g[a], g[b] = g[b], g[a] })
+			i = j
+		}
+		src := Canonical(newSliceSource(1+trial%7, syms, rows))
+		got := drain(t, src)
+		if len(got) != len(want) {
+			t.Fatalf("trial %d: %d quotes, want %d", trial, len(got), len(want))
+		}
+		ids := map[string]ContractID{}
+		for i := range got {
+			sym := src.Contracts().Get(got[i].Contract).Symbol
+			if got[i].Time != want[i].Time || sym != syms[want[i].Contract] || got[i].Bid != want[i].Bid {
+				t.Fatalf("trial %d: quote %d is %s at %d, want %s at %d", trial, i, sym, got[i].Time, syms[want[i].Contract], want[i].Time)
+			}
+			if _, ok := ids[sym]; !ok {
+				ids[sym] = ContractID(len(ids))
+			}
+			if ids[sym] != got[i].Contract {
+				t.Fatalf("trial %d: %s has ID %d, want %d (first appearance in canonical order)", trial, sym, got[i].Contract, ids[sym])
+			}
+		}
+		if src.Quality()[KindZeroBid] != 1 {
+			t.Fatalf("quality not passed through: %v", src.Quality())
+		}
+	}
+}
