@@ -52,6 +52,9 @@ type Options struct {
 	// BatchSize is the rows per Parquet file of each table (default 16384:
 	// it bounds the writers' memory, about 2 × BatchSize rows per table).
 	BatchSize int
+	// feed, if set, is read instead of opening the scenario's feed (a
+	// reader of a shared decode: fanout.go). Run closes it.
+	feed feeds.Source
 }
 
 // Outcome is a published run.
@@ -121,11 +124,10 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
-	src, err := OpenFeed(ctx, l)
-	if err != nil {
-		return nil, err
+	src := o.feed
+	if src != nil {
+		defer src.Close()
 	}
-	defer src.Close()
 
 	if err := os.MkdirAll(filepath.Join(o.OutDir, StagingDir), 0o755); err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
@@ -141,12 +143,24 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 			os.RemoveAll(stage)
 		}
 	}()
+	if src == nil {
+		// DuckDB spills (a sort of a feed not in time order) inside the
+		// staging folder; the folder goes before publishing.
+		tmp := filepath.Join(stage, ".duckdb-tmp")
+		if src, err = openFeedIn(ctx, l, tmp); err != nil {
+			return nil, err
+		}
+		defer src.Close()
+		defer os.RemoveAll(tmp)
+	}
 
 	out := &Outcome{RunID: id, RunDir: final, Events: EventCounts{}}
 	res, err := simulate(ctx, o, l, cfg, src, stage, id, out)
 	if err != nil {
 		return nil, err
 	}
+	src.Close()
+	os.RemoveAll(filepath.Join(stage, ".duckdb-tmp"))
 	out.Result = res
 	out.Quality = src.Quality()
 	out.Elapsed = o.Now().Sub(started)
@@ -250,6 +264,12 @@ func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Confi
 
 // OpenFeed opens the scenario's quote source.
 func OpenFeed(ctx context.Context, l *scenarios.Loaded) (feeds.Source, error) {
+	return openFeedIn(ctx, l, "")
+}
+
+// openFeedIn opens the scenario's quote source with DuckDB's spill folder
+// in tmp ("" = a temporary folder of its own).
+func openFeedIn(ctx context.Context, l *scenarios.Loaded, tmp string) (feeds.Source, error) {
 	f := l.Feed
 	if f.Synthetic != nil {
 		sc := *f.Synthetic
@@ -262,7 +282,7 @@ func OpenFeed(ctx context.Context, l *scenarios.Loaded) (feeds.Source, error) {
 		}
 		return src, nil
 	}
-	src, err := feeds.OpenFile(ctx, *f.File, f.DataQuality, deltaLister(f.File))
+	src, err := feeds.OpenFileWith(ctx, *f.File, f.DataQuality, deltaLister(f.File), feeds.ReadOptions{TempDir: tmp})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: feed.file: %w", ErrBadInput, l.File, err)
 	}
