@@ -181,12 +181,13 @@ type fileSource struct {
 }
 
 type fileCursor struct {
-	file  string   // for messages: the file, or the first of several
-	files []string // the files of the unit read by one query
-	from  string
-	q     *query
-	pf    *prefetch
-	row   int64 // rows of this file consumed so far
+	file   string   // for messages: the file, or the first of several
+	files  []string // the files of the unit read by one query
+	sorted bool     // read with ORDER BY (plan.go)
+	from   string
+	q      *query
+	pf     *prefetch
+	row    int64 // rows of this file consumed so far
 	// Parquet fast path: the symbol arrives as an index into syms (see openFast).
 	fast bool
 	syms []symMeta
@@ -287,7 +288,7 @@ func (s *fileSource) openFile(u readUnit) (*fileCursor, error) {
 		if cur.fast {
 			n = fastCount
 		}
-		sqlText = s.sorted(sqlText, q, n) // plan.go
+		sqlText, cur.sorted = s.sorted(sqlText, q, n), true // plan.go
 	}
 	rr, err := s.query(sqlText)
 	if err != nil {
@@ -765,6 +766,9 @@ func (s *fileSource) bad(cur *fileCursor, out int, bf badField) error {
 		}
 	}
 	msg := bf.msg
+	if cur.sorted { // plan.go: the row number counts rows in time order
+		return &RowError{File: cur.file, Row: cur.row, Column: col, Kind: bf.kind, Msg: msg + " (rows not stored in time order are read sorted: the row counts in time order)"}
+	}
 	if bf.kind == KindMalformed && out >= 0 && cur.q.srcCol[out] != "" {
 		msg = fmt.Sprintf("%s: found %s", msg, s.rawValue(cur, cur.q.srcCol[out], cur.row))
 	}

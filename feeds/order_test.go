@@ -1,7 +1,9 @@
 package feeds
 
 import (
+	"context"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -63,5 +65,38 @@ func TestCanonicalOrder(t *testing.T) {
 		if src.Quality()[KindZeroBid] != 1 {
 			t.Fatalf("quality not passed through: %v", src.Quality())
 		}
+	}
+}
+
+// CSV files whose times overlap (every other instant in each) are read
+// together, sorted: the glob gives the generator's stream.
+func TestOverlappingCSVFilesAreMerged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := smallSynth()
+	cfg.Days = cfg.Days[:2]
+	gen := must(NewSynthetic(cfg, 4))
+	all := drain(t, gen)
+	var a, b []Quote
+	inst := 0
+	for i, q := range all {
+		if i > 0 && q.Time != all[i-1].Time {
+			inst++
+		}
+		if inst%2 == 0 {
+			a = append(a, q)
+		} else {
+			b = append(b, q)
+		}
+	}
+	// b's rows also reversed: a file out of order within itself.
+	slices.Reverse(b)
+	writeCustomCSV(t, filepath.Join(dir, "a.csv"), a, gen.Contracts())
+	writeCustomCSV(t, filepath.Join(dir, "b.csv"), b, gen.Contracts())
+	src := must(OpenFile(ctx, FileConfig{Path: filepath.Join(dir, "*.csv"), Columns: customColumns}, Reject, nil))
+	defer src.Close()
+	assertSameQuotes(t, all, gen.Contracts(), drain(t, src), src.Contracts())
+	if q := src.Quality(); q.Total() != 0 {
+		t.Errorf("quality %v, want none", q)
 	}
 }
