@@ -32,10 +32,10 @@ var ErrNoFiles = errors.New("feeds: no files")
 // maxHeaderBytes bounds the CSV header line read to check a layout.
 const maxHeaderBytes = 64 << 10
 
-// OpenFile opens a file source: a CSV or Parquet file, a glob of them (read one after another
-// in lexical order), or a Delta table (files from lister). Rows are streamed through DuckDB as
-// Arrow batches in file order; they must be in non-decreasing time (an earlier row than the
-// one before is "out_of_order" under dq). ctx bounds the life of the source's queries.
+// OpenFile opens a file source: a CSV or Parquet file, a glob of them, or a Delta table (files
+// from lister). Rows are streamed through DuckDB as Arrow batches in time order whatever their
+// storage order (plan.go: files in order stream as stored, others are sorted), each instant's
+// quotes in symbol order (Canonical). ctx bounds the life of the source's queries.
 //
 // Contract IDs are assigned in order of first appearance. Quotes are checked against dq (see
 // QualityKind); under Reject the first bad row fails Next with a *RowError.

@@ -289,12 +289,11 @@ func openFeedIn(ctx context.Context, l *scenarios.Loaded, tmp string) (feeds.Sou
 	return src, nil
 }
 
-// deltaLister lists a Delta table's active files for the feed in time
-// order. A Delta table has no row order, and its log lists files by path;
-// quotes must stream in time order, so the files are sorted by the time
-// column's minimum from their add actions' statistics (files without one
-// keep path order, after the others). Files whose time ranges overlap still
-// yield out-of-order rows, which the data-quality policy reports.
+// deltaLister lists a Delta table's active files for the feed, sorted by
+// the time column's minimum from their add actions' statistics (files
+// without one keep path order, after the others). The file reader orders
+// the rows itself (files whose times overlap are read together, sorted:
+// feeds/plan.go); this order only makes its plan cheaper to read.
 func deltaLister(cfg *feeds.FileConfig) feeds.FileLister {
 	timeCol := "time"
 	if c := cfg.Columns["time"]; c != "" {
