@@ -2,7 +2,9 @@ package feeds
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -98,5 +100,32 @@ func TestOverlappingCSVFilesAreMerged(t *testing.T) {
 	assertSameQuotes(t, all, gen.Contracts(), drain(t, src), src.Contracts())
 	if q := src.Quality(); q.Total() != 0 {
 		t.Errorf("quality %v, want none", q)
+	}
+}
+
+// A bad row of a file read sorted is still reported under reject, and the
+// message says its row number counts in time order.
+func TestRejectInSortedFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "q.csv")
+	body := "time,symbol,bid,ask,underlying_price\n" +
+		"2020-03-20 15:00:00,SPY200320P00240000,1,1.1,240\n" +
+		"2020-03-20 14:00:00,SPY200320P00240000,1,1.1,240\n" +
+		"2020-03-20 14:30:00,SPY200320P00240000,2,1.1,240\n" // crossed
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cols := map[string]string{"time": "time", "symbol": "symbol", "bid": "bid", "ask": "ask", "underlying_price": "underlying_price"}
+	src := must(OpenFile(context.Background(), FileConfig{Path: p, Columns: cols}, Reject, nil))
+	defer src.Close()
+	_, err := src.Next(context.Background())
+	var re *RowError
+	if !errors.As(err, &re) || re.Kind != KindCrossed || re.Row != 2 || !strings.Contains(re.Msg, "time order") {
+		t.Fatalf("got %v, want a crossed row 2 (in time order) error", err)
+	}
+	src2 := must(OpenFile(context.Background(), FileConfig{Path: p, Columns: cols}, Skip, nil))
+	defer src2.Close()
+	if qs := drain(t, src2); len(qs) != 2 || qs[0].Time > qs[1].Time || src2.Quality()[KindCrossed] != 1 {
+		t.Fatalf("skip: %d quotes, quality %v", len(qs), src2.Quality())
 	}
 }
