@@ -27,34 +27,37 @@ import (
 	"github.com/optionsrisk/backtest/scenarios"
 )
 
-// benchTimestamps is the quote times of the benchmark year: 252 sessions of
-// one-minute quotes (390 minutes and the close).
-const benchTimestamps = 252 * 391
+// benchQuotesPerDay is the quotes of one benchmark session: 391 one-minute
+// instants (390 minutes and the close) of about 97.5 contracts.
+const benchQuotesPerDay = 391 * 97.5
 
-// benchScenario is a year of one-minute quotes on a seeded random walk
-// (about 50 contracts per listed expiry), with every risk layer on and
-// short put spreads entered every 30 minutes.
-func benchScenario(weeklies int) string {
+// benchScenario is `days` sessions of one-minute quotes on a seeded,
+// mean-reverting random walk around 280 (so the chain keeps its width:
+// about 100 contracts, two weekly expiries of ~25 strikes, both rights),
+// with every risk layer on and short put spreads entered every 30 minutes.
+// The feed's size is set by its length, not its width.
+func benchScenario(days int) string {
 	rng := rand.New(rand.NewPCG(2019, 1))
-	var days strings.Builder
-	d := time.Date(2019, 1, 2, 0, 0, 0, 0, time.UTC)
-	px, n := 280.0, 0
-	last := ""
-	for n < 252 {
+	var b strings.Builder
+	d := time.Date(2010, 1, 4, 0, 0, 0, 0, time.UTC)
+	lp, n := math.Log(280), 0
+	first, last := d.Format(time.DateOnly), ""
+	for n < days {
 		if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday {
-			o := px
-			c := o * math.Exp(0.01*rng.NormFloat64())
+			o := math.Exp(lp)
+			lp = 0.98*lp + 0.02*math.Log(280) + 0.01*rng.NormFloat64()
+			c := math.Exp(lp)
 			h := max(o, c) * (1 + 0.004*rng.Float64())
 			l := min(o, c) * (1 - 0.004*rng.Float64())
-			fmt.Fprintf(&days, "      - {date: %s, open: %.2f, high: %.2f, low: %.2f, close: %.2f, vix: %.2f}\n",
+			fmt.Fprintf(&b, "      - {date: %s, open: %.2f, high: %.2f, low: %.2f, close: %.2f, vix: %.2f}\n",
 				d.Format(time.DateOnly), o, h, l, c, 12+8*rng.Float64())
-			px, n, last = c, n+1, d.Format(time.DateOnly)
+			n, last = n+1, d.Format(time.DateOnly)
 		}
 		d = d.AddDate(0, 0, 1)
 	}
 	return fmt.Sprintf(`name: bench_scale
 seed: 1
-period: {start: 2019-01-02, end: %s}
+period: {start: %s, end: %s}
 capital: 1000000
 feed:
   data_quality: skip
@@ -63,7 +66,7 @@ feed:
     days:
 %s    every: 1m
     strikes: {around_spot_pct: 4.3, step: 1}
-    expiries: {weekly: %d, monthly: -1}
+    expiries: {weekly: 2, monthly: -1}
     skew: 1.0
     min_price: 0.000000000001
 strategy:
@@ -77,7 +80,7 @@ risk:
   trailing_stop: {activation_pct: 20, trail_pct: 25, stop_loss_pct: 200}
   limits: {max_portfolio_delta: 5, max_portfolio_gamma: 2, warn_pct: 80, health_interval: 5m}
 report: {equity_every: 15m}
-`, last, days.String(), weeklies)
+`, first, last, b.String())
 }
 
 // benchChild is what a measuring child process prints.
@@ -108,15 +111,15 @@ func newBenchCmd() *cobra.Command {
 		keep    bool
 		child   string
 		feed    string
-		weekly  int
+		days  int
 		workdir string
 	)
 	c := &cobra.Command{
 		Use:   "bench [--sizes 10M,30M,100M]",
 		Short: "Measure the full stack against DuckDB's bare decode at several feed sizes",
-		Long: `bench writes one synthetic Parquet feed per size (a year of one-minute quotes,
-about 50 contracts per listed weekly expiry, so the size sets the chain's width)
-into a temporary folder, and measures on each, in fresh child processes:
+		Long: `bench writes one synthetic Parquet feed per size (one-minute quotes of about
+100 contracts; the size sets the number of sessions: 10M is about a year) into a
+temporary folder, and measures on each, in fresh child processes:
 
   full   a whole run: decode, event loop, every risk layer, the Delta writers
   scan   DuckDB → Arrow of the same file's quote columns, rows only counted
@@ -130,7 +133,7 @@ together). The feeds are deleted at the end unless --keep.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			switch child {
 			case "full":
-				return benchFull(c, feed, weekly, workdir)
+				return benchFull(c, feed, days, workdir)
 			case "scan":
 				start := time.Now()
 				n, err := feeds.ScanParquet(c.Context(), feed, feeds.ReadOptions{})
@@ -150,21 +153,21 @@ together). The feeds are deleted at the end unless --keep.`,
 	c.Flags().BoolVar(&keep, "keep", false, "keep the feeds and run folders")
 	c.Flags().StringVar(&child, "child", "", "internal: measure one thing (full or scan) and print JSON")
 	c.Flags().StringVar(&feed, "feed", "", "internal: the feed file of --child")
-	c.Flags().IntVar(&weekly, "weekly", 0, "internal: the weekly expiries the feed was made with")
+	c.Flags().IntVar(&days, "days", 0, "internal: the sessions the feed was made with")
 	c.Flags().StringVar(&workdir, "workdir", "", "internal: the runs folder of --child full")
-	for _, n := range []string{"child", "feed", "weekly", "workdir"} {
+	for _, n := range []string{"child", "feed", "days", "workdir"} {
 		_ = c.Flags().MarkHidden(n)
 	}
 	return c
 }
 
-func benchScenarioFor(feed string, weekly int) (*scenarios.Loaded, error) {
-	return scenarios.Parse("bench_scale.yaml", []byte(benchScenario(weekly)),
+func benchScenarioFor(feed string, days int) (*scenarios.Loaded, error) {
+	return scenarios.Parse("bench_scale.yaml", []byte(benchScenario(days)),
 		[]string{"feed.synthetic=null", "feed.file={path: " + feed + ", preset: native}"})
 }
 
-func benchFull(c *cobra.Command, feed string, weekly int, workdir string) error {
-	l, err := benchScenarioFor(feed, weekly)
+func benchFull(c *cobra.Command, feed string, days int, workdir string) error {
+	l, err := benchScenarioFor(feed, days)
 	if err != nil {
 		return err
 	}
@@ -210,11 +213,11 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool) error 
 		if err != nil {
 			return usageError{err}
 		}
-		weekly := max(1, int(math.Round(float64(size)/benchTimestamps/50)))
+		days := max(1, int(math.Round(float64(size)/benchQuotesPerDay)))
 		feed := filepath.Join(dir, fmt.Sprintf("feed-%s.parquet", s))
 		if _, err := os.Stat(feed); err != nil {
-			fmt.Fprintf(log, "bench: writing %s (%d weekly expiries)...\n", feed, weekly)
-			l, err := scenarios.Parse("bench_scale.yaml", []byte(benchScenario(weekly)), nil)
+			fmt.Fprintf(log, "bench: writing %s (%d sessions)...\n", feed, days)
+			l, err := scenarios.Parse("bench_scale.yaml", []byte(benchScenario(days)), nil)
 			if err != nil {
 				return err
 			}
@@ -235,7 +238,7 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool) error 
 			work := filepath.Join(dir, "runs-"+s)
 			os.RemoveAll(work)
 			fmt.Fprintf(log, "bench: %s %s...\n", kind, s)
-			cmd := exec.CommandContext(ctx, self, "bench", "--child", kind, "--feed", feed, "--weekly", strconv.Itoa(weekly), "--workdir", work)
+			cmd := exec.CommandContext(ctx, self, "bench", "--child", kind, "--feed", feed, "--days", strconv.Itoa(days), "--workdir", work)
 			var stdout bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, log
 			if err := cmd.Run(); err != nil {
