@@ -111,7 +111,7 @@ func newBenchCmd() *cobra.Command {
 		keep    bool
 		child   string
 		feed    string
-		days  int
+		days    int
 		workdir string
 	)
 	c := &cobra.Command{
