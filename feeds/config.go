@@ -18,7 +18,9 @@ const (
 
 // Presets of FileConfig.Preset.
 const (
-	PresetDeltaNeutral = "deltaneutral" // vendor end-of-day CSV layout (see deltaneutral.go)
+	PresetDeltaNeutral = "deltaneutral" // DeltaNeutral end-of-day layout, CSV or Parquet (layout.go)
+	PresetCboe         = "cboe"         // Cboe DataShop option quotes and interval files (layout.go)
+	PresetOCCQuotes    = "occ-quotes"   // one quote per row with an OCC ticker, no underlying (layout.go)
 	PresetNative       = "native"       // the layout WriteParquet writes (see native.go)
 )
 
@@ -47,13 +49,18 @@ var columnRoles = [...]string{ColTime, ColSymbol, ColUnderlying, ColExpiry, ColS
 
 // FileConfig describes a file source. Decode it straight from the scenario's `feed.file`.
 type FileConfig struct {
-	// Path is a file, a glob (files are read one after another in lexical order), or for
-	// format "delta" the table's folder.
+	// Path is a file, a glob, or a folder (files are read one after another in lexical
+	// order; a folder's .csv, .csv.gz, .csv.zst and .parquet files are found at any depth,
+	// so Hive-partitioned folders such as date=2020-03-16/part-0.parquet work), or for format
+	// "delta" the table's folder. CSV files may be gzip- or zstd-compressed (told by their
+	// first bytes, not their name) and must be UTF-8, with or without a byte-order mark.
 	Path string `yaml:"path"`
 	// Format is "csv", "parquet" or "delta" (a Delta table of Parquet files). Default: from
-	// the extension of Path (.csv, .parquet); a folder with _delta_log is "delta".
+	// the name of Path (.csv, .csv.gz, .csv.zst, .txt, .parquet), a folder's files, a folder
+	// with _delta_log ("delta"), or a file's first bytes (PAR1: parquet; else csv).
 	Format string `yaml:"format"`
-	// Preset is "deltaneutral", "native" or "" (custom: Columns is required).
+	// Preset is "deltaneutral", "cboe", "occ-quotes", "native" or "" (custom: Columns is
+	// required). See the README, "Vendor files".
 	Preset string `yaml:"preset"`
 	// Columns maps roles (time, symbol, underlying, expiry, strike, right, multiplier, bid, ask,
 	// underlying_price, iv, delta, gamma, vega, theta) to column names in the file. With a preset
@@ -74,6 +81,29 @@ type FileConfig struct {
 	Timezone string `yaml:"timezone"`
 	// Multiplier is the shares per contract when no multiplier column is mapped. Default 100.
 	Multiplier float64 `yaml:"multiplier"`
+	// Roots maps OCC roots to their underlying, added to (or overriding) the built-in map
+	// (roots.go: SPXW→SPX, NDXP→NDX, RUTW→RUT, …), e.g. {XSPW: XSP}.
+	Roots map[string]string `yaml:"roots,omitempty"`
+	// Settlement overrides the settlement style per root: "AM" (the expiry morning's opening
+	// price) or "PM" (the expiry day's close), e.g. {SPX: PM}. Default: roots.go.
+	Settlement map[string]string `yaml:"settlement,omitempty"`
+	// Greeks: "file" (the file's columns; absent ones are 0), "compute" (implied vol solved
+	// from the mid, greeks from it: iv.go) or "" (auto: compute when the file has no iv and
+	// no delta column).
+	Greeks string `yaml:"greeks,omitempty"`
+	// VegaUnit and ThetaUnit say what the file's vega and theta columns are per, to convert
+	// them to the package's units: vega "point" (per 1 vol point, 0.01) or "vol" (per 1.00
+	// of volatility: divided by 100); theta "day" (per calendar day) or "year" (divided by
+	// 365). Default: the preset's (deltaneutral: vol and year; cboe: point and day), else
+	// point and day.
+	VegaUnit  string `yaml:"vega_unit,omitempty"`
+	ThetaUnit string `yaml:"theta_unit,omitempty"`
+	// Rate and DividendYield are the continuous rates used to compute greeks. Default 0.
+	Rate          float64 `yaml:"rate,omitempty"`
+	DividendYield float64 `yaml:"dividend_yield,omitempty"`
+	// UnderlyingPrices is the underlying's price series for files that carry none
+	// (occ-quotes): see UnderlyingPrices.
+	UnderlyingPrices *UnderlyingPrices `yaml:"underlying_prices,omitempty"`
 }
 
 // Validate checks the configuration and names the offending field.
@@ -87,9 +117,44 @@ func (c FileConfig) Validate() error {
 		return &FieldError{Field: "format", Msg: fmt.Sprintf("want csv, parquet or delta, found %q", c.Format)}
 	}
 	switch c.Preset {
-	case "", PresetDeltaNeutral, PresetNative:
+	case "", PresetDeltaNeutral, PresetCboe, PresetOCCQuotes, PresetNative:
 	default:
-		return &FieldError{Field: "preset", Msg: fmt.Sprintf("want deltaneutral, native or nothing, found %q", c.Preset)}
+		return &FieldError{Field: "preset", Msg: fmt.Sprintf("want deltaneutral, cboe, occ-quotes, native or nothing, found %q", c.Preset)}
+	}
+	switch c.Greeks {
+	case "", GreeksFile, GreeksCompute:
+	default:
+		return &FieldError{Field: "greeks", Msg: fmt.Sprintf("want file, compute or nothing (auto), found %q", c.Greeks)}
+	}
+	switch c.VegaUnit {
+	case "", "point", "vol":
+	default:
+		return &FieldError{Field: "vega_unit", Msg: fmt.Sprintf("want point (per vol point) or vol (per 1.00 of volatility), found %q", c.VegaUnit)}
+	}
+	switch c.ThetaUnit {
+	case "", "day", "year":
+	default:
+		return &FieldError{Field: "theta_unit", Msg: fmt.Sprintf("want day or year, found %q", c.ThetaUnit)}
+	}
+	for _, nv := range []namedValue{{"rate", c.Rate}, {"dividend_yield", c.DividendYield}} {
+		if math.IsNaN(nv.v) || math.Abs(nv.v) > 1 {
+			return &FieldError{Field: nv.name, Msg: fmt.Sprintf("want a continuous rate in [-1, 1], found %v", nv.v)}
+		}
+	}
+	for _, k := range sortedKeys(c.Roots) {
+		if !validRoot(k) || !validRoot(c.Roots[k]) {
+			return &FieldError{Field: "roots." + k, Msg: fmt.Sprintf("want ROOT: UNDERLYING, 1 to 6 letters, digits or dots each, found %q: %q", k, c.Roots[k])}
+		}
+	}
+	for _, k := range sortedKeys(c.Settlement) {
+		if _, err := parseSettlement(c.Settlement[k]); err != nil || !validRoot(k) {
+			return &FieldError{Field: "settlement." + k, Msg: fmt.Sprintf("want AM or PM for a root, found %q", c.Settlement[k])}
+		}
+	}
+	if c.UnderlyingPrices != nil {
+		if err := c.UnderlyingPrices.validate(); err != nil {
+			return err
+		}
 	}
 	for _, k := range sortedKeys(c.Columns) {
 		if !slices.Contains(columnRoles[:], k) {
@@ -101,7 +166,7 @@ func (c FileConfig) Validate() error {
 	}
 	if c.Preset == "" {
 		for _, k := range []string{ColTime, ColBid, ColAsk, ColUnderlyingPrice} {
-			if c.Columns[k] == "" {
+			if c.Columns[k] == "" && !(k == ColUnderlyingPrice && c.UnderlyingPrices != nil) {
 				return &FieldError{Field: "columns." + k, Msg: "required without a preset"}
 			}
 		}
@@ -159,17 +224,43 @@ type ExpiryConfig struct {
 	Monthly int `yaml:"monthly"`
 }
 
-// SpreadConfig is the bid/ask model. With theo the Black-Scholes price, σ the quote's IV and
-// m = |ln(K/F)|/(σ√T) the distance from the money in standard deviations:
+// SpreadConfig is the bid/ask model of the synthetic chain. A zero field takes its default.
+// With vega the option's vega per vol point (dollars per share), tv its time value (price
+// minus intrinsic value at the spot, never the intrinsic value itself), VIX the volatility
+// level at the quote time (points) and tick the option's tick:
 //
-//	width = MinWidth + theo × RelWidth × (1 + VolCoef×σ) × (1 + MoneyCoef×m)
-//	width = min(width, 1.8 × theo)      // so bid ≥ 0.1×theo > 0
-//	bid = theo − width/2, ask = theo + width/2   (mid = theo exactly; no tick rounding)
+//	stress = (VIX / VolRef)^VolExp
+//	width  = tick × (MinTicks + round(stress × (VolWidth × vega + TimeValuePct/100 × tv) / tick))
+//	bid    = theo − width/2 rounded to the tick grid, ask = bid + width
+//
+// then each expiry's columns are arranged (see arrange in spread.go): every bid is at least
+// intrinsic value minus one tick and at least one tick, ask ≥ bid + 1 tick, and no adjacent
+// same-expiry vertical has a natural price (buying it: ask of the more valuable leg minus bid
+// of the other) above its strike width; its natural selling price is ≥ 0 except in the cheap
+// wing, where it can be −1 tick. So mid = theo within half a tick except where those bounds
+// move a quote (deep in the money, where the bounds pin quotes near intrinsic value, and in
+// the cheap wing).
+//
+// Defaults are calibrated to SPY (see the README): at VIX 14 a near-the-money weekly is
+// 1–2 cents wide and a 30-day at-the-money option 2–3 cents; at VIX 40 about 10 cents; at
+// VIX 80 tens of cents.
 type SpreadConfig struct {
-	MinWidth  float64 `yaml:"min_width"`  // dollars; default 0.01
-	RelWidth  float64 `yaml:"rel_width"`  // fraction of theo; default 0.02
-	VolCoef   float64 `yaml:"vol_coef"`   // per 1.00 of IV; default 2
-	MoneyCoef float64 `yaml:"money_coef"` // per standard deviation from the money; default 0.25
+	// Tick is the quoting increment, dollars. Default 0.01 (SPY, QQQ and IWM options quote in
+	// pennies at every price since 2010; most other penny classes use 0.05 from $3).
+	Tick float64 `yaml:"tick"`
+	// TickAbove3 is the increment for options priced at $3 or more: a multiple of Tick.
+	// Default Tick.
+	TickAbove3 float64 `yaml:"tick_above_3"`
+	// MinTicks is the narrowest quote, in ticks. Default 1.
+	MinTicks int `yaml:"min_ticks"`
+	// VolWidth is the width in implied-vol points at stress 1, applied to vega. Default 0.04.
+	VolWidth float64 `yaml:"vol_width"`
+	// TimeValuePct is the width as a percentage of time value at stress 1. Default 0.2.
+	TimeValuePct float64 `yaml:"time_value_pct"`
+	// VolRef is the VIX level (points) at which stress is 1. Default 15.
+	VolRef float64 `yaml:"vol_ref"`
+	// VolExp is the exponent of the stress factor. Default 1.5.
+	VolExp float64 `yaml:"vol_exp"`
 }
 
 // SyntheticConfig describes a synthetic chain anchored to real daily bars. Decode it from the
@@ -213,10 +304,12 @@ const (
 	defaultStrikeStep    = 5
 	defaultWeekly        = 4
 	defaultMonthly       = 2
-	defaultMinWidth      = 0.01
-	defaultRelWidth      = 0.02
-	defaultVolCoef       = 2
-	defaultMoneyCoef     = 0.25
+	defaultTick          = 0.01
+	defaultMinTicks      = 1
+	defaultVolWidth      = 0.04
+	defaultTimeValuePct  = 0.2
+	defaultVolRef        = 15
+	defaultVolExp        = 1.5
 	defaultMinPrice      = 0.01
 	maxChainStrikes      = 2000 // bound per day and expiry: a tiny step must not explode memory
 	maxExpiries          = 60
@@ -241,17 +334,27 @@ func (c SyntheticConfig) withDefaults() SyntheticConfig {
 	if c.Expiries.Monthly == 0 {
 		c.Expiries.Monthly = defaultMonthly
 	}
-	if c.Spread.MinWidth == 0 {
-		c.Spread.MinWidth = defaultMinWidth
+	sp := &c.Spread
+	if sp.Tick == 0 {
+		sp.Tick = defaultTick
 	}
-	if c.Spread.RelWidth == 0 {
-		c.Spread.RelWidth = defaultRelWidth
+	if sp.TickAbove3 == 0 {
+		sp.TickAbove3 = sp.Tick
 	}
-	if c.Spread.VolCoef == 0 {
-		c.Spread.VolCoef = defaultVolCoef
+	if sp.MinTicks == 0 {
+		sp.MinTicks = defaultMinTicks
 	}
-	if c.Spread.MoneyCoef == 0 {
-		c.Spread.MoneyCoef = defaultMoneyCoef
+	if sp.VolWidth == 0 {
+		sp.VolWidth = defaultVolWidth
+	}
+	if sp.TimeValuePct == 0 {
+		sp.TimeValuePct = defaultTimeValuePct
+	}
+	if sp.VolRef == 0 {
+		sp.VolRef = defaultVolRef
+	}
+	if sp.VolExp == 0 {
+		sp.VolExp = defaultVolExp
 	}
 	if c.MinPrice == 0 {
 		c.MinPrice = defaultMinPrice
@@ -370,12 +473,26 @@ func (c SyntheticConfig) compile() (*compiled, error) {
 			return nil, &FieldError{Field: name, Msg: fmt.Sprintf("want a number in [-10, 10], found %v", v)}
 		}
 	}
-	for _, nv := range []namedValue{{"spread.min_width", c.Spread.MinWidth}, {"spread.rel_width", c.Spread.RelWidth},
-		{"spread.vol_coef", c.Spread.VolCoef}, {"spread.money_coef", c.Spread.MoneyCoef}, {"min_price", c.MinPrice}, {"multiplier", c.Multiplier}} {
+	sp := c.Spread
+	for _, nv := range []namedValue{{"spread.tick", sp.Tick}, {"spread.tick_above_3", sp.TickAbove3}, {"spread.min_ticks", float64(sp.MinTicks)},
+		{"spread.vol_width", sp.VolWidth}, {"spread.time_value_pct", sp.TimeValuePct}, {"spread.vol_ref", sp.VolRef}, {"spread.vol_exp", sp.VolExp},
+		{"min_price", c.MinPrice}, {"multiplier", c.Multiplier}} {
 		name, v := nv.name, nv.v
 		if !(v > 0) || math.IsInf(v, 0) {
 			return nil, &FieldError{Field: name, Msg: fmt.Sprintf("want > 0, found %v", v)}
 		}
+	}
+	if per := 1 / sp.Tick; sp.Tick > 1 || math.Abs(per-math.Round(per)) > 1e-6 {
+		return nil, &FieldError{Field: "spread.tick", Msg: fmt.Sprintf("want a whole fraction of a dollar (0.01, 0.05, 0.1, ...), found %v", sp.Tick)}
+	}
+	if m := sp.TickAbove3 / sp.Tick; m < 1 || math.Abs(m-math.Round(m)) > 1e-6 {
+		return nil, &FieldError{Field: "spread.tick_above_3", Msg: fmt.Sprintf("want a multiple of spread.tick %v, found %v", sp.Tick, sp.TickAbove3)}
+	}
+	if sp.VolWidth > 100 || sp.TimeValuePct > 100 || sp.VolRef > 1000 || sp.VolExp > 10 || sp.MinTicks > 1000 {
+		return nil, &FieldError{Field: "spread", Msg: fmt.Sprintf("want vol_width ≤ 100, time_value_pct ≤ 100, vol_ref ≤ 1000, vol_exp ≤ 10, min_ticks ≤ 1000, found %+v", sp)}
+	}
+	if c.Strikes.Step < 2*sp.TickAbove3 {
+		return nil, &FieldError{Field: "strikes.step", Msg: fmt.Sprintf("want at least two ticks (%v), found %v", 2*sp.TickAbove3, c.Strikes.Step)}
 	}
 	if len(c.Days) == 0 {
 		return nil, &FieldError{Field: "days", Msg: "want at least one day"}

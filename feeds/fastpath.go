@@ -52,7 +52,7 @@ func (s *fileSource) openFast(cur *fileCursor) (string, error) {
 		e[outSymbol], e[outUnderlying], e[outExpiry], e[outStrike], e[outRight], e[outMultiplier], q.from, where)
 	rows, err := s.conn.QueryContext(s.ctx, metaSQL)
 	if err != nil {
-		return "", fmt.Errorf("feeds: %s: %w", cur.file, err)
+		return "", engineError(s.ctx, cur.file, s.format, err)
 	}
 	defer rows.Close()
 	var list []symMeta
@@ -65,7 +65,7 @@ func (s *fileSource) openFast(cur *fileCursor) (string, error) {
 			r    sql.NullInt16
 		)
 		if err := rows.Scan(&sym, &und, &exp, &k, &r, &m); err != nil {
-			return "", fmt.Errorf("feeds: %s: %w", cur.file, err)
+			return "", engineError(s.ctx, cur.file, s.format, err)
 		}
 		if n := len(list); n > 0 && list[n-1].meta.symbol == sym {
 			return "", &RowError{File: cur.file, Column: q.srcCol[outSymbol], Kind: KindMalformed,
@@ -78,7 +78,7 @@ func (s *fileSource) openFast(cur *fileCursor) (string, error) {
 			valid bool
 		}{{outStrike, k.Valid}, {outRight, r.Valid}, {outExpiry, exp.Valid}, {outMultiplier, m.Valid}} {
 			if q.hasColumn[p.out] && !p.valid && sm.bad.kind == "" {
-				sm.out, sm.bad = p.out, badField{kind: KindMalformed, field: outRole[p.out], msg: "missing or unparseable"}
+				sm.out, sm.bad = p.out, badField{kind: KindMalformed, field: outRole[p.out], msg: msgUnparseable}
 			}
 		}
 		if sm.bad.kind == "" {
@@ -87,7 +87,7 @@ func (s *fileSource) openFast(cur *fileCursor) (string, error) {
 		list = append(list, sm)
 	}
 	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("feeds: %s: %w", cur.file, err)
+		return "", engineError(s.ctx, cur.file, s.format, err)
 	}
 	cur.fast, cur.syms = true, list
 	if len(list) == 0 {
@@ -106,7 +106,7 @@ func (s *fileSource) openFast(cur *fileCursor) (string, error) {
 	}
 	b.WriteString(")")
 	if _, err := s.conn.ExecContext(s.ctx, b.String()); err != nil {
-		return "", fmt.Errorf("feeds: %s: %w", cur.file, err)
+		return "", engineError(s.ctx, cur.file, s.format, err)
 	}
 	// A row missing a contract column gets a NULL code: malformed, counted
 	// (or rejected) like the same row of a CSV file.
@@ -131,8 +131,8 @@ const (
 
 func (s *fileSource) decodeFast(rec arrow.RecordBatch) error {
 	cur := s.cur
-	if int(rec.NumCols()) != fastCount {
-		return fmt.Errorf("feeds: %s: query returned %d columns, want %d", cur.file, rec.NumCols(), fastCount)
+	if err := cur.positions(rec, fastCount); err != nil {
+		return err
 	}
 	tA, ok1 := rec.Column(fastTime).(*array.Int64)
 	cA, ok2 := rec.Column(fastCode).(*array.Uint32)
@@ -164,6 +164,7 @@ func (s *fileSource) decodeFast(rec arrow.RecordBatch) error {
 	timeUTC := cur.q.timeUTC
 	for i := range n {
 		cur.row++
+		cur.recRow = i
 		code := codeV[i]
 		if int(code) >= len(syms) {
 			s.batch.Quotes = out
@@ -179,7 +180,7 @@ func (s *fileSource) decodeFast(rec arrow.RecordBatch) error {
 		// Fast accept: every check of checkQuote and orderCheck, in one branch.
 		id := sm.id
 		sum := q.Bid + q.Ask + q.UnderlyingPrice + q.IV + q.Delta + q.Gamma + q.Vega + q.Theta
-		if id != noContract && sum-sum == 0 && q.Bid > 0 && q.Bid <= q.Ask && q.UnderlyingPrice > 0 &&
+		if id != noContract && !cur.slow && sum-sum == 0 && q.Bid > 0 && q.Bid <= q.Ask && q.UnderlyingPrice > 0 &&
 			q.Delta >= -1 && q.Delta <= 1 && q.Gamma >= 0 && q.Vega >= 0 && q.IV >= 0 && q.IV <= maxIV &&
 			tm >= s.order.last && s.order.lastBy[id] != tm {
 			s.order.last, s.order.started = tm, true
@@ -203,7 +204,11 @@ func (s *fileSource) acceptSlow(cur *fileCursor, sm *symMeta, q *Quote) error {
 	if sm.bad.kind != "" {
 		return s.bad(cur, sm.out, sm.bad)
 	}
-	if bf, good := checkQuote(q, sm.c.Strike); !good {
+	if cur.slow {
+		if out, bf := s.enrich(cur, q, &sm.c); bf.kind != "" {
+			return s.bad(cur, out, bf)
+		}
+	} else if bf, good := checkQuote(q, sm.c.Strike); !good {
 		return s.bad(cur, roleOut(bf.field), bf)
 	}
 	if s.order.started && q.Time < s.order.last {
@@ -240,6 +245,7 @@ func (s *fileSource) decodeFastNulls(rec arrow.RecordBatch) error {
 	n := int(rec.NumRows())
 	for i := range n {
 		cur.row++
+		cur.recRow = i
 		bad := -1
 		for j := 0; j < fastCount && bad < 0; j++ {
 			if rec.Column(j).IsNull(i) {
@@ -247,7 +253,7 @@ func (s *fileSource) decodeFastNulls(rec arrow.RecordBatch) error {
 			}
 		}
 		if bad >= 0 {
-			if err := s.bad(cur, bad, badField{kind: KindMalformed, msg: "missing or unparseable"}); err != nil {
+			if err := s.bad(cur, bad, badField{kind: KindMalformed, msg: msgUnparseable}); err != nil {
 				return err
 			}
 			continue
@@ -282,7 +288,7 @@ func (s *fileSource) openNative(cur *fileCursor) (string, bool, error) {
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("feeds: %s: %w", cur.file, err)
+		return "", false, engineError(s.ctx, cur.file, s.format, err)
 	}
 	var table []NativeContract
 	if err := json.Unmarshal(raw, &table); err != nil {
@@ -293,6 +299,11 @@ func (s *fileSource) openNative(cur *fileCursor) (string, bool, error) {
 		sm := &list[i]
 		sm.id = noContract
 		sm.c = Contract{Symbol: nc.Symbol, Underlying: nc.Underlying, Expiry: MicrosTime(nc.ExpiryUS), Strike: nc.Strike, Multiplier: nc.Multiplier}
+		root := nc.Underlying
+		if occ, err := ParseOCC(nc.Symbol); err == nil {
+			sm.c.Root, root = occ.Root, occ.Root
+		}
+		sm.c.Settlement = s.roots.settlement(root, sm.c.Expiry)
 		switch nc.Right {
 		case "C":
 			sm.c.Right = Call

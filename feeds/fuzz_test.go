@@ -2,9 +2,11 @@ package feeds
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // FuzzCSV: any file content through the deltaneutral preset and a custom layout, under both
@@ -15,8 +17,24 @@ func FuzzCSV(f *testing.F) {
 	f.Add([]byte("t,s,b,a,u\n2020-03-09 14:00:00,SPY200320P00250000,2.5,2.6,270\n"))
 	f.Add([]byte("\xef\xbb\xbft,s,b,a,u\r\n2020-03-09,SPY,1,2,3\r\n\"x\ny\",,,,\n"))
 	f.Add([]byte(""))
+	// The corpus (text and generated binary files) as seeds.
+	cdir, names := corpusFiles(f)
+	for _, n := range names {
+		if b, err := os.ReadFile(filepath.Join(cdir, n)); err == nil && len(b) < 1<<16 {
+			f.Add(b)
+		}
+	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				panic(fmt.Sprintf("FuzzCSV: no result after 20s on %d bytes", len(data)))
+			}
+		}()
 		p := filepath.Join(dir, "f.csv")
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)

@@ -103,8 +103,8 @@ func TestOverlappingCSVFilesAreMerged(t *testing.T) {
 	}
 }
 
-// A bad row of a file read sorted is still reported under reject, and the
-// message says its row number counts in time order.
+// A bad row of a file read sorted is still reported under reject, at its
+// place in the file: row, physical line and column.
 func TestRejectInSortedFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "q.csv")
@@ -120,8 +120,8 @@ func TestRejectInSortedFile(t *testing.T) {
 	defer src.Close()
 	_, err := src.Next(context.Background())
 	var re *RowError
-	if !errors.As(err, &re) || re.Kind != KindCrossed || re.Row != 2 || !strings.Contains(re.Msg, "time order") {
-		t.Fatalf("got %v, want a crossed row 2 (in time order) error", err)
+	if !errors.As(err, &re) || re.Kind != KindCrossed || re.Row != 3 || re.Line != 4 || re.Column != "bid" || !strings.Contains(err.Error(), "q.csv:4:3:") {
+		t.Fatalf("got %v, want a crossed error at row 3, q.csv:4:3 (bid)", err)
 	}
 	src2 := must(OpenFile(context.Background(), FileConfig{Path: p, Columns: cols}, Skip, nil))
 	defer src2.Close()

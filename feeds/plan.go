@@ -2,6 +2,7 @@ package feeds
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -33,11 +34,14 @@ import (
 func (s *fileSource) sorted(inner string, q *query, n int) string {
 	key := "c0"
 	if !q.timeUTC {
-		wall := fmt.Sprintf("c0 + %d", s.lay.timeAdd.Microseconds())
+		// The decoder's tags (sqlbuild.go): instants; dates, stamped 16:00 New York;
+		// else wall clock in the layout's zone.
+		wall := "c0"
 		if s.lay.loc != time.UTC {
-			wall = fmt.Sprintf("epoch_us(timezone(%s, make_timestamp(%s)))", sqlString(s.lay.loc.String()), wall)
+			wall = fmt.Sprintf("epoch_us(timezone(%s, make_timestamp(c0)))", sqlString(s.lay.loc.String()))
 		}
-		key = fmt.Sprintf("CASE WHEN c0 >= %d THEN c0 - %d ELSE %s END", instantBias/2, instantBias, wall)
+		date := fmt.Sprintf("epoch_us(timezone('America/New_York', make_timestamp(c0 - %d + 57600000000)))", dateBias)
+		key = fmt.Sprintf("CASE WHEN c0 >= %d THEN c0 - %d WHEN c0 >= %d THEN %s ELSE %s END", instantBias/2, instantBias, dateBias/2, date, wall)
 	}
 	var b strings.Builder
 	b.WriteString("SELECT * FROM (" + inner + ") ORDER BY " + key)
@@ -110,13 +114,21 @@ func (s *fileSource) plan() error {
 // span reads one file's time column in file order.
 func (s *fileSource) span(file string) (fileSpan, error) {
 	sp := fileSpan{file: file, inOrder: true}
-	q, err := s.prepare([]string{file})
+	from, types, _, err := s.source(file)
+	if err != nil || from == "" {
+		return sp, err // no good row: nothing to place
+	}
+	q, err := buildQuery(from, types, s.lay, s.native)
 	if err != nil {
-		return sp, err
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return sp, err
+		}
+		return sp, &FileError{File: file, Msg: err.Error()}
 	}
 	rr, err := s.query("SELECT " + q.exprs[outTime] + " FROM " + q.from)
 	if err != nil {
-		return sp, fmt.Errorf("feeds: %s: %w", file, err)
+		return sp, engineError(s.ctx, file, s.format, err)
 	}
 	defer rr.Release()
 	tz := s.tz
@@ -148,7 +160,7 @@ func (s *fileSource) span(file string) (fileSpan, error) {
 		}
 	}
 	if err := rr.Err(); err != nil {
-		return sp, fmt.Errorf("feeds: %s: %w", file, err)
+		return sp, engineError(s.ctx, file, s.format, err)
 	}
 	return sp, nil
 }

@@ -53,6 +53,9 @@ const (
 	KindGreeksOutOfRange QualityKind = "greeks_out_of_range" // |delta| > 1, gamma < 0, vega < 0, IV < 0 or IV > 10
 	KindOutOfOrder       QualityKind = "out_of_order"        // time before the previous row's time
 	KindDuplicate        QualityKind = "duplicate"           // same contract and time as an earlier row
+	// KindNoIV: the greeks are computed (the file has none) and no volatility in
+	// [MinIV, MaxIV] reproduces the mid: below intrinsic value or above the no-arbitrage bound.
+	KindNoIV QualityKind = "no_iv"
 )
 
 // maxIV bounds implied vol: 1000% is past anything traded; larger values are data errors.
@@ -99,18 +102,65 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return "feeds: " + e.Field + ": " + e.Msg }
 
-// RowError is a bad row in a file: the file, the 1-based data row (the header is not counted)
-// and the column (the source column name where there is one).
+// RowError is a bad row in a file. Its message is the one error format of the package:
+//
+//	feeds: FILE:LINE:FIELD: column "NAME": KIND: want …, found "…"
+//
+// LINE is the physical line as an editor shows it (1-based, the header being line 1, blank
+// lines and any line-end style counted); FIELD the 1-based position of the column in the CSV
+// header. Parquet files have no lines: "FILE: row N". A value from the file is quoted with at
+// most 40 characters.
 type RowError struct {
 	File   string
-	Row    int64
-	Column string
+	Line   int64  // physical line (CSV); 0 when the file has no lines (Parquet)
+	Row    int64  // 1-based data row (the header is not counted)
+	Column string // source column name; "" for the whole row
+	Field  int    // 1-based position of Column in the CSV header; 0 when unknown
 	Kind   QualityKind
-	Msg    string
+	Msg    string // what was expected and what was found
 }
 
 func (e *RowError) Error() string {
-	return fmt.Sprintf("feeds: %s: row %d, column %q: %s: %s", e.File, e.Row, e.Column, e.Kind, e.Msg)
+	var b strings.Builder
+	b.WriteString("feeds: ")
+	b.WriteString(e.File)
+	switch {
+	case e.Line > 0 && e.Field > 0:
+		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Field)
+	case e.Line > 0:
+		fmt.Fprintf(&b, ":%d", e.Line)
+	case e.Row > 0:
+		fmt.Fprintf(&b, ": row %d", e.Row)
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, ": column %q", e.Column)
+	}
+	fmt.Fprintf(&b, ": %s: %s", e.Kind, e.Msg)
+	return b.String()
+}
+
+// AllSkippedError ends a source under "skip" that read rows but kept none: the counts by
+// kind and the most likely cause, instead of an empty feed.
+type AllSkippedError struct {
+	Rows   int64
+	Counts QualityCounts
+	Cause  string
+}
+
+func (e *AllSkippedError) Error() string {
+	return fmt.Sprintf("feeds: all %s rows were skipped: %s", thousands(e.Rows), e.Cause)
+}
+
+// thousands writes n with comma separators (14438 → "14,438").
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // badField is the verdict of checkQuote: the kind and the quote field at fault.

@@ -37,11 +37,16 @@ const DefaultMultiplier = 100
 type Contract struct {
 	ID         ContractID
 	Symbol     string    // OCC symbol without padding, e.g. "SPY200320P00240000"
-	Underlying string    // e.g. "SPY", "SPX"
+	Underlying string    // e.g. "SPY", "SPX" (the root mapped by roots.go: SPXW → SPX)
+	Root       string    // OCC root, e.g. "SPXW"; "" when unknown (then Underlying)
 	Expiry     time.Time // UTC instant of the expiry day's 16:00 America/New_York
 	Strike     float64
 	Right      Right
 	Multiplier float64 // shares per contract; 100 unless the data says otherwise
+	// Settlement: PM (the zero value) settles at Expiry, the expiry day's close; AM settles
+	// at the expiry day's opening price and the last trade is the trading day before
+	// (roots.go).
+	Settlement Settlement
 }
 
 // Contracts is an interning table: each distinct OCC symbol gets the next ContractID, in the

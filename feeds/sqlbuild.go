@@ -72,6 +72,17 @@ const offsetPattern = `[0-9]:[0-9]{2}(:[0-9]{2}([.][0-9]*)?)? ?([Zz]|[+-][0-9]{2
 // beyond any real time, so the decoder tells them apart with one compare.
 const instantBias = int64(1) << 61
 
+// dateBias tags, likewise, the values that are dates (a date column, ISO text of a date alone,
+// a strptime format without a time of day, an end-of-day preset's midnight): the decoder
+// stamps them 16:00 New York, the close, whatever the layout's zone.
+const dateBias = int64(1) << 59
+
+// epochExpr turns a numeric epoch in s, ms, µs or ns (told by magnitude) into µs.
+func epochExpr(x string) string {
+	return fmt.Sprintf("(CASE WHEN abs(%[1]s) >= 1e17 THEN CAST(%[1]s AS HUGEINT) // 1000 WHEN abs(%[1]s) >= 1e14 THEN CAST(%[1]s AS HUGEINT) "+
+		"WHEN abs(%[1]s) >= 1e11 THEN CAST(%[1]s AS HUGEINT) * 1000 ELSE CAST(round(%[1]s * 1e6) AS HUGEINT) END)::BIGINT", x)
+}
+
 // query is a built file query.
 type query struct {
 	sql       string
@@ -89,14 +100,17 @@ func buildQuery(from string, types map[string]string, l *layout, native bool) (*
 	q := &query{}
 	exprs := make([]string, outCount)
 	col := func(out int) (string, typeClass, bool, error) {
-		name, ok := l.cols[outRole[out]]
-		if !ok {
+		name, mapped := l.resolveColumn(outRole[out], func(c string) bool { _, ok := types[c]; return ok })
+		if !mapped {
 			return "", tcOther, false, nil
 		}
-		t, ok := types[name]
-		if !ok {
-			return "", tcOther, false, fmt.Errorf("column %q (columns.%s) is not in the file", name, outRole[out])
+		if name == "" {
+			if l.optional[outRole[out]] {
+				return "", tcOther, false, nil
+			}
+			return "", tcOther, false, fmt.Errorf("column %s (columns.%s) is not in the file", quoteValue(strings.ReplaceAll(l.cols[outRole[out]], "|", " or ")), outRole[out])
 		}
+		t := types[name]
 		q.srcCol[out], q.hasColumn[out] = name, true
 		return sqlIdent(name), classify(t), true, nil
 	}
@@ -118,27 +132,49 @@ func buildQuery(from string, types map[string]string, l *layout, native bool) (*
 		if !ok {
 			return nil, &FieldError{Field: "columns.time", Msg: "required"}
 		}
+		midnightDate := func(ts string) string {
+			// An end-of-day preset's timestamp at midnight is a date: 16:00 New York.
+			return fmt.Sprintf("CASE WHEN epoch_us(%s) %% 86400000000 = 0 THEN epoch_us(%s) + %d ELSE epoch_us(%s) END", ts, ts, dateBias, ts)
+		}
 		switch tc {
 		case tcTimestampTZ:
-			exprs[outTime], q.timeUTC = "epoch_us("+c+")", true
-		case tcTimestamp, tcDate:
-			exprs[outTime] = "epoch_us(" + c + "::TIMESTAMP)"
+			if l.eod {
+				exprs[outTime] = fmt.Sprintf("CASE WHEN epoch_us(%s) %% 86400000000 = 0 THEN epoch_us(%s) + %d ELSE epoch_us(%s) + %d END", c, c, dateBias, c, instantBias)
+			} else {
+				exprs[outTime], q.timeUTC = "epoch_us("+c+")", true
+			}
+		case tcDate:
+			exprs[outTime] = fmt.Sprintf("epoch_us(%s::TIMESTAMP) + %d", c, dateBias)
+		case tcTimestamp:
+			if l.eod {
+				exprs[outTime] = midnightDate(c + "::TIMESTAMP")
+			} else {
+				exprs[outTime] = "epoch_us(" + c + "::TIMESTAMP)"
+			}
+		case tcNumber:
+			exprs[outTime] = fmt.Sprintf("%s + %d", epochExpr(c), instantBias)
 		case tcText:
 			switch {
 			case strings.Contains(l.timeFormat, "%z") || strings.Contains(l.timeFormat, "%Z"):
 				// The format reads the offset: every value is an instant.
 				exprs[outTime], q.timeUTC = "epoch_us("+strptime(c, l.timeFormat)+")", true
 			case l.timeFormat == "":
-				// ISO text: a value with a UTC offset (Z, +hh:mm) is an
-				// instant, tagged with instantBias for the decoder; one
-				// without is wall clock in the layout's zone.
-				exprs[outTime] = fmt.Sprintf("CASE WHEN regexp_matches(%s, %s) THEN epoch_us(TRY_CAST(%s AS TIMESTAMPTZ)) + %d ELSE epoch_us(TRY_CAST(%s AS TIMESTAMP)) END",
-					c, sqlString(offsetPattern), c, instantBias, c)
+				// ISO text: a value with a UTC offset (Z, +hh:mm) is an instant, tagged with
+				// instantBias for the decoder; a date alone is tagged dateBias (16:00 New
+				// York); digits alone are an epoch number; anything else is wall clock in
+				// the layout's zone.
+				t := "trim(" + c + ")"
+				exprs[outTime] = fmt.Sprintf("CASE WHEN regexp_full_match(%s, '-?[0-9]{9,19}') THEN %s + %d "+
+					"WHEN regexp_full_match(%s, '[0-9]{4}-[0-9]{2}-[0-9]{2}') THEN epoch_us(TRY_CAST(%s AS DATE)::TIMESTAMP) + %d "+
+					"WHEN regexp_matches(%s, %s) THEN epoch_us(TRY_CAST(%s AS TIMESTAMPTZ)) + %d ELSE epoch_us(TRY_CAST(%s AS TIMESTAMP)) END",
+					t, epochExpr("TRY_CAST("+t+" AS BIGINT)"), instantBias, t, t, dateBias, t, sqlString(offsetPattern), t, instantBias, t)
+			case !hasTimeOfDay(l.timeFormat):
+				exprs[outTime] = fmt.Sprintf("epoch_us(%s) + %d", strptime(c, l.timeFormat), dateBias)
 			default:
 				exprs[outTime] = "epoch_us(" + strptime(c, l.timeFormat) + ")"
 			}
 		default:
-			return nil, badType(outTime, "a timestamp, a date or text")
+			return nil, badType(outTime, "a timestamp, a date, an epoch number or text")
 		}
 	}
 	// expiry: also a wall-clock TIMESTAMP expression for composing OCC symbols.
@@ -175,6 +211,12 @@ func buildQuery(from string, types map[string]string, l *layout, native bool) (*
 			exprs[out] = fmt.Sprintf("%v::DOUBLE", l.multiplier)
 		case !ok && out == outStrike:
 			exprs[out] = "NULL::DOUBLE"
+		case !ok && out == outUnderlyingPrice && l.underlyingMid[0] != "" && types[l.underlyingMid[0]] != "" && types[l.underlyingMid[1]] != "":
+			num := func(n string) string { return "TRY_CAST(trim(CAST(" + sqlIdent(n) + " AS VARCHAR)) AS DOUBLE)" }
+			exprs[out] = "((" + num(l.underlyingMid[0]) + " + " + num(l.underlyingMid[1]) + ") / 2)"
+			q.srcCol[out], q.hasColumn[out] = l.underlyingMid[1], true
+		case !ok && out == outUnderlyingPrice:
+			exprs[out] = "'NaN'::DOUBLE" // from the underlying series, or the underlying column's error
 		case !ok:
 			exprs[out] = "0.0::DOUBLE"
 		case tc == tcNumber:
@@ -183,6 +225,9 @@ func buildQuery(from string, types map[string]string, l *layout, native bool) (*
 			exprs[out] = "TRY_CAST(trim(" + c + ") AS DOUBLE)"
 		default:
 			return nil, badType(out, "a number")
+		}
+		if f, scaled := l.scale[outRole[out]]; scaled && ok {
+			exprs[out] = fmt.Sprintf("(%s * %v)", exprs[out], f)
 		}
 	}
 	// right
@@ -212,7 +257,7 @@ func buildQuery(from string, types map[string]string, l *layout, native bool) (*
 		case tc == tcText && native:
 			exprs[outUnderlying] = c
 		case tc == tcText:
-			exprs[outUnderlying] = "NULLIF(upper(trim(" + c + ")), '')"
+			exprs[outUnderlying] = "NULLIF(ltrim(upper(trim(" + c + ")), '^'), '')" // Cboe writes ^SPX
 		default:
 			return nil, badType(outUnderlying, "text")
 		}
@@ -242,11 +287,13 @@ func buildQuery(from string, types map[string]string, l *layout, native bool) (*
 		case native:
 			exprs[outSymbol] = c
 		case l.symbolFromRoot:
-			r := "upper(trim(" + c + "))"
+			// An OCC symbol, or a bare root composed with the other columns; empty: the
+			// underlying is the root. Anything else is malformed (never replaced silently).
+			r := "regexp_replace(upper(trim(" + c + ")), '^O:', '')"
 			exprs[outSymbol] = "(CASE WHEN regexp_full_match(" + r + ", '[A-Z0-9.]{1,6} *[0-9]{6}[CP][0-9]{8}') THEN replace(" + r +
-				", ' ', '') WHEN regexp_full_match(" + r + ", '[A-Z0-9.]{1,6}') THEN " + compose(r) + " ELSE " + compose(und) + " END)"
+				", ' ', '') WHEN regexp_full_match(" + r + ", '[A-Z0-9.]{1,6}') THEN " + compose(r) + " WHEN coalesce(" + r + ", '') = '' THEN " + compose(und) + " END)"
 		default:
-			exprs[outSymbol] = "NULLIF(replace(upper(trim(" + c + ")), ' ', ''), '')"
+			exprs[outSymbol] = "NULLIF(replace(regexp_replace(upper(trim(" + c + ")), '^O:', ''), ' ', ''), '')"
 		}
 	}
 	var b strings.Builder

@@ -36,23 +36,33 @@ const (
 // [Low, High]. Every day draws from its own PCG stream (seed, day index), so a day's path does
 // not depend on how earlier days were consumed.
 //
+// Calendar: on an exchange early-close day (see IsEarlyClose) the day's quotes end at 13:00
+// New York (the bridge pins the close there). Weekly (Friday) and monthly (third Friday)
+// expiries that are not trading days move to the previous trading day, for any date (see
+// ExpiryOnTradingDay); an expiry on an early-close day is at 13:00 New York.
+//
+// Strikes: each day lists the strikes within ±around_spot_pct of the day's open; an expiry
+// keeps every strike it listed on earlier days until it expires (up to retainFactor times the
+// day's fresh range; beyond that the strikes farthest from the open are delisted), so legs do
+// not stop quoting after a large move.
+//
 // Quotes: at each quote time, for each listed expiry later than that time (ascending), each
 // strike (ascending), the call then the put, skipping an option whose price is below MinPrice.
-// Time to expiry is calendar time (ACT/365) to the expiry instant (16:00 America/New_York).
-// Contract IDs are assigned at a contract's first quote.
+// Bid and ask follow SpreadConfig (tick grid, bounds against intrinsic value and verticals).
+// Time to expiry is calendar time (ACT/365) to the expiry instant (the session close in
+// America/New_York). Contract IDs are assigned at a contract's first quote.
 func NewSynthetic(cfg SyntheticConfig, seed uint64) (Source, error) {
 	c, err := cfg.withDefaults().compile()
 	if err != nil {
 		return nil, err
 	}
-	return Canonical(&synthetic{c: c, seed: seed, contracts: NewContracts(), anchorSet: anchorIndex(c.dates)}), nil // order.go
+	return Canonical(&synthetic{c: c, seed: seed, contracts: NewContracts(), w: newWidthModel(c.cfg.Spread)}), nil // order.go
 }
 
 type synthetic struct {
 	c         *compiled
 	seed      uint64
 	contracts *Contracts
-	anchorSet map[string]int // date → day index (holiday lookup for expiries)
 	batch     Batch
 	closed    bool
 
@@ -64,25 +74,32 @@ type synthetic struct {
 	spot     []float64 // underlying at each quote time
 	vix      []float64 // VIX/100 at each quote time
 	expiries []expiryInfo
-	strikes  []float64
+	strikes  []float64    // the day's strikes: a contiguous grid, index i is strike (nMin+i)×step
 	ids      []ContractID // [expiry][strike][right] → ID, noContract until first quoted
+	listed   []listedRange
+	col      [2][]legQuote // scratch: the call and put columns of one expiry at one quote time
 	pcg      rand.PCG
 	rng      *rand.Rand
 	walk     []float64
+	w        widthModel
 }
 
 type expiryInfo struct {
-	at   int64     // µs UTC
-	date time.Time // calendar day (for the OCC symbol)
+	at       int64     // µs UTC
+	date     time.Time // calendar day (for the OCC symbol)
+	kLo, kHi int       // the expiry's listed strikes: s.strikes[kLo..kHi]
 }
 
-func anchorIndex(dates []time.Time) map[string]int {
-	m := make(map[string]int, len(dates))
-	for i, d := range dates {
-		m[d.Format(time.DateOnly)] = i
-	}
-	return m
+// listedRange is the strike range an expiry has listed so far, in grid units (strike/step).
+type listedRange struct {
+	at     int64
+	lo, hi int
 }
+
+// retainFactor bounds the strikes a live expiry keeps listing: at most this many times the
+// day's fresh range (and maxChainStrikes); beyond it the strikes farthest from the day's open
+// are delisted.
+const retainFactor = 3
 
 func (s *synthetic) Contracts() *Contracts  { return s.contracts }
 func (s *synthetic) Quality() QualityCounts { return QualityCounts{} }
@@ -126,12 +143,25 @@ func (s *synthetic) startDay(d int) {
 	y, m, dd := date.Date()
 	openT := time.Date(y, m, dd, 0, 0, 0, 0, sess.loc).Add(sess.open)
 	closeT := time.Date(y, m, dd, 0, 0, 0, 0, sess.loc).Add(sess.close)
+	if IsEarlyClose(date) {
+		// The exchange closes at 13:00 New York: so does the chain.
+		if early := time.Date(y, m, dd, 0, 0, 0, 0, newYork).Add(EarlyClose); early.Before(closeT) && early.After(openT) {
+			closeT = early
+		}
+	}
 	s.times = s.times[:0]
 	for t := openT; !t.After(closeT); t = t.Add(cfg.Every) {
 		s.times = append(s.times, t.UnixMicro())
 	}
 	if last := s.times[len(s.times)-1]; last < closeT.UnixMicro() {
 		s.times = append(s.times, closeT.UnixMicro())
+	}
+	if len(s.times) < minSessionPoints { // a short early-close session: four even quote times
+		span := closeT.Sub(openT)
+		s.times = s.times[:0]
+		for i := range minSessionPoints {
+			s.times = append(s.times, openT.Add(span*time.Duration(i)/(minSessionPoints-1)).UnixMicro())
+		}
 	}
 	n := len(s.times)
 
@@ -154,21 +184,7 @@ func (s *synthetic) startDay(d int) {
 	}
 
 	s.expiries = s.listExpiries(date, s.expiries[:0])
-	p := cfg.Strikes.AroundSpotPct / 100
-	step := cfg.Strikes.Step
-	lo := math.Ceil(bar.Open*(1-p)/step) * step
-	hi := math.Floor(bar.Open*(1+p)/step) * step
-	s.strikes = s.strikes[:0]
-	for i := 0; ; i++ {
-		k := lo + float64(i)*step
-		if k > hi+step/1e6 {
-			break
-		}
-		k = math.Round(k*1000) / 1000 // OCC precision; no 0.30000000000000004 strikes
-		if k > 0 && k <= maxOCCStrike {
-			s.strikes = append(s.strikes, k)
-		}
-	}
+	s.layoutStrikes(bar.Open)
 	need := len(s.expiries) * len(s.strikes) * 2
 	if cap(s.ids) < need {
 		s.ids = make([]ContractID, need)
@@ -178,6 +194,52 @@ func (s *synthetic) startDay(d int) {
 		s.ids[i] = noContract
 	}
 	s.ti = 0
+}
+
+// layoutStrikes lists each expiry's strikes for the day: the strikes within ±around_spot_pct
+// of the day's open, plus every strike the expiry listed on earlier days (exchanges do not
+// delist strikes of a live expiry after a move), bounded by retainFactor.
+func (s *synthetic) layoutStrikes(open float64) {
+	cfg := &s.c.cfg
+	p := cfg.Strikes.AroundSpotPct / 100
+	step := cfg.Strikes.Step
+	lo := int(math.Ceil(open * (1 - p) / step))
+	hi := int(math.Floor(open * (1 + p) / step))
+	lo = max(lo, 1) // strikes > 0
+	hi = min(hi, int(math.Floor(maxOCCStrike/step)))
+	if hi < lo {
+		hi = lo
+	}
+	limit := min(retainFactor*(hi-lo+1), maxChainStrikes)
+	prev := s.listed
+	next := make([]listedRange, 0, len(s.expiries))
+	nMin, nMax := lo, hi
+	for i := range s.expiries {
+		e := &s.expiries[i]
+		r := listedRange{at: e.at, lo: lo, hi: hi}
+		for _, old := range prev {
+			if old.at == e.at {
+				r.lo, r.hi = min(r.lo, old.lo), max(r.hi, old.hi)
+			}
+		}
+		for r.hi-r.lo+1 > limit { // delist the strike farthest from the day's fresh range
+			if lo-r.lo > r.hi-hi {
+				r.lo++
+			} else {
+				r.hi--
+			}
+		}
+		next = append(next, r)
+		nMin, nMax = min(nMin, r.lo), max(nMax, r.hi)
+	}
+	s.listed = next
+	s.strikes = s.strikes[:0]
+	for n := nMin; n <= nMax; n++ {
+		s.strikes = append(s.strikes, math.Round(float64(n)*step*1000)/1000) // OCC precision
+	}
+	for i := range s.expiries {
+		s.expiries[i].kLo, s.expiries[i].kHi = next[i].lo-nMin, next[i].hi-nMin
+	}
 }
 
 func growFloats(b []float64, n int) []float64 {
@@ -239,7 +301,9 @@ func bridgeDay(rng *rand.Rand, times []int64, open, high, low, cls float64, out,
 	out[0], out[a], out[b], out[n-1] = open, first, second, cls
 }
 
-// listExpiries returns the day's listed expiries, ascending and distinct.
+// listExpiries returns the day's listed expiries, ascending and distinct. A Friday that is not
+// a trading day moves to the previous trading day, and on an early-close day the expiry is at
+// 13:00 New York (see ExpiryOnTradingDay).
 func (s *synthetic) listExpiries(day time.Time, out []expiryInfo) []expiryInfo {
 	cfg := &s.c.cfg
 	var fridays []time.Time
@@ -262,11 +326,13 @@ func (s *synthetic) listExpiries(day time.Time, out []expiryInfo) []expiryInfo {
 		n++
 	}
 	for _, f := range fridays {
-		e := s.holidayAdjust(f)
+		exp := ExpiryOnTradingDay(ExpiryAt(f.Year(), f.Month(), f.Day()))
+		ey, em, ed := exp.In(newYork).Date()
+		e := time.Date(ey, em, ed, 0, 0, 0, 0, day.Location())
 		if e.Before(day) {
 			continue
 		}
-		at := ExpiryAt(e.Year(), e.Month(), e.Day()).UnixMicro()
+		at := exp.UnixMicro()
 		i := 0
 		for i < len(out) && out[i].at < at {
 			i++
@@ -289,30 +355,15 @@ func thirdFriday(y int, m time.Month, loc *time.Location) time.Time {
 	return d.AddDate(0, 0, 14)
 }
 
-// holidayAdjust moves a Friday expiry that falls on a holiday inside the anchor range (a date
-// with no anchor) to the previous anchor day of the same week, as exchanges do (Good Friday).
-func (s *synthetic) holidayAdjust(f time.Time) time.Time {
-	first, last := s.c.dates[0], s.c.dates[len(s.c.dates)-1]
-	if f.Before(first) || f.After(last) {
-		return f
-	}
-	for back := 0; back < 5; back++ {
-		d := f.AddDate(0, 0, -back)
-		if _, ok := s.anchorSet[d.Format(time.DateOnly)]; ok {
-			return d
-		}
-	}
-	return f
-}
-
-// emitTime appends the chain's quotes at quote time ti.
+// emitTime appends the chain's quotes at quote time ti: for each live expiry, both columns
+// are priced, arranged (see widthModel.arrange) and emitted strike by strike, call then put.
 func (s *synthetic) emitTime(ti int) {
 	cfg := &s.c.cfg
 	t := s.times[ti]
 	S := s.spot[ti]
 	v := s.vix[ti]
 	r, q := cfg.Rate, cfg.DividendYield
-	sp := cfg.Spread
+	L := s.w.stress(v * 100)
 	ns := len(s.strikes)
 	for ei, e := range s.expiries {
 		if e.at <= t {
@@ -322,43 +373,66 @@ func (s *synthetic) emitTime(ti int) {
 		tauIV := max(tau, minTauIV)
 		atm := v * math.Pow(tau30/tauIV, cfg.TermSlope)
 		skewScale := cfg.Skew / math.Sqrt(tauIV/tau30)
-		F := S * math.Exp((r-q)*tau)
+		dq, dr := math.Exp(-q*tau), math.Exp(-r*tau)
+		F := S * dq / dr
 		sqrtTau := math.Sqrt(tau)
-		for ki, K := range s.strikes {
+		strikes := s.strikes[e.kLo : e.kHi+1]
+		nk := len(strikes)
+		for side := range s.col {
+			if cap(s.col[side]) < nk {
+				s.col[side] = make([]legQuote, nk)
+			}
+			s.col[side] = s.col[side][:nk]
+		}
+		calls, puts := s.col[0], s.col[1]
+		for i, K := range strikes {
 			lnKF := math.Log(K / F)
 			sigma := min(max(atm*(1-skewScale*lnKF), minIV), maxGenIV)
-			bs := BlackScholes(S, K, r, q, sigma, tau)
-			m := math.Abs(lnKF) / (sigma * sqrtTau)
-			rel := sp.RelWidth * (1 + sp.VolCoef*sigma) * (1 + sp.MoneyCoef*m)
+			bs := bsCore(S, K, -lnKF-(r-q)*tau, r, q, sigma, tau, sqrtTau, dq, dr) // τ > 0, σ ≥ minIV, S, K > 0
+			c, p := &calls[i], &puts[i]
+			c.g, p.g = bs.Call, bs.Put
+			c.sigma, p.sigma = sigma, sigma
+			c.quoted = bs.Call.Price >= cfg.MinPrice
+			p.quoted = bs.Put.Price >= cfg.MinPrice
+			if c.quoted {
+				s.w.initial(c, bs.Call.Price, max(S-K, 0), bs.Call.Vega/100, L)
+			}
+			if p.quoted {
+				s.w.initial(p, bs.Put.Price, max(K-S, 0), bs.Put.Vega/100, L)
+			}
+		}
+		s.w.arrange(calls, strikes, false)
+		s.w.arrange(puts, strikes, true)
+		for i := range strikes {
+			ki := e.kLo + i
 			base := (ei*ns + ki) * 2
-			s.emit(t, ei, ki, base, Call, &bs.Call, S, sigma, sp.MinWidth, rel)
-			s.emit(t, ei, ki, base+1, Put, &bs.Put, S, sigma, sp.MinWidth, rel)
+			if calls[i].quoted {
+				s.emit(t, ei, ki, base, Call, &calls[i], S)
+			}
+			if puts[i].quoted {
+				s.emit(t, ei, ki, base+1, Put, &puts[i], S)
+			}
 		}
 	}
 }
 
-func (s *synthetic) emit(t int64, ei, ki, slot int, right Right, g *Greeks, S, sigma, minWidth, rel float64) {
-	theo := g.Price
-	if !(theo >= s.c.cfg.MinPrice) {
-		return
-	}
+func (s *synthetic) emit(t int64, ei, ki, slot int, right Right, l *legQuote, S float64) {
 	id := s.ids[slot]
 	if id == noContract {
 		id = s.intern(ei, ki, right)
 		s.ids[slot] = id
 	}
-	half := min(minWidth+theo*rel, 1.8*theo) / 2
 	s.batch.Quotes = append(s.batch.Quotes, Quote{
 		Time:            t,
 		Contract:        id,
-		Bid:             theo - half,
-		Ask:             theo + half,
+		Bid:             s.w.price(l.bid),
+		Ask:             s.w.price(l.ask),
 		UnderlyingPrice: S,
-		IV:              sigma,
-		Delta:           g.Delta,
-		Gamma:           g.Gamma,
-		Vega:            g.Vega / 100,
-		Theta:           g.Theta / 365,
+		IV:              l.sigma,
+		Delta:           l.g.Delta,
+		Gamma:           l.g.Gamma,
+		Vega:            l.g.Vega / 100,
+		Theta:           l.g.Theta / 365,
 	})
 }
 

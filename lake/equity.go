@@ -23,6 +23,9 @@ type EquityRow struct {
 	// UnderlyingPrice is the last underlying price quoted (of the first
 	// underlying the run quoted), for charts.
 	UnderlyingPrice float64
+	// ModelMarks is the number of open legs marked by the pricing model in
+	// this snapshot because they had no fresh quote.
+	ModelMarks int64
 }
 
 // NewEquityWriter opens (or creates) an equity table in dir.
@@ -36,6 +39,7 @@ func NewEquityWriter(dir string, opts WriterOptions) (*Writer[EquityRow], error)
 		}
 		open := b.Field(9).(*array.Int64Builder)
 		under := b.Field(10).(*array.Float64Builder)
+		marks := b.Field(11).(*array.Int64Builder)
 		return func(r *EquityRow) {
 			run.Append(r.RunID)
 			at.Append(arrow.Timestamp(r.Time.UnixMicro()))
@@ -44,6 +48,7 @@ func NewEquityWriter(dir string, opts WriterOptions) (*Writer[EquityRow], error)
 			}
 			open.Append(r.OpenPositions)
 			appendF64(under, r.UnderlyingPrice)
+			marks.Append(r.ModelMarks)
 		}
 	}, opts)
 }

@@ -26,6 +26,7 @@ type FillRow struct {
 	Status         string // "filled", "rejected", "blocked", "expired", "settled" …
 	Reason         string
 	Multiplier     float64 // shares per contract
+	MidPrice       float64 // net mid at the fill; NaN (null) when not filled
 }
 
 // NewFillWriter opens (or creates) a fills table in dir.
@@ -48,6 +49,7 @@ func NewFillWriter(dir string, opts WriterOptions) (*Writer[FillRow], error) {
 		status := b.Field(14).(*array.StringBuilder)
 		reason := b.Field(15).(*array.StringBuilder)
 		mult := b.Field(16).(*array.Float64Builder)
+		midPx := b.Field(17).(*array.Float64Builder)
 		return func(r *FillRow) {
 			run.Append(r.RunID)
 			seq.Append(r.Seq)
@@ -66,6 +68,7 @@ func NewFillWriter(dir string, opts WriterOptions) (*Writer[FillRow], error) {
 			appendStr(status, r.Status)
 			appendStr(reason, r.Reason)
 			appendF64(mult, r.Multiplier)
+			appendF64(midPx, r.MidPrice)
 		}
 	}, opts)
 }

@@ -74,28 +74,38 @@ func emptySelect(schema *arrow.Schema) (string, error) {
 	return "SELECT " + strings.Join(cols, ", ") + " WHERE false", nil
 }
 
-// readParquetSQL is a DuckDB SELECT over the given Parquet files, or a
-// typed empty SELECT when there are none (read_parquet refuses an empty
-// list).
-func readParquetSQL(paths []string, schema *arrow.Schema, hive bool) (string, error) {
+// readParquetSQL is a DuckDB SELECT of schema's columns, in order, over
+// the given Parquet files of an unpartitioned table, or a typed empty
+// SELECT when there are none (read_parquet refuses an empty list). Hive
+// partitioning is off: folder names never make columns.
+func readParquetSQL(paths []string, schema *arrow.Schema) (string, error) {
 	if len(paths) == 0 {
 		return emptySelect(schema)
 	}
+	cols := make([]string, schema.NumFields())
+	for i, f := range schema.Fields() {
+		cols[i] = sqlIdent(f.Name)
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + readParquetFrom(paths), nil
+}
+
+func readParquetFrom(paths []string) string {
 	q := make([]string, len(paths))
 	for i, p := range paths {
 		q[i] = sqlString(p)
 	}
-	opt := "union_by_name=true"
-	if hive {
-		opt += ", hive_partitioning=true"
-	}
-	return "SELECT * FROM read_parquet([" + strings.Join(q, ", ") + "], " + opt + ")", nil
+	return "read_parquet([" + strings.Join(q, ", ") + "], union_by_name = true, hive_partitioning = false)"
 }
 
 // SelectSQL returns a DuckDB SELECT over exactly the snapshot's active
-// files (a typed empty SELECT when there are none).
+// files, columns in schema order (a typed empty SELECT when there are
+// none). Partition columns take their values from the log's
+// partitionValues (partition.go), never from folder names.
 func (s *TableSnapshot) SelectSQL() (string, error) {
-	return readParquetSQL(s.Paths(), s.Schema, len(s.Metadata.PartitionColumns) > 0)
+	if len(s.Metadata.PartitionColumns) > 0 {
+		return s.partitionedSQL()
+	}
+	return readParquetSQL(s.Paths(), s.Schema)
 }
 
 // CreateView creates (or replaces) view name in db over the snapshot's

@@ -69,6 +69,7 @@ func FillsSchema() *arrow.Schema {
 		col("status", str, true),
 		col("reason", str, true),
 		col("multiplier", f64, true),
+		col("mid_price", f64, true),
 	}, nil)
 }
 
@@ -87,6 +88,7 @@ func EquitySchema() *arrow.Schema {
 		col("drawdown", f64, true),
 		col("open_positions", i64, false),
 		col("underlying_price", f64, true),
+		col("model_marks", i64, false),
 	}, nil)
 }
 

@@ -35,6 +35,8 @@ type TableSnapshot struct {
 	CheckpointVersion int64
 
 	fsys FS
+	// real holds the files' real paths once confine checked them.
+	real []string
 }
 
 // Snapshot replays the table in dir at version (-1 = latest). It refuses
@@ -199,6 +201,9 @@ func localPath(p string) (string, error) {
 
 // Paths returns the OS paths of the active files, in Files order.
 func (s *TableSnapshot) Paths() []string {
+	if s.real != nil {
+		return slices.Clone(s.real)
+	}
 	out := make([]string, len(s.Files))
 	for i, a := range s.Files {
 		rel, _ := localPath(a.Path) // checked when the snapshot was built

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -18,6 +19,7 @@ var Headline = []string{
 	"trades.closed", "trades.win_rate", "trades.profit_factor",
 	"trailing_stop.triggered", "trailing_stop.avg_give_back_pct",
 	"circuit_breaker.trips", "circuit_breaker.blocked", "portfolio_limits.checks", "portfolio_limits.rejected",
+	"attribution.trailing_stop.saved", "attribution.portfolio_limits.saved", "attribution.circuit_breaker.saved",
 }
 
 // Compared is one run in a comparison.
@@ -130,23 +132,103 @@ func SortRuns(runs []Compared, metric string) error {
 	return nil
 }
 
-func cell(v any) string {
+// TableHeadline is the default metric set of the terminal table: the most
+// telling columns, narrow enough for a 120-column terminal next to a run id
+// and a few differing settings.
+var TableHeadline = []string{
+	"pnl.total", "drawdown.max_pct", "ratios.sharpe", "trades.closed",
+	"trailing_stop.triggered", "circuit_breaker.trips", "portfolio_limits.rejected",
+}
+
+// moneyMetric reports whether a metric is dollars.
+func moneyMetric(m string) bool {
+	switch m {
+	case "pnl.total", "pnl.final_equity", "pnl.capital", "pnl.best_day", "pnl.worst_day",
+		"drawdown.max_dollars", "trades.avg_win", "trades.avg_loss":
+		return true
+	}
+	return strings.HasPrefix(m, "costs.") || strings.HasPrefix(m, "daily_pnl.") ||
+		strings.HasPrefix(m, "attribution.") && strings.Contains(m, "saved")
+}
+
+// cell formats one metric for people: money with thousands separators and
+// cents (-86,750.12), percentages and ratios with two decimals, counts as
+// integers, never in exponent notation.
+func cell(metric string, v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "-"
 	case float64:
-		if math.IsNaN(x) {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return "-"
 		}
-		return fmt.Sprintf("%.4g", x)
+		switch {
+		case moneyMetric(metric):
+			return strings.Replace(fmtMoney(x), "$", "", 1)
+		case math.Abs(x) >= 1000:
+			return strings.Replace(fmtMoney(x), "$", "", 1)
+		case x == math.Trunc(x) && math.Abs(x) < 1e15:
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		case math.Abs(x) < 0.01:
+			return strconv.FormatFloat(x, 'f', 4, 64)
+		}
+		return strconv.FormatFloat(x, 'f', 2, 64)
 	}
 	return fmt.Sprint(v)
+}
+
+// shortName is a metric's column header in the terminal table: the last
+// part of its path, with the section where the last part alone is vague.
+func shortName(m string) string {
+	switch m {
+	case "pnl.total":
+		return "pnl"
+	case "drawdown.max_pct":
+		return "max_dd%"
+	case "trades.closed":
+		return "trades"
+	case "trailing_stop.triggered":
+		return "stops"
+	case "circuit_breaker.trips":
+		return "trips"
+	case "circuit_breaker.blocked":
+		return "blocked"
+	case "portfolio_limits.rejected":
+		return "refused"
+	case "portfolio_limits.checks":
+		return "checks"
+	case "attribution.trailing_stop.saved":
+		return "stop_saved"
+	case "attribution.portfolio_limits.saved":
+		return "limits_saved"
+	case "attribution.circuit_breaker.saved":
+		return "breaker_saved"
+	case "attribution.total.saved":
+		return "saved"
+	}
+	if i := strings.LastIndexByte(m, '.'); i >= 0 && !strings.HasPrefix(m, "attribution.") {
+		return m[i+1:]
+	}
+	return m
 }
 
 // WriteCompareTable writes the comparison as aligned text.
 func WriteCompareTable(w io.Writer, runs []Compared, settings, metrics []string) error {
 	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', tabwriter.AlignRight)
-	cols := append(append([]string{"run"}, settings...), metrics...)
+	// Short headers, except where two columns would share one.
+	keys := slices.Concat(settings, metrics)
+	names := make([]string, len(keys))
+	seen := map[string]int{}
+	for i, k := range keys {
+		names[i] = shortName(k)
+		seen[names[i]]++
+	}
+	for i, k := range keys {
+		if seen[names[i]] > 1 {
+			names[i] = k
+		}
+	}
+	cols := append([]string{"run"}, names...)
 	fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t")
 	for _, r := range runs {
 		row := []string{r.RunID}
@@ -154,7 +236,7 @@ func WriteCompareTable(w io.Writer, runs []Compared, settings, metrics []string)
 			row = append(row, cmp.Or(r.Settings[s], "-"))
 		}
 		for _, m := range metrics {
-			row = append(row, cell(r.Metrics[m]))
+			row = append(row, cell(m, r.Metrics[m]))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
@@ -164,7 +246,11 @@ func WriteCompareTable(w io.Writer, runs []Compared, settings, metrics []string)
 // WriteCompareMarkdown writes the comparison as a Markdown table.
 func WriteCompareMarkdown(w io.Writer, runs []Compared, settings, metrics []string) error {
 	cols := append(append([]string{"run"}, settings...), metrics...)
-	fmt.Fprintf(w, "| %s |\n", strings.Join(cols, " | "))
+	head := make([]string, len(cols))
+	for i, c := range cols {
+		head[i] = mdCell(c)
+	}
+	fmt.Fprintf(w, "| %s |\n", strings.Join(head, " | "))
 	fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", len(cols)))
 	for _, r := range runs {
 		row := []string{mdEscape(r.RunID)}
@@ -172,7 +258,7 @@ func WriteCompareMarkdown(w io.Writer, runs []Compared, settings, metrics []stri
 			row = append(row, mdEscape(cmp.Or(r.Settings[s], "-")))
 		}
 		for _, m := range metrics {
-			row = append(row, cell(r.Metrics[m]))
+			row = append(row, cell(m, r.Metrics[m]))
 		}
 		if _, err := fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | ")); err != nil {
 			return err
@@ -181,7 +267,9 @@ func WriteCompareMarkdown(w io.Writer, runs []Compared, settings, metrics []stri
 	return nil
 }
 
-func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+// mdEscape escapes a compare cell (every user string: run ids, --set
+// values).
+func mdEscape(s string) string { return mdCell(s) }
 
 // CompareJSON is the comparison as a byte-stable JSON document.
 func CompareJSON(runs []Compared, settings, metrics []string) []byte {

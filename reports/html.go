@@ -21,6 +21,13 @@ func WriteHTML(ctx context.Context, w io.Writer, r *Run, s *Summary) error {
 	if err != nil {
 		return err
 	}
+	if r.HasAttribution {
+		fig, err := attributionChart(s)
+		if err != nil {
+			return err
+		}
+		charts = append(charts, fig)
+	}
 	page := htmlPage{
 		Title:       c.Title,
 		Description: c.Description,
@@ -50,6 +57,11 @@ func WriteCompareHTML(ctx context.Context, w io.Writer, runs []*Run, sums []*Sum
 	if err != nil {
 		return err
 	}
+	land, err := landscapeCharts(runs, sums, settings)
+	if err != nil {
+		return err
+	}
+	charts = append(charts, land...)
 	t := reportTable{ID: "compare", Title: "Runs", Head: []string{"run", "scenario"}, Right: []bool{false, false}}
 	for _, k := range settings {
 		t.Head, t.Right = append(t.Head, k), append(t.Right, false)

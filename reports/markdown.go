@@ -45,17 +45,17 @@ type reportContent struct {
 func WriteMarkdown(w io.Writer, r *Run, s *Summary) error {
 	c := buildReportContent(r, s)
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n", mdText(c.Title))
+	fmt.Fprintf(&b, "# %s\n\n", mdLine(c.Title))
 	if c.Description != "" {
 		fmt.Fprintf(&b, "%s\n\n", mdText(c.Description))
 	}
 	for _, f := range c.Facts {
-		fmt.Fprintf(&b, "- %s: `%s`\n", f.Label, strings.ReplaceAll(f.Value, "`", "'"))
+		fmt.Fprintf(&b, "- %s: `%s`\n", f.Label, mdCode(f.Value))
 	}
 	b.WriteString("\n## Headline\n\n")
 	mdTable(&b, reportTable{Head: []string{"metric", "value"}, Right: []bool{false, true}, Rows: metricRows(c.Headline)})
 	for _, t := range c.Tables {
-		fmt.Fprintf(&b, "\n## %s\n\n", mdText(t.Title))
+		fmt.Fprintf(&b, "\n## %s\n\n", mdLine(t.Title))
 		if t.Details {
 			fmt.Fprintf(&b, "<details><summary>%d rows</summary>\n\n", len(t.Rows))
 		}
@@ -79,6 +79,36 @@ func WriteMarkdown(w io.Writer, r *Run, s *Summary) error {
 	fmt.Fprintf(&b, "%s\n\n</details>\n", fence)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+type inlineEscaper struct{ r *strings.Replacer }
+
+func (e inlineEscaper) Replace(s string) string {
+	s = e.r.Replace(s)
+	if !strings.Contains(s, "_") {
+		return s
+	}
+	alnum := func(i int) bool {
+		if i < 0 || i >= len(s) {
+			return false
+		}
+		c := s[i]
+		return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '_' && !(alnum(i-1) && alnum(i+1)) {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// mdCode is a value for a one-line code span: no backticks, no line
+// breaks.
+func mdCode(s string) string {
+	return strings.NewReplacer("`", "'", "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }
 
 func metricRows(ms []headMetric) [][]string {
@@ -116,20 +146,52 @@ func mdTable(b *strings.Builder, t reportTable) {
 	}
 }
 
-// mdCell escapes a table cell: pipes, line breaks and inline HTML.
+// mdCell escapes a table cell: mdText's inline escapes on one line (a cell
+// cannot open a block).
 func mdCell(s string) string {
-	s = mdText(s)
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	s = mdEntity.ReplaceAllString(s, "&amp;$1")
+	s = strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
+	return mdInline.Replace(s)
 }
 
-// mdText keeps data from turning into HTML in Markdown: angle brackets
-// and anything that reads as a character reference are escaped; a plain
-// "P&L" stays readable.
+// mdLine is mdText on one line: line breaks become spaces, so a value can
+// never start a block (a heading, a list, a table) of its own.
+func mdLine(s string) string {
+	return mdText(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s))
+}
+
+// mdText makes a user string (a name, a description, a reason, a --set
+// value) render as exactly its text in CommonMark/GFM: inline HTML and
+// character references are escaped; the punctuation that makes links,
+// images, emphasis, code spans and tables is backslash-escaped; each line
+// is left-trimmed (no indented code) and its first character escaped when
+// it could open a block (heading, quote, list, thematic break, setext
+// underline). Line breaks are kept: a multi-line description stays
+// multi-line, its lines plain paragraphs.
 func mdText(s string) string {
 	s = mdEntity.ReplaceAllString(s, "&amp;$1")
-	return strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
+	s = strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
+	s = mdInline.Replace(s)
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		l = strings.TrimLeft(l, " \t\r")
+		if l != "" && strings.ContainsRune("#-+=", rune(l[0])) {
+			l = "\\" + l
+		}
+		lines[i] = mdOrdered.ReplaceAllString(l, "$1\\$2")
+	}
+	return strings.Join(lines, "\n")
 }
+
+var (
+	// Escaping [ and ] is enough for links and images: "(" and "!"
+	// mean nothing without them.
+	// "_" inside a word (half_open) never makes emphasis and stays.
+	mdInline = inlineEscaper{strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "[", `\[`, "]", `\]`,
+		"|", `\|`, "~", `\~`)}
+	mdOrdered = regexp.MustCompile(`^([0-9]{1,9})([.)])`)
+)
 
 var mdEntity = regexp.MustCompile(`&([A-Za-z][A-Za-z0-9]*;|#[0-9]+;|#[xX][0-9A-Fa-f]+;)`)
 
@@ -299,6 +361,9 @@ func buildReportContent(r *Run, s *Summary) reportContent {
 		c.Facts = append(c.Facts, headMetric{"period", first.Format("2006-01-02 15:04") + " to " + last.Format("2006-01-02 15:04 MST")})
 	}
 	c.Headline = headlineMetrics(s)
+	if r.Meta.Signals != nil && resultI(s, "trades.closed")+resultI(s, "trades.open") == 0 {
+		c.Headline = append([]headMetric{{"No trades", r.Meta.Signals.MainReason()}}, c.Headline...)
+	}
 
 	c.Tables = append(c.Tables, reportTable{
 		ID: "pnl", Title: "P&L and trades", Head: []string{"metric", "value"}, Right: []bool{false, true},
@@ -314,8 +379,24 @@ func buildReportContent(r *Run, s *Summary) reportContent {
 			{"average win", fmtMoney(resultF(s, "trades.avg_win"))},
 			{"average loss", fmtMoney(resultF(s, "trades.avg_loss"))},
 			{"exposure time", fmtPct(resultF(s, "trades.exposure_time_pct"))},
+			{"commissions", fmtMoney(resultF(s, "costs.commissions"))},
+			{"spread crossing (fills vs mid, slippage included)", fmtMoney(resultF(s, "costs.spread_crossing"))},
+			{"legs marked by the model (snapshots with any)", fmt.Sprintf("%d of %d", resultI(s, "marks.model_marked_snapshots"), resultI(s, "marks.snapshots"))},
 		},
 	})
+	if sc := r.Meta.Signals; sc != nil {
+		sig := reportTable{ID: "signals", Title: "Entry signals", Head: []string{"outcome", "signals"}, Right: []bool{false, true}}
+		sig.Rows = append(sig.Rows, []string{"entry signals", fmtCount(sc.Total)})
+		for _, o := range sc.outcomes() {
+			sig.Rows = append(sig.Rows, []string{o.Label, fmtCount(o.N)})
+			if o.Key == "no_contract" {
+				for _, k := range sortedKeysOf(sc.NoContractBy) {
+					sig.Rows = append(sig.Rows, []string{"  no contract passed the filter: " + k, fmtCount(sc.NoContractBy[k])})
+				}
+			}
+		}
+		c.Tables = append(c.Tables, sig)
+	}
 	c.Tables = append(c.Tables, reportTable{
 		ID: "stops", Title: "Trailing stops", Head: []string{"metric", "value"}, Right: []bool{false, true},
 		Rows: [][]string{
@@ -357,6 +438,7 @@ func buildReportContent(r *Run, s *Summary) reportContent {
 		lim.Rows = append(lim.Rows, []string{k, fmtCount(n1), fmtCount(n2)})
 	}
 	c.Tables = append(c.Tables, lim)
+	c.Tables = append(c.Tables, attributionTables(r, s)...)
 
 	ev := reportTable{ID: "events", Title: "Risk events", Head: []string{"component", "event type", "count"}, Right: []bool{false, false, true}}
 	events, _ := asObject(resultAt(s, "events"))

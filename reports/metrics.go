@@ -249,3 +249,27 @@ func exposureTime(points []EquityPoint) float64 {
 	}
 	return float64(n) / float64(len(points))
 }
+
+// costs is what trading cost the run, in dollars: commissions, and the
+// distance of every fill from the net mid of its legs' quotes at that
+// instant (crossing the spread, slippage included). Settlements at expiry
+// cost nothing. Fills without a recorded mid (older runs) count in
+// unpriced_fills.
+func costs(fills []Fill) Object {
+	var comm, cross float64
+	var unpriced int64
+	for _, f := range fills {
+		if f.Status != "filled" {
+			continue
+		}
+		if !math.IsNaN(f.Commission) {
+			comm += f.Commission
+		}
+		if math.IsNaN(f.Mid) || math.IsNaN(f.Price) {
+			unpriced++
+			continue
+		}
+		cross += math.Abs(f.Price-f.Mid) * float64(f.Qty) * f.Multiplier
+	}
+	return Object{"commissions": comm, "spread_crossing": cross, "total": comm + cross, "unpriced_fills": unpriced}
+}

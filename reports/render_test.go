@@ -155,7 +155,7 @@ func TestSummaryEventCountsMatchTable(t *testing.T) {
 }
 
 // chartIDs are the charts every run report has.
-var chartIDs = []string{"chart-equity", "chart-drawdown", "chart-underlying", "chart-breaker", "chart-limits", "chart-events"}
+var chartIDs = []string{"chart-equity", "chart-drawdown", "chart-underlying", "chart-breaker", "chart-limits", "chart-events", "chart-attribution"}
 
 func renderHTML(t *testing.T, r *reports.Run, s *reports.Summary) []byte {
 	t.Helper()
@@ -292,7 +292,9 @@ func TestCompareHTML(t *testing.T) {
 	}
 	keep(t, "compare.html", html)
 	checkSelfContained(t, html)
-	checkCharts(t, html, []string{"chart-equity", "chart-drawdown"})
+	checkCharts(t, html, []string{"chart-equity", "chart-drawdown", "chart-landscape-pnl-total", "chart-landscape-drawdown-max_pct",
+		"chart-landscape-ratios-sharpe", "chart-landscape-attribution-trailing_stop-saved",
+		"chart-landscape-attribution-portfolio_limits-saved", "chart-landscape-attribution-circuit_breaker-saved"})
 	// One line per run in each chart, named in its legend.
 	for _, id := range []string{"chart-equity", "chart-drawdown"} {
 		_, fig, _ := strings.Cut(html, `id="`+id+`"`)

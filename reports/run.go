@@ -34,6 +34,84 @@ type RunMeta struct {
 	Quotes          int64            `json:"quotes"`
 	QuotesPerSecond float64          `json:"quotes_per_second"`
 	DataQuality     map[string]int64 `json:"data_quality"`
+	// Signals is what became of the run's entry signals; nil in run
+	// folders written before it existed.
+	Signals *SignalCounts `json:"signals,omitempty"`
+}
+
+// SignalCounts accounts for every entry signal (the simulator's
+// SignalOutcomes): Total equals the sum of the other counts, and
+// NoContractBy splits NoContract by the entry filter that failed.
+type SignalCounts struct {
+	Total        int64            `json:"total"`
+	Opened       int64            `json:"opened"`
+	NoQuote      int64            `json:"no_quote"`
+	NoContract   int64            `json:"no_contract"`
+	MaxOpen      int64            `json:"max_open"`
+	Limits       int64            `json:"limits"`
+	Breaker      int64            `json:"breaker"`
+	Broker       int64            `json:"broker"`
+	Condition    int64            `json:"condition,omitempty"` // strategy.entry.when was false
+	NoContractBy map[string]int64 `json:"no_contract_by,omitempty"`
+}
+
+// outcomes lists the outcomes in report order with their labels.
+func (c *SignalCounts) outcomes() []struct {
+	Key, Label string
+	N          int64
+} {
+	out := []struct {
+		Key, Label string
+		N          int64
+	}{
+		{"opened", "opened a position", c.Opened},
+		{"no_quote", "no quote yet in the session", c.NoQuote},
+		{"no_contract", "no contract matched the entry filters", c.NoContract},
+		{"max_open", "max_open reached", c.MaxOpen},
+		{"limits", "refused by the portfolio limits", c.Limits},
+		{"breaker", "blocked by the circuit breaker", c.Breaker},
+		{"broker", "sent, but not filled (rejected, timed out, no market, cancelled)", c.Broker},
+	}
+	if c.Condition > 0 { // only runs with an entry condition show the row
+		out = append(out, struct {
+			Key, Label string
+			N          int64
+		}{"condition", "entry condition (strategy.entry.when) false", c.Condition})
+	}
+	return out
+}
+
+// MainReason names the most frequent outcome other than opened, with the
+// filter that failed for no_contract: the line a run with no trades prints.
+func (c *SignalCounts) MainReason() string {
+	if c.Total == 0 {
+		return "no entry signal fired in the period (check strategy.entry's schedule against the feed's days and session)"
+	}
+	best, n := "", int64(0)
+	for _, o := range c.outcomes()[1:] {
+		if o.N > n {
+			best, n = o.Label, o.N
+			if o.Key == "no_contract" {
+				if f, k := topKey(c.NoContractBy); k > 0 {
+					best += " (first failing filter: " + f + ")"
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return "every signal opened a position"
+	}
+	return fmt.Sprintf("%d of %d entry signals: %s", n, c.Total, best)
+}
+
+func topKey(m map[string]int64) (string, int64) {
+	best, n := "", int64(0)
+	for _, k := range sortedKeysOf(m) {
+		if m[k] > n {
+			best, n = k, m[k]
+		}
+	}
+	return best, n
 }
 
 // EquityPoint is a row of the equity table.
@@ -42,6 +120,7 @@ type EquityPoint struct {
 	Equity, Cash, Realized, Unrealized, Delta, Gamma, DD float64
 	Open                                                 int64
 	Underlying                                           float64
+	ModelMarks                                           int64 // legs marked by the model, not by a quote
 }
 
 // Fill is a row of the fills table.
@@ -55,6 +134,7 @@ type Fill struct {
 	Slippage, Commission  float64
 	Status, Reason        string
 	Multiplier            float64
+	Mid                   float64 // net mid at the fill; NaN when unknown
 }
 
 // Run is a run folder loaded for reporting. Risk events stay in DuckDB
@@ -70,6 +150,11 @@ type Run struct {
 	Equity   []EquityPoint
 	Fills    []Fill
 	DB       *sql.DB // views risk_events, fills, equity of this run
+
+	// Attribution is the attribution table in seq order (attribution.go);
+	// HasAttribution is false for run folders written before it existed.
+	Attribution    []Attributed
+	HasAttribution bool
 }
 
 // Close releases the DuckDB connection.
@@ -128,19 +213,35 @@ func Load(ctx context.Context, dir string) (*Run, error) {
 		r.DB.Close()
 		return nil, err
 	}
+	if err := r.loadAttribution(ctx); err != nil {
+		r.DB.Close()
+		return nil, err
+	}
 	return r, nil
 }
 
+// hasColumn reports whether a view of the run has a column: tables written
+// by older versions lack the newer columns.
+func (r *Run) hasColumn(ctx context.Context, view, column string) bool {
+	var n int
+	err := r.DB.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?`, view, column).Scan(&n)
+	return err == nil && n > 0
+}
+
 func (r *Run) loadEquity(ctx context.Context) error {
+	modelMarksCol := "0"
+	if r.hasColumn(ctx, lake.EquityTable, "model_marks") {
+		modelMarksCol = "model_marks"
+	}
 	rows, err := r.DB.QueryContext(ctx, `SELECT time, equity, cash, realized_pnl, unrealized_pnl, portfolio_delta,
-		portfolio_gamma, drawdown, open_positions, coalesce(underlying_price, 'NaN'::DOUBLE) FROM equity ORDER BY time`)
+		portfolio_gamma, drawdown, open_positions, coalesce(underlying_price, 'NaN'::DOUBLE), `+modelMarksCol+` FROM equity ORDER BY time`)
 	if err != nil {
 		return fmt.Errorf("reports: equity: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var p EquityPoint
-		if err := rows.Scan(&p.Time, &p.Equity, &p.Cash, &p.Realized, &p.Unrealized, &p.Delta, &p.Gamma, &p.DD, &p.Open, &p.Underlying); err != nil {
+		if err := rows.Scan(&p.Time, &p.Equity, &p.Cash, &p.Realized, &p.Unrealized, &p.Delta, &p.Gamma, &p.DD, &p.Open, &p.Underlying, &p.ModelMarks); err != nil {
 			return fmt.Errorf("reports: equity: %w", err)
 		}
 		p.Time = p.Time.UTC()
@@ -150,9 +251,13 @@ func (r *Run) loadEquity(ctx context.Context) error {
 }
 
 func (r *Run) loadFills(ctx context.Context) error {
+	midCol := "NULL::DOUBLE"
+	if r.hasColumn(ctx, lake.FillsTable, "mid_price") {
+		midCol = "mid_price"
+	}
 	rows, err := r.DB.QueryContext(ctx, `SELECT seq, order_time, fill_time, coalesce(execution_id, ''), coalesce(contract, ''),
 		coalesce(side, ''), coalesce(intent, ''), qty, requested_price, fill_price, slippage, commission,
-		coalesce(status, ''), coalesce(reason, ''), coalesce(multiplier, 100) FROM fills ORDER BY seq`)
+		coalesce(status, ''), coalesce(reason, ''), coalesce(multiplier, 100), `+midCol+` FROM fills ORDER BY seq`)
 	if err != nil {
 		return fmt.Errorf("reports: fills: %w", err)
 	}
@@ -160,8 +265,8 @@ func (r *Run) loadFills(ctx context.Context) error {
 	for rows.Next() {
 		var f Fill
 		var ot, ft sql.NullTime
-		var req, px, slip, comm sql.NullFloat64
-		if err := rows.Scan(&f.Seq, &ot, &ft, &f.ExecutionID, &f.Contract, &f.Side, &f.Intent, &f.Qty, &req, &px, &slip, &comm, &f.Status, &f.Reason, &f.Multiplier); err != nil {
+		var req, px, slip, comm, mid sql.NullFloat64
+		if err := rows.Scan(&f.Seq, &ot, &ft, &f.ExecutionID, &f.Contract, &f.Side, &f.Intent, &f.Qty, &req, &px, &slip, &comm, &f.Status, &f.Reason, &f.Multiplier, &mid); err != nil {
 			return fmt.Errorf("reports: fills: %w", err)
 		}
 		if ot.Valid {
@@ -170,7 +275,7 @@ func (r *Run) loadFills(ctx context.Context) error {
 		if ft.Valid {
 			f.FillTime = ft.Time.UTC()
 		}
-		f.Requested, f.Price, f.Slippage, f.Commission = nullF(req), nullF(px), nullF(slip), nullF(comm)
+		f.Requested, f.Price, f.Slippage, f.Commission, f.Mid = nullF(req), nullF(px), nullF(slip), nullF(comm), nullF(mid)
 		r.Fills = append(r.Fills, f)
 	}
 	return rows.Err()

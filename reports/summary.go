@@ -106,6 +106,31 @@ func Summarize(ctx context.Context, r *Run) (*Summary, error) {
 		dq[k] = v
 	}
 	res["data_quality"] = dq
+	if sc := r.Meta.Signals; sc != nil {
+		sig := Object{}
+		for _, o := range sc.outcomes() {
+			sig[o.Key] = o.N
+		}
+		sig["total"] = sc.Total
+		by := Object{}
+		for k, v := range sc.NoContractBy {
+			by[k] = v
+		}
+		sig["no_contract_by"] = by
+		res["signals"] = sig
+	}
+	var marked, maxMarked int64
+	for _, p := range r.Equity {
+		if p.ModelMarks > 0 {
+			marked++
+		}
+		maxMarked = max(maxMarked, p.ModelMarks)
+	}
+	res["marks"] = Object{"model_marked_snapshots": marked, "snapshots": int64(len(r.Equity)), "max_model_marked_legs": maxMarked}
+	res["costs"] = costs(r.Fills)
+	if r.HasAttribution {
+		res["attribution"] = attributionResults(r.Attribution)
+	}
 
 	run := Object{
 		"run_id": r.Meta.RunID, "scenario": r.Meta.Scenario, "config_hash": r.Meta.ConfigHash, "seed": int64(r.Meta.Seed),

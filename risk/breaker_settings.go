@@ -17,6 +17,11 @@ const (
 // BreakerSettings configure a CircuitBreaker. The zero value means every
 // default.
 type BreakerSettings struct {
+	// Enabled switches the layer off when false (nil or true: on). An off
+	// layer makes no decisions and emits no events: the whole-layer
+	// ablation of a sweep.
+	Enabled *bool `yaml:"enabled,omitempty"`
+
 	// FailureThreshold is the number of failures within FailureWindow that
 	// trips closed → open. 0 means DefaultFailureThreshold (5).
 	FailureThreshold int `yaml:"failure_threshold"`

@@ -15,6 +15,11 @@ const (
 // LimitsSettings configure a LimitsChecker. Every limit's zero value means
 // "off"; the zero value of the struct checks nothing and warns at 80%.
 type LimitsSettings struct {
+	// Enabled switches the layer off when false (nil or true: on). An off
+	// layer makes no decisions and emits no events: the whole-layer
+	// ablation of a sweep.
+	Enabled *bool `yaml:"enabled,omitempty"`
+
 	// MaxPortfolioDelta caps |Σ qty × delta| after an entry. 0 = off.
 	MaxPortfolioDelta float64 `yaml:"max_portfolio_delta"`
 	// MaxPortfolioGamma caps |Σ qty × gamma| after an entry. 0 = off.

@@ -49,6 +49,11 @@ func (c *PriceChoice) UnmarshalText(b []byte) error {
 // StopSettings configure trailing stops. The zero value is valid and means
 // "no trailing, no hard stop": every stop then holds until removed.
 type StopSettings struct {
+	// Enabled switches the layer off when false (nil or true: on). An off
+	// layer makes no decisions and emits no events: the whole-layer
+	// ablation of a sweep.
+	Enabled *bool `yaml:"enabled,omitempty"`
+
 	// ActivationPct is the gain, in % of the entry premium, at which a stop
 	// arms. 0 means the stop arms at once when it is added (best = entry
 	// premium), provided TrailPct is set.

@@ -18,6 +18,8 @@ type Error struct {
 	Field     string
 	Msg       string
 	Set       string // the --set argument the problem came from, if any
+
+	exprLine, exprCol int // a condition's problem inside its text (sim.FieldError)
 }
 
 func (e *Error) Error() string {

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 
 	"github.com/optionsrisk/backtest/feeds"
 	"github.com/optionsrisk/backtest/risk"
@@ -62,14 +64,8 @@ type Loaded struct {
 // "scenarios/spy_crash.yaml" name the built-in.
 func Read(arg string) (name string, b []byte, err error) {
 	if st, serr := os.Stat(arg); serr == nil && !st.IsDir() {
-		if st.Size() > maxScenarioBytes {
-			return arg, nil, &Error{File: arg, Msg: fmt.Sprintf("file is %d bytes; a scenario is at most %d", st.Size(), maxScenarioBytes)}
-		}
-		b, err = os.ReadFile(arg)
-		if err != nil {
-			return arg, nil, &Error{File: arg, Msg: err.Error()}
-		}
-		return arg, b, nil
+		b, err = readScenarioFile(arg)
+		return arg, b, err
 	}
 	base := strings.TrimSuffix(filepath.Base(arg), ".yaml")
 	if b, err := builtin.ReadFile(base + ".yaml"); err == nil && (arg == base || arg == base+".yaml" || filepath.Dir(arg) == "scenarios") {
@@ -95,11 +91,23 @@ func Load(arg string, sets []string) (*Loaded, error) {
 // Parse is Load on bytes already read; name labels errors.
 func Parse(name string, b []byte, sets []string) (*Loaded, error) {
 	l := &Loaded{File: name, src: b}
-	file, err := parser.ParseBytes(b, 0)
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, &Error{File: name, Msg: errEmpty}
+	}
+	if err := checkTokens(b); err != nil {
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	file, err := parser.ParseBytes(quoteFlowTimestamps(b), 0)
 	if err != nil {
 		return nil, yamlError(name, nil, err)
 	}
-	if err := decodeStrict(b, &l.Scenario); err != nil {
+	if err := checkExpansion(file); err != nil {
+		return nil, &Error{File: name, Msg: err.Error()}
+	}
+	if err := decodeFile(file, &l.Scenario); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: name, Msg: errEmpty + " (no YAML document, only comments or blank lines)"}
+		}
 		return nil, yamlError(name, file, err)
 	}
 	for _, kv := range sets {
@@ -118,8 +126,14 @@ func Parse(name string, b []byte, sets []string) (*Loaded, error) {
 			se.File = name
 			if kv := l.setFor(se.Field); kv != "" {
 				se.Set = kv
+				if se.exprLine > 0 {
+					se.Msg += fmt.Sprintf(" (at line %d, column %d of the expression)", se.exprLine, se.exprCol+1)
+				}
 			} else if line, col, ok := position(file, se.Field); ok {
 				se.Line, se.Col = line, col
+				if se.exprLine > 0 {
+					se.Line, se.Col = exprPosition(file, se.Field, se.exprLine, se.exprCol, line, col)
+				}
 			}
 		}
 		return nil, err
@@ -136,7 +150,29 @@ func decodeStrict(b []byte, v any) (err error) {
 			err = fmt.Errorf("malformed YAML the decoder cannot read (%v)", r)
 		}
 	}()
+	b = quoteFlowTimestamps(b)
+	if _, err := parseBounded(b); err != nil {
+		return err
+	}
 	return yaml.NewDecoder(bytes.NewReader(b), yaml.Strict()).Decode(v)
+}
+
+// decodeFile decodes the parsed (and expansion-checked) document strictly,
+// without parsing it again: go-yaml's parser is the slow part of loading a
+// large scenario.
+func decodeFile(file *ast.File, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML the decoder cannot read (%v)", r)
+		}
+	}()
+	if len(file.Docs) == 0 || file.Docs[0].Body == nil {
+		return io.EOF
+	}
+	if len(file.Docs) > 1 {
+		return errors.New("more than one YAML document (---): a scenario is one")
+	}
+	return yaml.NodeToValue(file.Docs[0].Body, v, yaml.Strict())
 }
 
 // setFor returns the last --set override that wrote field, a parent or a
@@ -347,7 +383,7 @@ func (s *Scenario) Validate() error {
 	if err := cfg.Validate(); err != nil {
 		var fe *sim.FieldError
 		if errors.As(err, &fe) {
-			return &Error{Field: fe.Field, Msg: fe.Msg}
+			return &Error{Field: fe.Field, Msg: fe.Msg, exprLine: fe.ExprLine, exprCol: fe.ExprCol}
 		}
 		return &Error{Msg: err.Error()}
 	}
@@ -360,4 +396,37 @@ func feedErr(prefix string, err error) error {
 		return &Error{Field: prefix + "." + fe.Field, Msg: fe.Msg}
 	}
 	return &Error{Field: prefix, Msg: err.Error()}
+}
+
+// exprPosition is the file position of a problem at (eline, ecol) inside
+// a condition's text, the YAML scalar at field starting at line:col: past
+// the opening quote of a quoted scalar, on the lines after the indicator of
+// a block scalar (| or >).
+func exprPosition(file *ast.File, field string, eline, ecol, line, col int) (int, int) {
+	p, err := yaml.PathString("$." + strings.ReplaceAll(field, "[", ".["))
+	if err != nil {
+		return line, col
+	}
+	n, err := p.FilterFile(file)
+	if err != nil || n == nil || n.GetToken() == nil {
+		return line, col
+	}
+	tk := n.GetToken()
+	switch tk.Type {
+	case token.DoubleQuoteType, token.SingleQuoteType:
+		if eline == 1 {
+			return line, col + 1 + ecol
+		}
+	case token.LiteralType, token.FoldedType:
+		indent := col
+		if tk.Next != nil && tk.Next.Position != nil {
+			indent = tk.Next.Position.Column
+		}
+		return line + eline, indent + ecol
+	default:
+		if eline == 1 {
+			return line, col + ecol
+		}
+	}
+	return line + eline - 1, col
 }

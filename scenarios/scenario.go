@@ -45,6 +45,9 @@ type Feed struct {
 // Report holds output options.
 type Report struct {
 	EquityEvery time.Duration `yaml:"equity_every,omitempty"` // default 15m
+	// Attribution false skips risk attribution (the attribution table is
+	// then empty); the run's other rows do not change. Default on.
+	Attribution *bool `yaml:"attribution,omitempty"`
 }
 
 // Date is a calendar date written 2006-01-02.
@@ -78,6 +81,7 @@ func (s *Scenario) SimConfig() (sim.Config, error) {
 		Start: start, End: end, Session: sess, Capital: s.Capital,
 		Strategy: s.Strategy, Broker: s.Broker,
 		EquityEvery: s.Report.EquityEvery, HealthEvery: s.Risk.Limits.HealthInterval,
+		NoAttribution: s.Report.Attribution != nil && !*s.Report.Attribution,
 	}
 	return cfg, nil
 }

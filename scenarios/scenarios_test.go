@@ -35,7 +35,7 @@ func TestBuiltinsLoadAndValidate(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"spy_crash", "volmageddon", "calm_2019", "broker_outage", "replay_fills"} {
+	for _, want := range []string{"spy_crash", "volmageddon", "calm_2019", "broker_outage", "replay_fills", "iron_condor", "short_strangle"} {
 		if !names[want] {
 			t.Errorf("built-in %s missing", want)
 		}
@@ -71,7 +71,7 @@ func TestErrorsNameFileLineColumnAndField(t *testing.T) {
 		{"bad date", strings.Replace(minimal, "end: 2019-07-12", "end: 12/07/2019", 1), nil, `x.yaml:2:34: period.end: want a date YYYY-MM-DD, got "12/07/2019"`},
 		{"end before start", strings.Replace(minimal, "end: 2019-07-12", "end: 2019-07-01", 1), nil, "x.yaml:2:34: period.end: must not be before start 2019-07-08"},
 		{"no feed", "name: t\nperiod: {start: 2019-07-08, end: 2019-07-12}\n", nil, "x.yaml: feed: give a file or a synthetic feed"},
-		{"set unknown", minimal, []string{"risk.trailing_stop.trial_pct=3"}, `risk.trailing_stop.trial_pct: unknown field "trial_pct" (known: activation_pct, price, stop_loss_pct, trail_pct) (from --set risk.trailing_stop.trial_pct=3)`},
+		{"set unknown", minimal, []string{"risk.trailing_stop.trial_pct=3"}, `risk.trailing_stop.trial_pct: unknown field "trial_pct" (known: activation_pct, enabled, price, stop_loss_pct, trail_pct) (from --set risk.trailing_stop.trial_pct=3)`},
 		{"set bad value", minimal, []string{"risk.circuit_breaker.failure_threshold=-1"}, "risk.circuit_breaker.failure_threshold: must be >= 0, got -1 (from --set risk.circuit_breaker.failure_threshold=-1)"},
 		{"set not a field", minimal, []string{"capital.x=1"}, `capital: is a float64 value, it has no field "x"`},
 		{"set no equals", minimal, []string{"capital"}, "want path.to.field=value"},
@@ -188,4 +188,27 @@ func FuzzSet(f *testing.F) {
 			t.Fatalf("error of type %T: %v", err, err)
 		}
 	})
+}
+
+// A condition that does not compile is a scenario error at the line and
+// column of the problem inside the expression, quoted or plain (column 26:
+// the "i" of iv_rnk past `    when: "vix >= 16 and `, the "f" of foo).
+func TestConditionErrorPosition(t *testing.T) {
+	base, err := builtin.ReadFile("iron_condor.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ old, new, want string }{
+		{`when: "vix >= 16 and iv_rank(20) >= 0.3 and open_positions < 8"`, `when: "vix >= 16 and iv_rnk(20) >= 0.3"`, ":87:26: strategy.entry.when: unknown name iv_rnk"},
+		{`exit: {profit_target_pct: 50, loss_limit: 2, dte_floor: 10}`, "exit:\n    when: pos_dte < 3 or foo", ":91:26: strategy.exit.when: unknown name foo"},
+	} {
+		src := strings.Replace(string(base), tc.old, tc.new, 1)
+		if src == string(base) {
+			t.Fatalf("%q not in the scenario", tc.old)
+		}
+		_, err := Parse("ic.yaml", []byte(src), nil)
+		if err == nil || !strings.Contains(err.Error(), "ic.yaml"+tc.want) {
+			t.Errorf("error %v, want ic.yaml%s", err, tc.want)
+		}
+	}
 }

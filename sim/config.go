@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -14,9 +15,17 @@ var ErrConfig = errors.New("sim: invalid configuration")
 type FieldError struct {
 	Field string // dotted path, e.g. "strategy.entry.qty"
 	Msg   string
+	// ExprLine and ExprCol locate a problem inside a condition's text
+	// (1-based line, 0-based column); 0 for other fields.
+	ExprLine, ExprCol int
 }
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+func (e *FieldError) Error() string {
+	if e.ExprLine > 0 {
+		return fmt.Sprintf("%s: %d:%d: %s", e.Field, e.ExprLine, e.ExprCol+1, e.Msg)
+	}
+	return e.Field + ": " + e.Msg
+}
 
 // Unwrap lets callers test for ErrConfig.
 func (e *FieldError) Unwrap() error { return ErrConfig }
@@ -29,15 +38,23 @@ func fieldErr(field, format string, args ...any) error {
 // settings. Zero values mean the documented defaults.
 type Config struct {
 	Start, End time.Time // simulated period [Start, End); End exclusive
-	Session    Session   // trading hours, used for schedules
-	Capital    float64   // starting cash, dollars; default 100000
-	Strategy   StrategyConfig
-	Broker     BrokerConfig
+	// Session is the daily trading window. The market is open in it on
+	// exchange trading days only (feeds.IsTradingDay), and closes at the
+	// earlier of its close and the exchange's (13:00 New York on early
+	// closes). Entry schedules, the broker and order_timeout use it.
+	Session  Session
+	Capital  float64 // starting cash, dollars; default 100000
+	Strategy StrategyConfig
+	Broker   BrokerConfig
 	// EquityEvery is the interval of equity snapshots (default 15m). Snapshots
 	// are taken only for intervals in which the market quoted.
 	EquityEvery time.Duration
 	// HealthEvery is the interval of scheduled limits health checks (default 5m).
 	HealthEvery time.Duration
+	// NoAttribution switches risk attribution off (attribution.go). It
+	// changes no row of the actual run, only whether Result.Attribution is
+	// computed.
+	NoAttribution bool
 }
 
 // Session is the daily trading window in a time zone.
@@ -87,13 +104,20 @@ type StrategyConfig struct {
 // ReplayConfig is a recorded execution log to replay through the risk
 // layers: what would other risk settings have done to these trades?
 //
-// Each execution id's first filled row is its entry: it passes the limits
+// Rows of one execution id with the same time and status are one order:
+// one row per leg, so a condor is four rows (at most 4 legs). Each
+// execution id's first filled order is its entry: it passes the limits
 // check and the breaker and, if both allow it, opens a position at the
-// recorded price and time. A later filled row of the same id is the
-// recorded exit, applied at its price if the position is still open (a
-// trailing stop may have closed it first, through the simulated broker).
-// Rows with status "rejected" count as broker failures for the breaker.
-// Single legs only: the contract is an OCC symbol the feed quotes.
+// recorded prices and time. The first row's side sets the structure's side
+// (buy: long), the legs' quantities its units (their greatest common
+// divisor) and ratios, its net premium Σ ± price × ratio; the structure is
+// named from its legs (single, vertical, straddle, strangle, calendar,
+// diagonal, ratio, butterfly, iron_condor, iron_butterfly). A later filled
+// order of the same id is the recorded exit, applied at its prices (a leg
+// it does not list at its mark) if the position is still open (a trailing
+// stop may have closed it first, through the simulated broker). Rows with
+// status "rejected" count as broker failures for the breaker. Contracts
+// are OCC symbols the feed quotes.
 type ReplayConfig struct {
 	// Path is a CSV or Parquet file or a Delta table with the columns time,
 	// execution_id, contract, side (buy/sell), qty, price, status
@@ -136,13 +160,24 @@ func (r *RecordedFill) Validate(i int) error {
 	return nil
 }
 
-// EntryConfig selects entries. Exactly one of At, Every, Times schedules them.
+// EntryConfig selects entries. Exactly one of At, Every, Times schedules
+// them. What each entry opens is Structure (see StructureConfig) or the
+// shorthand of a single leg or vertical (right, side, spread_width,
+// target_delta, moneyness), which means exactly
+// {type: single|vertical, side, right, delta: target_delta, width:
+// spread_width}. When, if set, must hold for a signal to enter.
+// A signal that fires before the day's first quote waits for it (signals
+// meanwhile coalesce into it), so end-of-day feeds trade on their daily
+// quote; one whose day ends without a quote counts as no quote.
 type EntryConfig struct {
-	// At is a daily local time "HH:MM" in the session's zone.
+	// At is a daily local time "HH:MM" in the session's zone, on trading
+	// days; a time outside the session fires at the open or the close
+	// (an early close included).
 	At string `yaml:"at,omitempty"`
-	// Every enters every interval during the session.
+	// Every enters every interval from the open, before the close, on
+	// trading days.
 	Every time.Duration `yaml:"every,omitempty"`
-	// Times lists entry times (RFC 3339).
+	// Times lists entry times (RFC 3339), fired as given.
 	Times []time.Time `yaml:"times,omitempty"`
 
 	Right string `yaml:"right"` // "put" or "call"
@@ -160,25 +195,138 @@ type EntryConfig struct {
 	MaxOpen   int     `yaml:"max_open"` // open positions cap; default 10
 	// Underlying restricts selection to one underlying (default: any).
 	Underlying string `yaml:"underlying,omitempty"`
+	// Limit, when set, is the entry order's limit price (see EntryLimit).
+	Limit *EntryLimit `yaml:"limit,omitempty"`
+	// Structure, when set, is what each entry opens (see StructureConfig);
+	// then right, side, spread_width, target_delta and moneyness, the
+	// shorthand of a single leg or a vertical, must be left out.
+	Structure *StructureConfig `yaml:"structure,omitempty"`
+	// When, if set, is an entry condition (see Condition): a signal whose
+	// condition is false does not enter (SignalOutcomes.Condition).
+	When string `yaml:"when,omitempty"`
 }
 
-// ExitConfig says when positions are closed other than by trailing stops.
+// plan is the entry's structure: Structure, or the shorthand's single leg
+// or vertical. The config must have its defaults.
+func (e *EntryConfig) plan() (structPlan, error) {
+	if e.Structure != nil {
+		return e.Structure.plan("strategy.entry.structure", e.DTE)
+	}
+	return legacyStructure(e).plan("strategy.entry", e.DTE)
+}
+
+// side is the entry's side, short or long.
+func (e *EntryConfig) side() string {
+	if e.Structure != nil {
+		if e.Structure.Side == "" {
+			return "short"
+		}
+		return e.Structure.Side
+	}
+	return e.Side
+}
+
+// EntryLimit is an entry order's limit price, net per share of the
+// structure. A short entry (selling premium) fills only at a net credit of
+// at least MinCredit; a long entry only at a net debit of at most MaxDebit.
+// The fill model's price (slippage included) is compared with the limit on
+// every quote of every leg while the order works; an order whose limit is
+// never met expires at order_timeout (a broker outcome, so the breaker
+// hears a failure).
+type EntryLimit struct {
+	MinCredit float64 `yaml:"min_credit,omitempty"` // short entries; > 0
+	MaxDebit  float64 `yaml:"max_debit,omitempty"`  // long entries; > 0
+}
+
+// ExitConfig says when positions are closed other than by the trailing
+// stops and expiry. Every open position is looked at on every instant its
+// underlying quotes; the rules are checked in this order and the first
+// that fires sends the exit, its name being the exit reason in fills,
+// trades and the report: dte_floor, time_of_day, max_hold, profit_target,
+// loss_limit, condition; then the trailing stop (trailing_stop,
+// stop_loss). Prices are the structure's net premium on the side that
+// closes it (the ask of a short structure, the bid of a long one), as the
+// stops see it.
 type ExitConfig struct {
-	// DTEFloor closes a position when its days to expiry fall to this value.
-	// 0 holds to expiry, where it settles at intrinsic value.
+	// DTEFloor closes a position when its days to expiry (of its first
+	// expiry) fall to this value. 0 holds to expiry, where it settles at
+	// intrinsic value (a later leg of a calendar at its mark).
 	DTEFloor int `yaml:"dte_floor,omitempty"`
+	// ProfitTargetPct closes once this % of the entry premium is gained: a
+	// short structure when buying it back costs credit × (1 − pct/100) or
+	// less (50 = half the credit kept), a long one when it sells for
+	// debit × (1 + pct/100) or more.
+	ProfitTargetPct float64 `yaml:"profit_target_pct,omitempty"`
+	// LossLimit closes once the loss reaches this multiple of the entry
+	// premium: a short structure when buying it back costs
+	// credit × (1 + loss_limit) or more (2 = lose twice the credit), a long
+	// one when it sells for debit × (1 − loss_limit) or less (< 1).
+	LossLimit float64 `yaml:"loss_limit,omitempty"`
+	// MaxHold closes a position held this long (time in trade, calendar time).
+	MaxHold time.Duration `yaml:"max_hold,omitempty"`
+	// At closes every position at or after this local time "HH:MM" of each
+	// day, on its first monitoring then (a position opened after it that
+	// day waits for the next day's).
+	At string `yaml:"at,omitempty"`
+	// When closes a position when this condition is true (see Env; the
+	// pos_ variables are the position's).
+	When string `yaml:"when,omitempty"`
 }
 
 // BrokerConfig is the fill model and its faults.
 type BrokerConfig struct {
 	Latency time.Duration `yaml:"latency"` // order → broker response; default 500ms
-	// OrderTimeout is how long an accepted order waits for a quote of every
-	// leg before it expires (default 30m). An order that never fills is a
-	// failed order for the circuit breaker.
+	// OrderTimeout is how much session time an accepted order works before
+	// it expires (default 30m); nights, weekends and holidays do not count.
+	// An order that expires with a fresh quote of every leg (its limit was
+	// never met) is a failed order for the circuit breaker; one that expires
+	// because a leg never quoted is "no_market", which is not.
 	OrderTimeout          time.Duration  `yaml:"order_timeout,omitempty"`
 	Slippage              SlippageConfig `yaml:"slippage"`
 	CommissionPerContract float64        `yaml:"commission_per_contract"`
 	Faults                FaultConfig    `yaml:"faults"`
+	// ClosedMarket is what the broker does with an order that reaches it
+	// while the market is closed (outside the session, on a weekend or an
+	// exchange holiday, after an early close): "wait" (default) holds it
+	// until the next session opens; "reject" refuses it at once. Neither
+	// is a breaker failure.
+	ClosedMarket string `yaml:"closed_market,omitempty"`
+	// Fill is the price model of a fill (see FillConfig).
+	Fill FillConfig `yaml:"fill,omitempty"`
+	// Marks is how legs without a fresh quote are valued (see MarkConfig).
+	Marks MarkConfig `yaml:"marks,omitempty"`
+}
+
+// FillConfig is the fill price model. Every order, single leg or spread,
+// fills at one net price per share of the structure:
+//
+//	natural:  buy at Σ asks of bought legs − Σ bids of sold legs, sell at the reverse
+//	mid:      the net mid, Σ signed leg mids
+//	mid_plus: mid ± Fraction × half the natural width, against the trader
+//
+// Fraction 1 is natural, 0 is mid. The default is mid_plus with Fraction
+// 0.5 (README: Muravyev & Pearson 2020 measure effective spreads of options
+// at about three quarters of the quoted spread on average and under 40 %
+// for traders who time their orders; a desk working a limit on a vertical
+// sits between). Slippage then applies on top, and the net price is kept
+// inside the structure's no-arbitrage bounds: [0, width] for a vertical,
+// [0, strike] for a put, [0, spot] for a call.
+type FillConfig struct {
+	Model    string  `yaml:"model,omitempty"`
+	Fraction float64 `yaml:"fraction,omitempty"`
+}
+
+// MarkConfig sets how legs are marked when their own quote is not fresh. A
+// quote is fresh when it was stamped on the same local day as the latest
+// quote of its underlying and at most StaleAfter before it. A leg without
+// a fresh quote is marked by Black-Scholes (feeds.ModelQuote) at its last
+// implied vol (the vol that reprices its last mid at its last underlying
+// price and time, else the quote's IV), moved to the underlying's latest
+// price and the current time, at Rate, no dividend, floored at intrinsic
+// value; at or after expiry, or with no vol at all, intrinsic value.
+type MarkConfig struct {
+	Rate       float64       `yaml:"rate,omitempty"`        // annual, continuous; default 0
+	StaleAfter time.Duration `yaml:"stale_after,omitempty"` // default 30m
 }
 
 // SlippageConfig: Model is "none" (default), "ticks" (Ticks × TickSize
@@ -277,6 +425,24 @@ func (c *Config) withDefaults() Config {
 	if d.Broker.Slippage.TickSize == 0 {
 		d.Broker.Slippage.TickSize = 0.01
 	}
+	if d.Broker.ClosedMarket == "" {
+		d.Broker.ClosedMarket = "wait"
+	}
+	switch d.Broker.Fill.Model {
+	case "":
+		d.Broker.Fill = FillConfig{Model: "mid_plus", Fraction: 0.5}
+	case "natural":
+		d.Broker.Fill.Fraction = 1
+	case "mid":
+		d.Broker.Fill.Fraction = 0
+	case "mid_plus":
+		if d.Broker.Fill.Fraction == 0 {
+			d.Broker.Fill.Fraction = 0.5
+		}
+	}
+	if d.Broker.Marks.StaleAfter == 0 {
+		d.Broker.Marks.StaleAfter = 30 * time.Minute
+	}
 	return d
 }
 
@@ -306,6 +472,21 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	x := d.Strategy.Exit
+	if x.At != "" {
+		if _, err := parseClock(x.At); err != nil {
+			return fieldErr("strategy.exit.at", "%v", err)
+		}
+	}
+	for _, w := range []struct{ field, src string }{{"strategy.entry.when", e.When}, {"strategy.exit.when", x.When}} {
+		if w.src == "" {
+			continue
+		}
+		if _, err := CompileCondition(w.src); err != nil {
+			ee := err.(*ExprError)
+			return &FieldError{Field: w.field, Msg: ee.Msg, ExprLine: ee.Line, ExprCol: ee.Col}
+		}
+	}
 	n := 0
 	if e.At != "" {
 		n++
@@ -321,6 +502,9 @@ func (c *Config) Validate() error {
 	}
 	if len(e.Times) > 0 {
 		n++
+	}
+	if raw := c.Strategy.Entry; raw.Structure != nil && (raw.Right != "" || raw.Side != "" || raw.SpreadWidth != 0 || raw.TargetDelta != 0 || raw.Moneyness != 0) {
+		return fieldErr("strategy.entry.structure", "give a structure or the shorthand right/side/spread_width/target_delta/moneyness, not both")
 	}
 	switch {
 	case n > 1:
@@ -343,12 +527,51 @@ func (c *Config) Validate() error {
 		return fieldErr("strategy.entry.max_open", "must be > 0, got %d", e.MaxOpen)
 	case d.Strategy.Exit.DTEFloor < 0:
 		return fieldErr("strategy.exit.dte_floor", "must be >= 0, got %d", d.Strategy.Exit.DTEFloor)
+	case x.ProfitTargetPct < 0 || x.ProfitTargetPct > 100 && d.Strategy.Entry.side() == "short":
+		return fieldErr("strategy.exit.profit_target_pct", "want a %% in (0, 100] for a short structure (more for a long one), got %g", x.ProfitTargetPct)
+	case x.LossLimit < 0 || x.LossLimit >= 1 && d.Strategy.Entry.side() == "long" && d.Strategy.Replay == nil:
+		return fieldErr("strategy.exit.loss_limit", "want a multiple of the premium > 0 (< 1 for a long structure), got %g", x.LossLimit)
+	case x.MaxHold < 0:
+		return fieldErr("strategy.exit.max_hold", "must be > 0, got %s", x.MaxHold)
 	case d.Broker.Latency < 0:
 		return fieldErr("broker.latency", "must be >= 0, got %s", d.Broker.Latency)
 	case d.Broker.OrderTimeout < 0:
 		return fieldErr("broker.order_timeout", "must be >= 0 (0 = 30m), got %s", d.Broker.OrderTimeout)
 	case d.Broker.CommissionPerContract < 0:
 		return fieldErr("broker.commission_per_contract", "must be >= 0, got %g", d.Broker.CommissionPerContract)
+	}
+	if _, err := e.plan(); err != nil { // after the shorthand's checks, which name its fields
+		return err
+	}
+	switch d.Broker.ClosedMarket {
+	case "wait", "reject":
+	default:
+		return fieldErr("broker.closed_market", "want wait or reject, got %q", d.Broker.ClosedMarket)
+	}
+	switch fm := c.Broker.Fill; fm.Model {
+	case "", "natural", "mid":
+		if fm.Fraction != 0 {
+			return fieldErr("broker.fill.fraction", "only the mid_plus model takes a fraction")
+		}
+	case "mid_plus":
+		if fm.Fraction < 0 || fm.Fraction > 1 {
+			return fieldErr("broker.fill.fraction", "want a fraction in [0, 1], got %g", fm.Fraction)
+		}
+	default:
+		return fieldErr("broker.fill.model", "want natural, mid or mid_plus, got %q", fm.Model)
+	}
+	if m := d.Broker.Marks; m.StaleAfter < 0 || math.IsNaN(m.Rate) || m.Rate < -1 || m.Rate > 1 {
+		return fieldErr("broker.marks", "want stale_after >= 0 and a rate in [-1, 1]")
+	}
+	if l := e.Limit; l != nil {
+		switch {
+		case l.MinCredit < 0 || l.MaxDebit < 0:
+			return fieldErr("strategy.entry.limit", "prices must be >= 0")
+		case e.side() == "short" && (l.MaxDebit != 0 || l.MinCredit == 0):
+			return fieldErr("strategy.entry.limit", "a short entry takes min_credit (> 0), not max_debit")
+		case e.side() == "long" && (l.MinCredit != 0 || l.MaxDebit == 0):
+			return fieldErr("strategy.entry.limit", "a long entry takes max_debit (> 0), not min_credit")
+		}
 	}
 	s := d.Broker.Slippage
 	switch s.Model {

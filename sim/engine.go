@@ -40,7 +40,7 @@ type Engine struct {
 	entryAt    time.Duration
 
 	pending    []*order    // accepted by the broker, waiting for quotes
-	dirty      []*Position // positions whose legs quoted in the current instant
+	scratch    []*Position // positions being monitored in this instant
 	nextExec   int64
 	fillSeq    int64
 	posSeq     int64
@@ -56,32 +56,62 @@ type Engine struct {
 	feedDone bool         // the feed has ended; only the period's remaining events run
 	replay   *replayState // nil unless the strategy replays a log
 
+	dayCache      sessDay      // the local day of the latest day() call
+	closePrintDay int64        // local midnight of the latest closing print
+	closePrintAt  int64        // instant of the latest closing print
+	staleAfter    int64        // broker.marks.stale_after, µs
+	models        []modelCache // by ContractID: model marks of this instant
+	waitSig       bool         // an entry signal waits for the day's first quote
+	waitDay       int64        // local midnight of the waiting signal's day
+	plan          structPlan   // the entry's structure
+	cond          *condState   // conditions; nil without any
+	strat         Strategy     // Declarative unless UseStrategy
+	mkt           Market       // the Strategy's view of the engine
+	posView       PositionView // reused for Strategy.Exit
+	lastStruct    *StructureConfig
+	lastPlan      structPlan // plan of lastStruct
+	todayMid      int64      // dte's cache: local midnight of today…
+	todayOrd      int64      // …and its date ordinal
+	ordMemo       [16]ordMemo
+	ordNext       int
+	exitAt        int64 // strategy.exit.at, µs after local midnight; -1 without
+	legBuf        []leg // choose's scratch
+
 	// Progress, if set, is called every few batches with the simulated time
 	// and the number of quotes applied so far.
 	Progress func(now time.Time, quotes int64)
+
+	afterInstant func() // test hook: after each instant's workflows
+
+	// EventSeq, if set, returns the seq of the last risk event the sink
+	// received: attribution stamps each decision with its event's seq.
+	EventSeq func() int64
+	attr     *attribution // nil: attribution switched off
 }
 
 // Result summarises a run.
 type Result struct {
-	Capital           float64 // starting cash
-	Quotes            int64
-	FirstQuote        int64 // µs
-	LastQuote         int64 // µs
-	Orders            int64 // orders sent to the broker
-	Filled            int64
-	Rejected          int64
-	Blocked           int64
-	Expired           int64
-	Cancelled         int64
-	Signals           int64 // entry signals that reached a contract choice
-	SkippedMaxOpen    int64
-	SkippedNoContract int64
-	LimitRejected     int64
-	Final             Snapshot
-	PeakEquity        float64
-	MaxDrawdown       float64 // fraction of peak
-	Trades            []Trade
-	Replay            ReplayStats // replay strategy only
+	Capital     float64 // starting cash
+	Quotes      int64
+	FirstQuote  int64 // µs
+	LastQuote   int64 // µs
+	Orders      int64 // orders sent to the broker
+	Filled      int64
+	Rejected    int64
+	Blocked     int64
+	Expired     int64
+	Cancelled   int64
+	NoMarket    int64 // orders not priced: a leg had no fresh quote
+	Signals     SignalOutcomes
+	Final       Snapshot
+	PeakEquity  float64
+	MaxDrawdown float64 // fraction of peak
+	Trades      []Trade
+	Replay      ReplayStats // replay strategy only
+	// Attribution is every attributed risk decision in decision order
+	// (attribution.go); empty when Config.NoAttribution.
+	Attribution []Decision
+	ShadowsMax  int64 // most counterfactual positions alive at once
 }
 
 // order is one order in flight.
@@ -93,6 +123,7 @@ type order struct {
 	ready     int64
 	requested float64
 	done      bool
+	moc       bool // sent on a closing print: fills on those quotes
 }
 
 // New prepares a run. rm carries the risk settings and the event sink; rec
@@ -109,6 +140,8 @@ func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand
 	e.pf = newPortfolio(src.Contracts(), d.Capital)
 	e.peak = d.Capital
 	e.res.Capital = d.Capital
+	e.res.Signals.NoContractBy = map[string]int64{}
+	e.staleAfter = d.Broker.Marks.StaleAfter.Microseconds()
 	if !d.Start.IsZero() {
 		e.start = d.Start.UnixMicro()
 	}
@@ -118,6 +151,18 @@ func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand
 	}
 	if d.Strategy.Entry.At != "" {
 		e.entryAt, _ = parseClock(d.Strategy.Entry.At)
+	}
+	if !d.NoAttribution {
+		e.attr = newAttribution(rm)
+	}
+	e.plan, _ = d.Strategy.Entry.plan()
+	e.cond = newCondState(&d.Strategy)
+	e.strat = Declarative{e}
+	e.mkt = Market{e}
+	e.exitAt = -1
+	if d.Strategy.Exit.At != "" {
+		at, _ := parseClock(d.Strategy.Exit.At)
+		e.exitAt = at.Microseconds()
 	}
 	return e, nil
 }
@@ -172,11 +217,16 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 					return e.res, err
 				}
 			}
+			if e.cond != nil {
+				e.noteDay(q.Time)
+			}
 			if err := e.runScheduled(q.Time, true); err != nil {
 				return e.res, err
 			}
+			e.settleShadows(q.Time)
 			group = q.Time
 			e.now = q.Time
+			e.noteInstant(q.Time)
 			if e.res.Quotes == 0 {
 				e.res.FirstQuote = q.Time
 			}
@@ -190,7 +240,12 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 		// The rest of the period still happens without market data:
 		// options expire (settling at the last spot), orders time out.
 		// No new trades start (entries and replayed rows stop with the
-		// data), and health checks and snapshots need new quotes.
+		// data), and health checks and snapshots need new quotes. Events
+		// at the last quotes' instant still see them (an entry at the
+		// close of an end-of-day feed's last day).
+		if err := e.runScheduled(group+1, false); err != nil {
+			return e.res, err
+		}
 		e.feedDone = true
 		if err := e.runScheduled(e.end, false); err != nil {
 			return e.res, err
@@ -209,15 +264,7 @@ func (e *Engine) applyQuote(q *feeds.Quote) {
 	e.res.Quotes++
 	e.lastQuote = q.Time
 	e.res.LastQuote = q.Time
-	if !e.pf.mark(q) {
-		return
-	}
-	for _, pos := range e.pf.holders[q.Contract] {
-		if !pos.dirty {
-			pos.dirty = true
-			e.dirty = append(e.dirty, pos)
-		}
-	}
+	e.pf.mark(q)
 }
 
 // runScheduled runs every scheduled event due before the quotes at t (or,
@@ -241,9 +288,7 @@ func (e *Engine) runScheduled(t int64, beforeQuotes bool) error {
 		case classBroker:
 			err = e.brokerAnswer(it.order)
 		case classTimeout:
-			if !it.order.done {
-				err = e.unfilled(it.order, StatusExpired, fmt.Sprintf("no quote of every leg within order_timeout %s", e.cfg.Broker.OrderTimeout))
-			}
+			err = e.timeout(it.order)
 		case classExpiry:
 			err = e.expire()
 		case classEntry:
@@ -267,38 +312,61 @@ func (e *Engine) runScheduled(t int64, beforeQuotes bool) error {
 }
 
 // afterQuotes runs once all quotes of an instant are applied: the execution
-// workflow fills orders waiting for those quotes, then the monitoring
-// workflow updates the stops of every position that was quoted.
+// workflow fills orders waiting for those quotes, the monitoring workflow
+// looks at every open position of each underlying that quoted (once per
+// instant, in underlying then open order), and an entry signal waiting for
+// the day's first quote runs.
 func (e *Engine) afterQuotes() error {
-	if len(e.pending) > 0 {
+	if len(e.pending) > 0 && e.inSessionOrClose(e.now) {
 		kept := e.pending[:0]
 		for _, o := range e.pending {
 			if o.done {
 				continue
 			}
-			if !e.quotedSince(o.pos, o.ready) {
+			if !e.quotedSince(o.pos, o.ready) || !e.allFresh(o.pos) {
 				kept = append(kept, o)
 				continue
 			}
-			if err := e.fill(o); err != nil {
+			done, err := e.fill(o)
+			if err != nil {
 				return err
+			}
+			if !done {
+				kept = append(kept, o)
 			}
 		}
 		clear(e.pending[len(kept):])
 		e.pending = kept
 	}
-	if len(e.dirty) == 0 {
-		return nil
+	moved := e.pf.movedList
+	slices.Sort(moved)
+	today := e.day(e.now)
+	for _, u := range moved {
+		e.pf.moved[u] = false
+		if today.trading && e.now >= today.open && e.pf.openDay[u] != today.midnight {
+			e.pf.openDay[u], e.pf.openSpot[u] = today.midnight, e.pf.spots[u]
+		}
+		e.scratch = append(e.scratch[:0], e.pf.byUnder[u]...)
+		for _, pos := range e.scratch {
+			if err := e.monitor(pos); err != nil {
+				return err
+			}
+		}
+		e.monitorShadows(u)
 	}
-	slices.SortFunc(e.dirty, func(a, b *Position) int { return int(a.seq - b.seq) })
-	for _, pos := range e.dirty {
-		pos.dirty = false
-		if err := e.monitor(pos); err != nil {
+	clear(e.scratch)
+	e.pf.movedList = moved[:0]
+	if e.waitSig && !e.feedDone {
+		e.waitSig = false
+		if e.day(e.now).midnight != e.waitDay {
+			e.res.Signals.NoQuote++ // its day passed without a quote
+		} else if err := e.enter(); err != nil {
 			return err
 		}
 	}
-	clear(e.dirty)
-	e.dirty = e.dirty[:0]
+	if e.afterInstant != nil {
+		e.afterInstant()
+	}
 	return nil
 }
 
@@ -312,34 +380,32 @@ func (e *Engine) quotedSince(pos *Position, t int64) bool {
 	return true
 }
 
-// monitor is the monitoring workflow for one quoted position.
+// monitor is the monitoring workflow for one open position: it runs on
+// every instant its underlying quotes, whether or not its own legs did
+// (a leg without a fresh quote is marked by the model).
 func (e *Engine) monitor(pos *Position) error {
 	if pos.state != posOpen {
 		return nil
 	}
 	now := utc(e.now)
 	if pos.exitWanted != "" {
-		// Waiting for the breaker: one blocked row when it refused, then a
-		// retry only once it can admit an order.
-		if e.rm.CanAdmit(now) {
+		// Waiting for the breaker (one blocked row when it refused, then a
+		// retry only once it can admit an order), for a market in every leg
+		// (one no_market row until then) or for the open (closed_market:
+		// reject, one rejected row per closed spell).
+		if e.now >= pos.closedUntil && e.rm.CanAdmit(now) {
 			return e.sendExit(pos, pos.exitWanted)
 		}
 		return nil
 	}
-	if f := e.cfg.Strategy.Exit.DTEFloor; f > 0 && e.dte(pos.Expiry) <= f {
-		return e.sendExit(pos, "dte_floor")
-	}
-	// A spread's net premium means something only when both legs quoted
-	// today: a stale wing would fire (or hide) a stop on its own.
-	if pos.nlegs > 1 {
-		midnight := e.localMidnight(e.now)
-		for _, l := range pos.Legs() {
-			if e.pf.quote(l.id).Time < midnight {
-				return nil
-			}
+	v := e.view(pos)
+	bid, ask := v.Bid, v.Ask
+	if why, err := e.strat.Exit(&e.mkt, v); err != nil || why != "" {
+		if err != nil {
+			return fmt.Errorf("sim: strategy exit: %w", err)
 		}
+		return e.sendExit(pos, why)
 	}
-	bid, ask := e.pf.netQuote(pos)
 	act, err := e.rm.UpdateStop(pos.ExecID, bid, ask, now)
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
@@ -352,17 +418,40 @@ func (e *Engine) monitor(pos *Position) error {
 	if t, ok := e.rm.Stops().Get(pos.ExecID); ok && math.IsNaN(t.Best()) {
 		reason = "stop_loss" // fired before arming: the hard stop
 	}
+	e.attrStop(pos, reason)
 	return e.sendExit(pos, reason)
 }
 
 // dte is the number of calendar days from now to expiry in the session's zone.
 func (e *Engine) dte(expiry int64) int {
-	loc := e.cfg.Session.Loc
-	y1, m1, d1 := utc(e.now).In(loc).Date()
-	y2, m2, d2 := utc(expiry).In(loc).Date()
-	a := time.Date(y1, m1, d1, 0, 0, 0, 0, time.UTC)
-	b := time.Date(y2, m2, d2, 0, 0, 0, 0, time.UTC)
-	return int(b.Sub(a) / (24 * time.Hour))
+	if d := e.day(e.now); d.midnight != e.todayMid {
+		e.todayMid, e.todayOrd = d.midnight, e.dateOrd(e.now)
+	}
+	return int(e.expiryOrd(expiry) - e.todayOrd)
+}
+
+// dateOrd is the local calendar date of t as days since 1970-01-01.
+func (e *Engine) dateOrd(t int64) int64 {
+	y, m, d := utc(t).In(e.cfg.Session.Loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
+
+// expiryOrd is dateOrd of an expiry, memoized (a run sees few expiries).
+func (e *Engine) expiryOrd(t int64) int64 {
+	for i := range e.ordMemo {
+		if m := &e.ordMemo[i]; m.t == t && m.ok {
+			return m.ord
+		}
+	}
+	o := e.dateOrd(t)
+	e.ordMemo[e.ordNext%len(e.ordMemo)] = ordMemo{t: t, ord: o, ok: true}
+	e.ordNext++
+	return o
+}
+
+type ordMemo struct {
+	t, ord int64
+	ok     bool
 }
 
 func (e *Engine) record(f Fill) error {
@@ -379,6 +468,8 @@ func (e *Engine) record(f Fill) error {
 		e.res.Expired++
 	case StatusCancelled:
 		e.res.Cancelled++
+	case StatusNoMarket:
+		e.res.NoMarket++
 	}
 	if err := e.rec.Fill(f); err != nil {
 		return fmt.Errorf("sim: recording fill: %w", err)
@@ -399,49 +490,82 @@ func (e *Engine) orderRow(pos *Position, exit bool, placed int64, status, reason
 	return Fill{
 		OrderTime: placed, ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract, Multiplier: pos.Mult,
 		Side: side, Intent: intent, Qty: pos.Qty, RequestedPrice: requested,
-		FillPrice: nan, Slippage: nan, Commission: nan, Status: status, Reason: reason,
+		FillPrice: nan, Slippage: nan, Commission: nan, Status: status, Reason: reason, MidPrice: nan,
 	}
 }
 
-// sendExit asks the breaker and, if allowed, sends a closing order.
+// sendExit sends a closing order for pos when every leg has a market, the
+// market will be open (closed_market: reject) and the breaker allows it.
+// Otherwise the exit stays wanted and monitor retries it.
 func (e *Engine) sendExit(pos *Position, reason string) error {
 	pos.exitWanted = reason
+	buy := !pos.Long
+	if !e.allFresh(pos) {
+		if pos.noMarket {
+			return nil // one row per spell without a market
+		}
+		pos.noMarket = true
+		px, _ := e.fillPrice(pos, buy)
+		return e.record(e.orderRow(pos, true, e.now, StatusNoMarket, "no fresh quote of every leg: exit waits for the market", px))
+	}
+	pos.noMarket = false
+	requested, _ := e.fillPrice(pos, buy)
+	if e.refuseClosed() {
+		pos.closedUntil = e.nextOpen(e.now + e.cfg.Broker.Latency.Microseconds())
+		return e.record(e.orderRow(pos, true, e.now, StatusRejected, "market closed (broker.closed_market: reject)", requested))
+	}
 	now := utc(e.now)
 	ok, why := e.rm.Allow(now)
 	e.scheduleWake()
 	if !ok {
-		bid, ask := e.pf.netQuote(pos)
-		return e.record(e.orderRow(pos, true, e.now, StatusBlocked, why, exitSide(pos, bid, ask)))
+		e.attrBlockedExit(pos)
+		return e.record(e.orderRow(pos, true, e.now, StatusBlocked, why, requested))
 	}
 	pos.state = posClosing
-	bid, ask := e.pf.netQuote(pos)
-	e.send(&order{pos: pos, exit: true, reason: reason, requested: exitSide(pos, bid, ask)})
+	e.send(&order{pos: pos, exit: true, reason: reason, requested: requested})
 	return nil
 }
 
-// exitSide is the net price closing pos would trade at: the bid for a long
-// structure, the ask for a short one.
-func exitSide(pos *Position, bid, ask float64) float64 {
-	if pos.Long {
-		return bid
-	}
-	return ask
+// refuseClosed reports whether an order sent now would reach a closed
+// market and broker.closed_market is reject. A closing print is not
+// closed: an order on it is a market-on-close order.
+func (e *Engine) refuseClosed() bool {
+	return e.cfg.Broker.ClosedMarket == "reject" && !e.closingPrint() &&
+		!e.inSession(e.now+e.cfg.Broker.Latency.Microseconds())
 }
 
+// send puts o on its way to the broker: after the latency, or at once for
+// a market-on-close order (sent on a closing print whose quotes include
+// every leg), which fills on those quotes.
 func (e *Engine) send(o *order) {
 	o.pos.inflight = o
 	o.placed = e.now
 	o.ready = e.now + e.cfg.Broker.Latency.Microseconds()
+	if e.closingPrint() && e.quotedSince(o.pos, e.now) {
+		o.moc, o.ready = true, e.now
+	}
 	e.res.Orders++
 	e.sched.add(item{at: o.ready, class: classBroker, order: o})
 }
 
-// brokerAnswer is the execution workflow's first step: the broker rejects
-// (outage or random reject) or accepts; accepted orders fill on the first
-// quote at or after this instant.
+// brokerAnswer is the execution workflow's first step. An order reaching a
+// closed market waits for the next open (closed_market: wait; reject was
+// refused before sending); in session the broker rejects (outage or random
+// reject) or accepts. A market-on-close order fills on the closing print;
+// an accepted order fills on the first fresh quotes of every leg at or
+// after this instant, within its limit, and expires after order_timeout of
+// session time.
 func (e *Engine) brokerAnswer(o *order) error {
 	if o.done {
 		return nil
+	}
+	if !o.moc && !e.inSession(e.now) {
+		o.ready = e.nextOpen(e.now)
+		e.sched.add(item{at: o.ready, class: classBroker, order: o})
+		return nil
+	}
+	if !o.exit && e.now >= o.pos.Expiry {
+		return e.unfilled(o, StatusExpired, "options expired before the order reached the market", true)
 	}
 	reason := ""
 	if e.inOutage(e.now) {
@@ -449,22 +573,47 @@ func (e *Engine) brokerAnswer(o *order) error {
 	} else if p := e.cfg.Broker.Faults.rejectProb(e.pf.quote(o.pos.legs[0].id).IV); p > 0 && e.rng.Float64() < p {
 		reason = fmt.Sprintf("broker rejected the order (reject probability %.3f)", p)
 	}
-	if reason == "" {
-		e.pending = append(e.pending, o)
-		e.sched.add(item{at: e.now + e.cfg.Broker.OrderTimeout.Microseconds(), class: classTimeout, order: o})
+	if reason != "" {
+		return e.unfilled(o, StatusRejected, reason, true)
+	}
+	if o.moc && e.allFresh(o.pos) {
+		done, err := e.fill(o)
+		if err != nil || done {
+			return err
+		}
+	}
+	e.pending = append(e.pending, o)
+	e.sched.add(item{at: e.addSessionTime(e.now, e.cfg.Broker.OrderTimeout), class: classTimeout, order: o})
+	return nil
+}
+
+// timeout ends an accepted order still working after order_timeout of
+// session time: expired (a broker answer, a breaker failure) when every leg
+// had a fresh quote, so the price or the limit was the obstacle; no_market
+// (no breaker failure) when a leg never quoted.
+func (e *Engine) timeout(o *order) error {
+	if o.done {
 		return nil
 	}
-	return e.unfilled(o, StatusRejected, reason)
+	if e.quotedSince(o.pos, o.ready) && e.allFresh(o.pos) {
+		return e.unfilled(o, StatusExpired, fmt.Sprintf("not filled within its limit in order_timeout %s of session time", e.cfg.Broker.OrderTimeout), true)
+	}
+	return e.unfilled(o, StatusNoMarket, fmt.Sprintf("no fresh quote of every leg within order_timeout %s of session time", e.cfg.Broker.OrderTimeout), false)
 }
 
 // unfilled ends an order the breaker admitted but that did not fill
-// (rejected, timed out, or overtaken by expiry): the breaker hears of a
-// failure, so a half_open trial never waits forever; an exit is retried on
-// the position's next quote once the breaker admits orders again.
-func (e *Engine) unfilled(o *order, status, reason string) error {
+// (rejected, timed out, without a market, or overtaken by expiry). A broker
+// answer (failure true) is a breaker failure. Without one the breaker hears
+// nothing, except in half_open, where it is told of a failure so that its
+// trial never waits forever (the breaker has no other way to learn that the
+// trial ended). An exit is retried on the position's next monitoring once
+// the breaker admits orders again.
+func (e *Engine) unfilled(o *order, status, reason string, failure bool) error {
 	o.done = true
-	e.rm.RecordFailure(utc(e.now), reason)
-	e.scheduleWake()
+	if failure || e.rm.BreakerState() == risk.StateHalfOpen {
+		e.rm.RecordFailure(utc(e.now), reason)
+		e.scheduleWake()
+	}
 	pos := o.pos
 	if o.exit {
 		if pos.state == posClosing {
@@ -472,6 +621,7 @@ func (e *Engine) unfilled(o *order, status, reason string) error {
 		}
 	} else {
 		e.opening--
+		e.res.Signals.Broker++
 	}
 	return e.record(e.orderRow(pos, o.exit, o.placed, status, reason, o.requested))
 }
@@ -485,48 +635,38 @@ func (e *Engine) inOutage(t int64) bool {
 	return false
 }
 
-// fill executes every leg of o against its latest quote: buys at the ask,
-// sells at the bid, slippage against the order, commission per contract.
-func (e *Engine) fill(o *order) error {
-	o.done = true
+// fill executes o at the fill model's net price on the latest quotes
+// (slippage against the order, inside the structure's bounds), commission
+// per contract and leg. An entry whose price misses its limit keeps
+// working: done is false.
+func (e *Engine) fill(o *order) (done bool, err error) {
 	pos := o.pos
 	if !o.exit && e.now >= pos.Expiry {
-		return e.unfilled(o, StatusExpired, "options expired before the fill")
+		return true, e.unfilled(o, StatusExpired, "options expired before the fill", true)
 	}
-	var net, slipTotal, commission float64
-	for k, l := range pos.Legs() {
-		q := e.pf.quote(l.id)
-		qty := l.qty
-		if o.exit {
-			qty = -qty
-		}
-		slip := e.slippage(q)
-		var px float64
-		if qty > 0 {
-			px = q.Ask + slip
-		} else {
-			px = q.Bid - slip
-			if px < 0 { // a sale never pays to sell
-				px, slip = 0, q.Bid
-			}
-		}
-		n := float64(abs(qty))
-		c := e.cfg.Broker.CommissionPerContract * n
-		e.pf.flow(pos, -float64(qty)*px*pos.Mult-c)
-		commission += c
-		slipTotal += slip
-		if k == 0 {
-			net += px
-		} else {
-			net -= px
-		}
+	buy := pos.Long != o.exit
+	price, slip := e.fillPrice(pos, buy)
+	if !o.exit && !e.withinLimit(pos, price) {
+		return false, nil
 	}
+	o.done = true
+	var contracts int64
+	for _, l := range pos.Legs() {
+		contracts += abs(l.qty)
+	}
+	commission := e.cfg.Broker.CommissionPerContract * float64(contracts)
+	amount := price * pos.units()
+	if buy {
+		amount = -amount
+	}
+	e.pf.flow(pos, amount-commission)
 	row := e.orderRow(pos, o.exit, o.placed, StatusFilled, o.reason, o.requested)
-	row.FillTime, row.FillPrice, row.Slippage, row.Commission = e.now, net, slipTotal, commission
+	row.FillTime, row.FillPrice, row.Slippage, row.Commission = e.now, price, slip, commission
+	row.MidPrice = e.netMid(pos)
 	if !o.exit {
 		e.opening--
 	}
-	return e.filled(pos, o.exit, net, o.reason, row)
+	return true, e.filled(pos, o.exit, price, o.reason, row)
 }
 
 // filled books a fill of pos at net premium: the exit closes the position,
@@ -556,26 +696,16 @@ func (e *Engine) filled(pos *Position, exit bool, net float64, reason string, ro
 			return fmt.Errorf("sim: %w", err)
 		}
 		e.sched.add(item{at: pos.Expiry, class: classExpiry})
+		e.res.Signals.Opened++
 	}
 	e.rm.RecordSuccess(now)
 	e.scheduleWake()
 	if err := e.record(row); err != nil {
 		return err
 	}
-	e.rm.CheckHealth(now, e.pf.exposure())
+	e.rm.CheckHealth(now, e.exposure())
 	e.healthQ = e.lastQuote
 	return nil
-}
-
-func (e *Engine) slippage(q *feeds.Quote) float64 {
-	s := &e.cfg.Broker.Slippage
-	switch s.Model {
-	case "ticks":
-		return s.Ticks * s.TickSize
-	case "spread_fraction":
-		return s.Fraction * max(q.Ask-q.Bid, 0)
-	}
-	return 0
 }
 
 // close books a position's exit.
@@ -607,22 +737,23 @@ func (e *Engine) expire() error {
 	}
 	for _, pos := range due {
 		if o := pos.inflight; o != nil && !o.done {
-			if err := e.unfilled(o, StatusExpired, "options expired before the fill"); err != nil {
+			if err := e.unfilled(o, StatusExpired, "options expired before the fill", true); err != nil {
 				return err
 			}
 		}
-		spot := e.pf.spot(pos.Symbol)
+		spot, how := e.settlementSpot(pos)
 		net := 0.0
-		for k, l := range pos.Legs() {
-			v := intrinsic(e.pf.contracts.Get(l.id), spot)
-			e.pf.flow(pos, float64(l.qty)*v*pos.Mult)
-			if k == 0 {
-				net += v
-			} else {
-				net -= v
+		reason := "expired: settled at intrinsic value"
+		for _, l := range pos.Legs() {
+			v := e.settleLeg(pos, l, spot)
+			if l.expiry > pos.Expiry {
+				reason = "expired: front legs settled at intrinsic value, later legs at their mark"
 			}
+			e.pf.flow(pos, float64(l.qty)*v*pos.Mult)
+			net += l.ratio * v
 		}
-		row := e.orderRow(pos, true, e.now, StatusSettled, "expired: settled at intrinsic value", nan)
+		net *= pos.sign()
+		row := e.orderRow(pos, true, e.now, StatusSettled, reason+" against "+how, nan)
 		row.FillTime, row.FillPrice, row.Slippage, row.Commission = e.now, net, 0, 0
 		if err := e.record(row); err != nil {
 			return err
@@ -634,6 +765,33 @@ func (e *Engine) expire() error {
 	return nil
 }
 
+// settlementSpot is the underlying price pos settles against, and how it
+// was taken. PM-settled options settle at the latest price (the close);
+// AM-settled ones (feeds.SettleAM: SPX, NDX, RUT monthlies) at the first
+// price at or after the open of the expiry day, or at the latest price
+// when the feed had none that morning (said in the reason).
+func (e *Engine) settlementSpot(pos *Position) (float64, string) {
+	spot := e.pf.spot(pos.Symbol)
+	if e.pf.contracts.Get(pos.legs[0].id).Settlement != feeds.SettleAM {
+		return spot, "the closing price"
+	}
+	u := slices.Index(e.pf.unders, pos.Symbol)
+	if u >= 0 && e.pf.openDay[u] == e.day(pos.Expiry).midnight {
+		return e.pf.openSpot[u], "the opening price (AM settlement)"
+	}
+	return spot, "the latest price (AM settlement, no quote after the open that day)"
+}
+
+// settleLeg is leg l's value per share when pos's first expiry settles at
+// spot: intrinsic value, or, for a later leg of a calendar or diagonal
+// (sold or bought back then), its mark.
+func (e *Engine) settleLeg(pos *Position, l leg, spot float64) float64 {
+	if l.expiry > pos.Expiry {
+		return e.markLeg(l.id).mid
+	}
+	return intrinsic(e.pf.contracts.Get(l.id), spot)
+}
+
 func (e *Engine) healthCheck() {
 	if d := e.cfg.HealthEvery; e.now+d.Microseconds() < e.end {
 		e.sched.add(item{at: e.now + d.Microseconds(), class: classHealth})
@@ -642,7 +800,7 @@ func (e *Engine) healthCheck() {
 		return // market closed since the last check, or nothing to check
 	}
 	e.healthQ = e.lastQuote
-	e.rm.CheckHealth(utc(e.now), e.pf.exposure())
+	e.rm.CheckHealth(utc(e.now), e.exposure())
 }
 
 func (e *Engine) equitySnapshot() error {
@@ -658,7 +816,7 @@ func (e *Engine) equitySnapshot() error {
 func (e *Engine) snapshot() error {
 	e.snapQ = e.lastQuote
 	e.lastSnap = e.now
-	s := e.pf.snapshot()
+	s := e.portfolioSnapshot()
 	e.peak = max(e.peak, s.Equity)
 	dd := 0.0
 	if e.peak > 0 {
@@ -669,7 +827,7 @@ func (e *Engine) snapshot() error {
 	p := EquityPoint{
 		Time: e.now, Equity: s.Equity, Cash: s.Cash, RealizedPnL: s.Realized, UnrealizedPnL: s.Unrealized,
 		Delta: s.Delta, Gamma: s.Gamma, Drawdown: dd, OpenPositions: int64(s.Open),
-		UnderlyingPrice: e.pf.underlyingPrice(),
+		UnderlyingPrice: e.pf.underlyingPrice(), ModelMarks: int64(s.ModelMarks),
 	}
 	if err := e.rec.Equity(p); err != nil {
 		return fmt.Errorf("sim: recording equity: %w", err)
@@ -691,6 +849,9 @@ func (e *Engine) finish() error {
 			continue
 		}
 		o.done = true
+		if !o.exit {
+			e.res.Signals.Broker++
+		}
 		if err := e.record(e.orderRow(o.pos, o.exit, o.placed, StatusCancelled, "end of data before the fill", o.requested)); err != nil {
 			return err
 		}
@@ -705,21 +866,22 @@ func (e *Engine) finish() error {
 	if rs := e.replay; rs != nil {
 		e.res.Replay = ReplayStats{ExitsPreempted: rs.ExitsPreempted, Unquoted: rs.Unquoted, Refused: int64(len(rs.refused))}
 	}
-	e.res.Final = e.pf.snapshot()
+	if e.waitSig {
+		e.waitSig = false
+		e.res.Signals.NoQuote++
+	}
+	e.res.Final = e.portfolioSnapshot()
 	e.res.PeakEquity = e.peak
 	for _, pos := range slices.Concat(e.pf.closed, e.pf.open) {
-		t := Trade{
-			ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract, Long: pos.Long, Qty: pos.Qty,
-			OpenedAt: pos.OpenedAt, ClosedAt: pos.ClosedAt, EntryPremium: pos.EntryPremium,
-			ExitPremium: pos.ExitPremium, ExitReason: pos.ExitReason, PnL: pos.cash,
-		}
+		t := e.trade(pos)
 		if pos.state != posClosed {
-			t.PnL = pos.cash + e.pf.marketValue(pos)
+			t.PnL = pos.cash + e.marketValue(pos)
 			t.ExitPremium = nan
 		}
 		e.res.Trades = append(e.res.Trades, t)
 	}
 	slices.SortStableFunc(e.res.Trades, func(a, b Trade) int { return cmpInt(a.OpenedAt, b.OpenedAt) })
+	e.finishAttribution()
 	return nil
 }
 

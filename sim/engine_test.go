@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,7 +62,7 @@ func baseConfig() Config {
 		Strategy: StrategyConfig{Entry: EntryConfig{
 			Times: []time.Time{at(4, 10, 0, 0)}, Right: "put", Side: "short", DTE: [2]int{0, 10}, Qty: 2, MaxOpen: 5,
 		}},
-		Broker: BrokerConfig{Latency: 90 * time.Second, Slippage: SlippageConfig{Model: "ticks", Ticks: 1, TickSize: 0.05}, CommissionPerContract: 0.5},
+		Broker: BrokerConfig{Latency: 90 * time.Second, Fill: FillConfig{Model: "natural"}, Slippage: SlippageConfig{Model: "ticks", Ticks: 1, TickSize: 0.05}, CommissionPerContract: 0.5},
 	}
 }
 
@@ -188,5 +189,37 @@ func TestTrailingStopExitGoesThroughBroker(t *testing.T) {
 	}
 	if trig == nil || trig.Value != 3.1 || math.Abs(trig.Threshold-1.05*1.25) > 1e-12 || !trig.Time.Equal(at(4, 13, 0, 0).UTC()) {
 		t.Fatalf("trigger event %+v", trig)
+	}
+}
+
+// An AM-settled option (SPX monthlies) settles against the expiry
+// morning's opening price, not the close: spot opens at 97 on the last day
+// and falls to 95 by the close; the short put settles at 100 − 97 = 3. The
+// same contract PM-settled settles at 5.
+func TestAMSettlementUsesTheOpeningPrice(t *testing.T) {
+	price := func(tm time.Time) (float64, float64, float64) {
+		if tm.Day() == 6 {
+			if tm.Hour() == 9 && tm.Minute() == 30 {
+				return 3.0, 3.2, 97
+			}
+			return 5.0, 5.2, 95
+		}
+		return 2.0, 2.2, 101
+	}
+	for _, tc := range []struct {
+		style feeds.Settlement
+		exit  float64
+	}{{feeds.SettleAM, 3}, {feeds.SettlePM, 5}} {
+		src := oneContract(price)
+		src.contracts.Get(0).Settlement = tc.style
+		res, rec, _ := runScripted(t, baseConfig(), src, risk.Settings{})
+		want := 1.95*200 - 1.0 - tc.exit*200
+		if len(res.Trades) != 1 || math.Abs(res.Trades[0].PnL-want) > 1e-9 || res.Trades[0].ExitPremium != tc.exit {
+			t.Fatalf("%v: trades %+v, want P&L %v, exit premium %v", tc.style, res.Trades, want, tc.exit)
+		}
+		last := rec.Fills[len(rec.Fills)-1]
+		if last.Status != StatusSettled || (tc.style == feeds.SettleAM) != strings.Contains(last.Reason, "opening price") {
+			t.Errorf("%v: settlement row %s %q", tc.style, last.Status, last.Reason)
+		}
 	}
 }

@@ -13,10 +13,16 @@ import (
 // percentage stop on a non-positive premium has no meaning.
 const minPremium = 0.01
 
-// leg is one option of a position. qty is signed: long > 0.
+// leg is one option of a position. qty is signed: long > 0. ratio is qty
+// per unit of the structure (qty / Position.Qty); strike, call and expiry
+// are the contract's, kept here off the contracts table for the hot path.
 type leg struct {
-	id  feeds.ContractID
-	qty int64
+	id     feeds.ContractID
+	qty    int64
+	ratio  float64
+	strike float64
+	call   bool
+	expiry int64 // µs
 }
 
 // posState is a position's life cycle.
@@ -29,10 +35,11 @@ const (
 	posClosed
 )
 
-// Position is one strategy position: a single option or a vertical spread.
-// The "main" leg is the one the strategy selected (sold for a short, bought
-// for a long position); the wing, if any, is the protective leg. The net
-// premium is main − wing, per share.
+// Position is one strategy position: a structure of 1 to 4 legs (see
+// StructureConfig). Its value per unit is V = Σ ratio × leg value (ratios
+// signed, long > 0); its net premium per share is P = V for a long
+// structure (the debit) and −V for a short one (the credit), so for a
+// vertical P is main − wing as before. Expiry is the first leg expiry.
 type Position struct {
 	ExecID   string
 	Symbol   string // underlying
@@ -42,9 +49,14 @@ type Position struct {
 	Mult     float64
 	Expiry   int64 // µs
 
-	legs  [2]leg
+	legs  [maxLegs]leg
 	nlegs int
 	state posState
+	// Structure names the structure (StructureConfig.Type, or guessed from
+	// a replayed log's legs).
+	Structure string
+	lo, hi    float64 // static no-arbitrage bounds of the net premium (valueBounds)
+	multiExp  bool    // legs of more than one expiry
 
 	EntryPremium  float64 // net per share at fill
 	OpenedAt      int64
@@ -54,9 +66,11 @@ type Position struct {
 	cash          float64 // all cash flows of this position, commissions included
 	exitWanted    string  // exit reason waiting for the breaker to allow an order
 	stopTriggered bool
-	inflight      *order // the position's latest order
-	dirty         bool   // quoted in the current instant, awaiting monitoring
-	seq           int64  // creation order; ties in monitoring break by it
+	inflight      *order  // the position's latest order
+	seq           int64   // creation order
+	noMarket      bool    // a no_market row was recorded for the wanted exit
+	closedUntil   int64   // closed_market reject: no exit order before this
+	Width         float64 // largest strike distance of two legs of one right and expiry (structureWidth)
 }
 
 // Legs returns the position's legs as (contract, signed qty) pairs.
@@ -72,10 +86,19 @@ func (p *Position) RealizedPnL() float64 { return p.cash }
 type Portfolio struct {
 	contracts *feeds.Contracts
 	marks     []feeds.Quote // by ContractID; Time 0 = never quoted
-	holders   [][]*Position // by ContractID: open positions with a leg on it
-	underOf   []int32       // by ContractID: 1 + index in unders; 0 = not yet known
+	underOf   []int32       // by ContractID: 1 + index in unders; 0 = not yet quoted
 	unders    []string      // underlyings in the order first quoted
 	spots     []float64     // latest underlying price quoted, by underlying
+	spotAt    []int64       // time of that price, by underlying
+	moved     []bool        // by underlying: quoted in the current instant
+	movedList []int32       // underlyings quoted in the current instant
+	// openSpot is each underlying's first price at or after the session
+	// open of the local day openDay (its midnight, µs): AM-settled options
+	// settle against it.
+	openSpot []float64
+	openDay  []int64
+	byUnder  [][]*Position // open positions by underlying, in open order
+	index    chainIndex    // contracts alive, for choosing entries
 
 	cash     float64
 	realized float64
@@ -87,9 +110,10 @@ func newPortfolio(contracts *feeds.Contracts, capital float64) *Portfolio {
 	return &Portfolio{contracts: contracts, cash: capital}
 }
 
-// mark stores q as its contract's latest quote and reports whether an open
-// position holds that contract. This is the per-quote hot path.
-func (p *Portfolio) mark(q *feeds.Quote) bool {
+// mark stores q as its contract's latest quote and notes that its
+// underlying moved in this instant. This is the per-quote hot path: no
+// position is looked at here.
+func (p *Portfolio) mark(q *feeds.Quote) {
 	id := int(q.Contract)
 	if id >= len(p.marks) {
 		p.grow(id + 1)
@@ -100,20 +124,30 @@ func (p *Portfolio) mark(q *feeds.Quote) bool {
 		u = p.underlying(q.Contract)
 	}
 	p.spots[u-1] = q.UnderlyingPrice
-	return len(p.holders[id]) > 0
+	p.spotAt[u-1] = q.Time
+	if !p.moved[u-1] {
+		p.moved[u-1] = true
+		p.movedList = append(p.movedList, u-1)
+	}
 }
 
-// underlying interns a contract's underlying (off the hot path: once per
-// contract).
+// underlying interns a contract's underlying and indexes the contract
+// (off the hot path: once per contract, on its first quote).
 func (p *Portfolio) underlying(id feeds.ContractID) int32 {
-	name := p.contracts.Get(id).Underlying
-	i := slices.Index(p.unders, name)
+	c := p.contracts.Get(id)
+	i := slices.Index(p.unders, c.Underlying)
 	if i < 0 {
 		i = len(p.unders)
-		p.unders = append(p.unders, name)
+		p.unders = append(p.unders, c.Underlying)
 		p.spots = append(p.spots, math.NaN())
+		p.spotAt = append(p.spotAt, 0)
+		p.moved = append(p.moved, false)
+		p.byUnder = append(p.byUnder, nil)
+		p.openSpot = append(p.openSpot, math.NaN())
+		p.openDay = append(p.openDay, 0)
 	}
 	p.underOf[id] = int32(i + 1)
+	p.index.add(c, i)
 	return int32(i + 1)
 }
 
@@ -130,7 +164,6 @@ func (p *Portfolio) spot(underlying string) float64 {
 func (p *Portfolio) grow(n int) {
 	n = max(n, 2*len(p.marks), 64)
 	p.marks = slices.Grow(p.marks, n-len(p.marks))[:n]
-	p.holders = slices.Grow(p.holders, n-len(p.holders))[:n]
 	p.underOf = slices.Grow(p.underOf, n-len(p.underOf))[:n]
 }
 
@@ -143,58 +176,10 @@ func (p *Portfolio) quote(id feeds.ContractID) *feeds.Quote {
 
 func mid(q *feeds.Quote) float64 { return (q.Bid + q.Ask) / 2 }
 
-// netQuote is the position's net premium as a (bid, ask) pair: what closing a
-// long structure would get (bid) and what closing a short one would pay
-// (ask), each floored at minPremium.
-func (p *Portfolio) netQuote(pos *Position) (bid, ask float64) {
-	m := p.quote(pos.legs[0].id)
-	bid, ask = m.Bid, m.Ask
-	if pos.nlegs == 2 {
-		w := p.quote(pos.legs[1].id)
-		bid -= w.Ask
-		ask -= w.Bid
-	}
-	return max(bid, minPremium), max(ask, minPremium)
-}
-
-// netMid is the net premium at mid, floored at zero.
-func (p *Portfolio) netMid(pos *Position) float64 {
-	v := mid(p.quote(pos.legs[0].id))
-	if pos.nlegs == 2 {
-		v -= mid(p.quote(pos.legs[1].id))
-	}
-	return max(v, 0)
-}
-
-// marketValue is the signed value of a position's legs at mid, dollars.
-func (p *Portfolio) marketValue(pos *Position) float64 {
-	v := 0.0
-	for _, l := range pos.Legs() {
-		v += float64(l.qty) * mid(p.quote(l.id)) * pos.Mult
-	}
-	return v
-}
-
-// positionValue is |qty| × net premium × multiplier (DESIGN.md "Time and units").
-func (p *Portfolio) positionValue(pos *Position) float64 {
-	return float64(pos.Qty) * p.netMid(pos) * pos.Mult
-}
-
-func (p *Portfolio) greeks(pos *Position) (delta, gamma float64) {
-	for _, l := range pos.Legs() {
-		q := p.quote(l.id)
-		delta += float64(l.qty) * q.Delta
-		gamma += float64(l.qty) * q.Gamma
-	}
-	return delta, gamma
-}
-
 func (p *Portfolio) add(pos *Position) {
 	p.open = append(p.open, pos)
-	for _, l := range pos.Legs() {
-		p.quote(l.id) // grows holders
-		p.holders[l.id] = append(p.holders[l.id], pos)
-	}
+	u := p.underOf[pos.legs[0].id] - 1
+	p.byUnder[u] = append(p.byUnder[u], pos)
 }
 
 func (p *Portfolio) remove(pos *Position) {
@@ -203,11 +188,9 @@ func (p *Portfolio) remove(pos *Position) {
 		panic("sim: removing a position that is not open")
 	}
 	p.open = slices.Delete(p.open, i, i+1)
-	for _, l := range pos.Legs() {
-		h := p.holders[l.id]
-		if j := slices.Index(h, pos); j >= 0 {
-			p.holders[l.id] = slices.Delete(h, j, j+1)
-		}
+	u := p.underOf[pos.legs[0].id] - 1
+	if j := slices.Index(p.byUnder[u], pos); j >= 0 {
+		p.byUnder[u] = slices.Delete(p.byUnder[u], j, j+1)
 	}
 	p.closed = append(p.closed, pos)
 }
@@ -218,33 +201,39 @@ func (p *Portfolio) flow(pos *Position, amount float64) {
 	pos.cash += amount
 }
 
-// Snapshot is the portfolio's state at one instant.
+// Snapshot is the portfolio's state at one instant. Delta and Gamma are
+// share equivalents.
 type Snapshot struct {
 	Equity, Cash, Realized, Unrealized float64
 	Delta, Gamma                       float64
 	Open                               int
+	ModelMarks                         int // open legs marked by the model
 }
 
-func (p *Portfolio) snapshot() Snapshot {
+func (e *Engine) portfolioSnapshot() Snapshot {
+	p := e.pf
 	s := Snapshot{Cash: p.cash, Realized: p.realized}
 	mv := 0.0
 	for _, pos := range p.open {
 		if pos.state == posOpening {
 			continue
 		}
-		v := p.marketValue(pos)
+		_, _, m, models := e.netMarks(pos)
+		v := pos.sign() * m * pos.units()
 		mv += v
 		s.Unrealized += v + pos.cash
-		d, g := p.greeks(pos)
+		d, g := e.greeks(pos)
 		s.Delta += d
 		s.Gamma += g
 		s.Open++
+		s.ModelMarks += models
 	}
 	s.Equity = p.cash + mv
 	return s
 }
 
-// exposure is the view of the portfolio the limits checker reads. It is
+// exposure is the view of the portfolio the limits checker reads: greeks
+// in share equivalents, position values on the riskValue basis. It is
 // computed once per check, iterating positions in open order.
 type exposure struct {
 	delta, gamma, total, maxPos, equity float64
@@ -254,31 +243,31 @@ type exposure struct {
 
 var _ risk.Exposure = (*exposure)(nil)
 
-func (p *Portfolio) exposure() *exposure {
-	e := &exposure{}
+func (e *Engine) exposure() *exposure {
+	x := &exposure{}
 	mv := 0.0
-	for _, pos := range p.open {
+	for _, pos := range e.pf.open {
 		if pos.state == posOpening {
 			continue
 		}
-		d, g := p.greeks(pos)
-		v := p.positionValue(pos)
-		mv += p.marketValue(pos)
-		e.delta += d
-		e.gamma += g
-		e.total += v
-		e.maxPos = max(e.maxPos, v)
-		i, found := slices.BinarySearch(e.symbols, pos.Symbol)
+		d, g := e.greeks(pos)
+		v := e.riskValue(pos, pos.EntryPremium)
+		mv += e.marketValue(pos)
+		x.delta += d
+		x.gamma += g
+		x.total += v
+		x.maxPos = max(x.maxPos, v)
+		i, found := slices.BinarySearch(x.symbols, pos.Symbol)
 		if !found {
-			e.symbols = slices.Insert(e.symbols, i, pos.Symbol)
-			e.symDelta = slices.Insert(e.symDelta, i, 0)
-			e.symValue = slices.Insert(e.symValue, i, 0)
+			x.symbols = slices.Insert(x.symbols, i, pos.Symbol)
+			x.symDelta = slices.Insert(x.symDelta, i, 0)
+			x.symValue = slices.Insert(x.symValue, i, 0)
 		}
-		e.symDelta[i] += d
-		e.symValue[i] += v
+		x.symDelta[i] += d
+		x.symValue[i] += v
 	}
-	e.equity = p.cash + mv
-	return e
+	x.equity = e.pf.cash + mv
+	return x
 }
 
 func (e *exposure) PortfolioDelta() float64   { return e.delta }

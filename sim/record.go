@@ -12,13 +12,16 @@ type Fill struct {
 	Side           string // "buy" or "sell" (of the main leg)
 	Intent         string // "entry" or "exit"
 	Qty            int64
-	RequestedPrice float64 // net premium at the order's side when sent
+	RequestedPrice float64 // net premium per share the fill model gave on the quotes when sent
 	FillPrice      float64
 	Slippage       float64 // per share, against the order (>= 0)
 	Commission     float64 // dollars
-	Status         string  // filled, rejected, blocked, expired, cancelled, settled
+	Status         string  // filled, rejected, blocked, expired, no_market, cancelled, settled
 	Reason         string
 	Multiplier     float64 // shares per contract
+	// MidPrice is the net mid of the legs' quotes at the fill (NaN when not
+	// filled): |FillPrice − MidPrice| is what crossing the spread cost.
+	MidPrice float64
 }
 
 // Order statuses.
@@ -28,6 +31,11 @@ const (
 	StatusBlocked   = "blocked"
 	StatusExpired   = "expired"
 	StatusCancelled = "cancelled"
+	// StatusNoMarket is an order that could not be priced because a leg had
+	// no fresh quote: an exit not sent for that reason (one row until the
+	// leg quotes again) or an accepted order that timed out without a quote
+	// of every leg. The broker never answered, so the breaker hears nothing.
+	StatusNoMarket = "no_market"
 	// StatusSettled is not an order: a position held to expiry settles at
 	// intrinsic value, recorded as an exit row at the expiry instant.
 	StatusSettled = "settled"
@@ -81,12 +89,12 @@ type Trade struct {
 	ClosedAt     int64 // 0 while open
 	EntryPremium float64
 	ExitPremium  float64
-	ExitReason   string // trailing_stop, stop_loss, dte_floor, expiry, "" while open
+	ExitReason   string // trailing_stop, stop_loss, an exit rule's name (ExitConfig), expiry, recorded_exit; "" while open
 	PnL          float64
 
-	Structure  string     // "single" or "vertical"
-	Legs       []TradeLeg // in position order: the main leg first
-	Width      float64    // strike distance of a vertical, points; 0 for a single leg
+	Structure  string     // StructureConfig.Type: single, vertical, iron_condor, …
+	Legs       []TradeLeg // in position order: the structure's legs as configured
+	Width      float64    // largest strike distance of two legs of one right and expiry, points; 0 for a single leg
 	MaxLoss    float64    // dollars for Qty units, before costs; +Inf when undefined
 	Multiplier float64    // shares per contract
 }
@@ -112,6 +120,7 @@ type SignalOutcomes struct {
 	Limits     int64 // refused by the portfolio limits checker
 	Breaker    int64 // blocked by the circuit breaker
 	Broker     int64 // sent, but rejected, timed out, without a market, or cancelled at the end
+	Condition  int64 // strategy.entry.when was false
 	// NoContractBy counts NoContract by the first filter no contract passed:
 	// "underlying", "right", "dte", "quote" (none quoted this session),
 	// "wing" (no protective leg at the width).

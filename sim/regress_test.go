@@ -68,22 +68,52 @@ func TestUnfilledOrderReleasesHalfOpen(t *testing.T) {
 	}
 }
 
-// An accepted order waits at most order_timeout for quotes.
+// An accepted order works at most order_timeout. Without a quote of its
+// legs it ends no_market, which the breaker does not hear; with quotes but
+// its limit never met it expires, a broker answer the breaker hears.
 func TestOrderTimeout(t *testing.T) {
-	cfg := baseConfig()
-	cfg.Broker.OrderTimeout = 20 * time.Minute
-	// No quotes between 10:01 and 11:00: the 10:00 order expires at 10:21:30.
-	src := oneContract(nil)
-	var kept []feeds.Quote
-	for _, q := range src.batches[0] {
-		if tm := feeds.MicrosTime(q.Time); tm.Before(at(4, 10, 1, 0).UTC()) || !tm.Before(at(4, 11, 0, 0).UTC()) {
-			kept = append(kept, q)
-		}
-	}
-	src.batches[0] = kept
-	_, rec, _ := runScripted(t, cfg, src, risk.Settings{})
-	if len(rec.Fills) == 0 || rec.Fills[0].Status != StatusExpired || !strings.Contains(rec.Fills[0].Reason, "order_timeout") {
-		t.Fatalf("fills %+v, want the first order expired by order_timeout", rec.Fills)
+	for _, tc := range []struct {
+		name     string
+		limit    *EntryLimit
+		gap      bool // no quotes between 10:01 and 11:00
+		status   string
+		failures int
+	}{
+		{"no quotes", nil, true, StatusNoMarket, 0},
+		{"limit never met", &EntryLimit{MinCredit: 2.5}, false, StatusExpired, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := baseConfig()
+			cfg.Broker.OrderTimeout = 20 * time.Minute
+			cfg.Strategy.Entry.Limit = tc.limit
+			src := oneContract(nil)
+			if tc.gap {
+				var kept []feeds.Quote
+				for _, q := range src.batches[0] {
+					if tm := feeds.MicrosTime(q.Time); tm.Before(at(4, 10, 1, 0).UTC()) || !tm.Before(at(4, 11, 0, 0).UTC()) {
+						kept = append(kept, q)
+					}
+				}
+				src.batches[0] = kept
+			}
+			res, rec, events := runScripted(t, cfg, src, risk.Settings{})
+			// Sent 10:00, at the broker 10:01:30, expires 20 minutes later.
+			if len(rec.Fills) == 0 || rec.Fills[0].Status != tc.status || !strings.Contains(rec.Fills[0].Reason, "order_timeout") {
+				t.Fatalf("fills %+v, want the first order %s by order_timeout", rec.Fills, tc.status)
+			}
+			failures := 0
+			for _, e := range events {
+				if e.Type == risk.EventFailure {
+					failures++
+					if !e.Time.Equal(at(4, 10, 21, 30).UTC()) {
+						t.Errorf("failure at %s, want 10:21:30", e.Time)
+					}
+				}
+			}
+			if failures != tc.failures || res.Signals.Broker != 1 || res.Signals.Total != 1 {
+				t.Fatalf("%d failures, signals %+v; want %d failures and the signal counted as broker", failures, res.Signals, tc.failures)
+			}
+		})
 	}
 }
 
@@ -93,8 +123,8 @@ func TestUnsortedEntryTimes(t *testing.T) {
 		cfg := baseConfig()
 		cfg.Strategy.Entry.Times = times
 		res, _, _ := runScripted(t, cfg, oneContract(nil), risk.Settings{})
-		if res.Signals != 2 {
-			t.Errorf("times %v: %d entry signals, want 2", times, res.Signals)
+		if res.Signals.Total != 2 || res.Signals.Opened != 2 {
+			t.Errorf("times %v: signals %+v, want 2 opened", times, res.Signals)
 		}
 	}
 }
@@ -118,7 +148,7 @@ func TestExpiryUsesLatestSpot(t *testing.T) {
 			qs = append(qs, feeds.Quote{Time: tm.UnixMicro(), Contract: b, Bid: .05, Ask: .1, UnderlyingPrice: spot, IV: .2, Delta: -.01})
 		}
 	}
-	cfg := Config{Start: at(11, 0, 0, 0), End: at(15, 0, 0, 0),
+	cfg := Config{Start: at(11, 0, 0, 0), End: at(15, 0, 0, 0), Broker: BrokerConfig{Fill: FillConfig{Model: "natural"}},
 		Strategy: StrategyConfig{Entry: EntryConfig{Times: []time.Time{at(11, 10, 0, 0)}, DTE: [2]int{0, 40}}}}
 	res, rec, _ := runScripted(t, cfg, &scripted{contracts: cs, batches: [][]feeds.Quote{qs}}, risk.Settings{})
 	var settled *Fill

@@ -1,16 +1,19 @@
 package sim
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
+	"strings"
+
+	"github.com/optionsrisk/backtest/feeds"
 
 	"github.com/optionsrisk/backtest/risk"
 )
 
 // replayState is the replay strategy's progress through the log.
 type replayState struct {
-	rows    []RecordedFill // sorted by time, log order kept for ties
+	rows    []RecordedFill   // sorted by time, log order kept for ties
+	execs   [][]RecordedFill // rows grouped into orders: same time, execution id and status
 	next    int
 	open    map[string]*Position // execution id → position opened from the log
 	refused map[string]bool      // entries the risk layers refused
@@ -34,14 +37,47 @@ func (e *Engine) initReplay() {
 	rows := slices.Clone(r.Fills)
 	slices.SortStableFunc(rows, func(a, b RecordedFill) int { return a.Time.Compare(b.Time) })
 	e.replay = &replayState{rows: rows, open: map[string]*Position{}, refused: map[string]bool{}}
+	e.replay.execs = groupExecutions(rows)
 	e.scheduleReplay()
+}
+
+// groupExecutions groups time-sorted rows into orders: the rows of one
+// execution id with the same time and status are the legs of one order
+// (a multi-leg structure), in log order; orders keep the order of their
+// first row.
+func groupExecutions(rows []RecordedFill) [][]RecordedFill {
+	var out [][]RecordedFill
+	for i := 0; i < len(rows); {
+		j := i
+		for j < len(rows) && rows[j].Time.Equal(rows[i].Time) {
+			j++
+		}
+		var idx []int // groups of this instant, by first appearance
+		for k := i; k < j; k++ {
+			r := rows[k]
+			found := false
+			for _, g := range idx {
+				if out[g][0].ExecutionID == r.ExecutionID && out[g][0].Status == r.Status {
+					out[g] = append(out[g], r)
+					found = true
+					break
+				}
+			}
+			if !found {
+				idx = append(idx, len(out))
+				out = append(out, []RecordedFill{r})
+			}
+		}
+		i = j
+	}
+	return out
 }
 
 // scheduleReplay puts the next log row on the schedule.
 func (e *Engine) scheduleReplay() {
 	rs := e.replay
-	for rs.next < len(rs.rows) {
-		at := rs.rows[rs.next].Time.UnixMicro()
+	for rs.next < len(rs.execs) {
+		at := rs.execs[rs.next][0].Time.UnixMicro()
 		if at < e.start {
 			rs.next++
 			continue
@@ -61,7 +97,8 @@ func (e *Engine) scheduleReplay() {
 // position is already closed, did not happen here and are skipped.
 func (e *Engine) replayRow() error {
 	rs := e.replay
-	row := rs.rows[rs.next]
+	rows := rs.execs[rs.next]
+	row := rows[0]
 	rs.next++
 	defer e.scheduleReplay()
 	now := utc(e.now)
@@ -77,19 +114,22 @@ func (e *Engine) replayRow() error {
 		return nil
 	}
 	exit := pos != nil
+	sig := &e.res.Signals
 	if !exit {
-		if pos = e.replayPosition(row); pos == nil {
+		sig.Total++ // a replayed entry is an entry signal
+		if pos = e.replayPosition(rows); pos == nil {
+			sig.NoQuote++
 			return nil
 		}
 	}
 	if !exit && row.Status == StatusFilled {
-		delta, gamma := e.pf.greeks(pos)
-		dec := e.rm.CheckEntry(now, e.pf.exposure(), risk.EntryRequest{
+		delta, gamma := e.greeks(pos)
+		dec := e.rm.CheckEntry(now, e.exposure(), risk.EntryRequest{
 			ExecutionID: pos.ExecID, Symbol: pos.Symbol, Contract: pos.Contract,
-			Delta: delta, Gamma: gamma, Value: float64(pos.Qty) * row.Price * pos.Mult,
+			Delta: delta, Gamma: gamma, Value: e.riskValue(pos, e.replayNet(pos, rows)),
 		})
 		if !dec.Allowed {
-			e.res.LimitRejected++
+			sig.Limits++
 			rs.refused[id] = true
 			return nil
 		}
@@ -100,60 +140,139 @@ func (e *Engine) replayRow() error {
 		switch {
 		case exit && row.Status == StatusFilled:
 			pos.exitWanted = "recorded_exit" // sold later through the simulated broker
+			e.attrBlockedExit(pos)
 		case !exit && row.Status == StatusFilled:
 			rs.refused[id] = true
 		}
-		return e.record(e.orderRow(pos, exit, e.now, StatusBlocked, why, row.Price))
+		if !exit {
+			sig.Breaker++
+		}
+		return e.record(e.orderRow(pos, exit, e.now, StatusBlocked, why, e.replayNet(pos, rows)))
 	}
 	if row.Status == StatusRejected {
 		reason := fmt.Sprintf("recorded broker reject of %s", id)
+		if !exit {
+			sig.Broker++
+		}
 		e.rm.RecordFailure(now, reason)
 		e.scheduleWake()
-		return e.record(e.orderRow(pos, exit, e.now, StatusRejected, reason, row.Price))
+		return e.record(e.orderRow(pos, exit, e.now, StatusRejected, reason, e.replayNet(pos, rows)))
 	}
 	if !exit {
 		rs.open[id] = pos
 	}
-	return e.replayFill(pos, row, exit)
+	return e.replayFill(pos, rows, exit)
 }
 
-// replayPosition builds the position a log row is about, or nil (counted)
-// when the feed has not quoted its contract.
-func (e *Engine) replayPosition(row RecordedFill) *Position {
-	id, ok := e.pf.contracts.Lookup(row.Contract)
-	if !ok || e.pf.quote(id).Time == 0 {
-		e.replay.Unquoted++
+// replayPosition builds the position an order's rows are about, or nil
+// (counted) when the feed has not quoted one of its contracts. Each row is
+// a leg; the first row's side sets the structure's side (bought: long);
+// units are the greatest common divisor of the legs' quantities.
+func (e *Engine) replayPosition(rows []RecordedFill) *Position {
+	if len(rows) > maxLegs {
+		e.replay.Unquoted++ // not a structure this simulator holds
 		return nil
 	}
-	c := e.pf.contracts.Get(id)
-	long := row.Side == "buy"
-	sign := int64(-1)
-	if long {
-		sign = 1
+	var legs [maxLegs]leg
+	var units int64
+	for k, r := range rows {
+		id, ok := e.pf.contracts.Lookup(r.Contract)
+		if !ok || e.pf.quote(id).Time == 0 || used(legs[:k], id) {
+			e.replay.Unquoted++
+			return nil
+		}
+		legs[k].id = id
+		units = gcd(units, r.Qty)
 	}
-	e.posSeq++
-	pos := &Position{
-		ExecID: row.ExecutionID, Symbol: c.Underlying, Contract: c.Symbol, Long: long, Qty: row.Qty,
-		Mult: cmp.Or(c.Multiplier, 100), Expiry: c.Expiry.UnixMicro(), seq: e.posSeq, nlegs: 1,
+	long := rows[0].Side == "buy"
+	for k, r := range rows {
+		n := float64(r.Qty / units)
+		if r.Side == "sell" {
+			n = -n
+		}
+		legs[k].ratio = n
 	}
-	pos.legs[0] = leg{id: id, qty: sign * row.Qty}
-	return pos
+	ls := legs[:len(rows)]
+	for k := range ls {
+		c := e.pf.contracts.Get(ls[k].id)
+		ls[k].strike, ls[k].call, ls[k].expiry = c.Strike, c.Right == feeds.Call, c.Expiry.UnixMicro()
+	}
+	return e.newPosition(rows[0].ExecutionID, nameOf(ls), long, units, ls)
 }
 
-// replayFill books a recorded fill at its price and time.
-func (e *Engine) replayFill(pos *Position, row RecordedFill, exit bool) error {
-	e.res.Orders++
-	qty := pos.legs[0].qty
-	if exit {
-		qty = -qty
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
 	}
-	c := e.cfg.Broker.CommissionPerContract * float64(pos.Qty)
-	e.pf.flow(pos, -float64(qty)*row.Price*pos.Mult-c)
-	f := e.orderRow(pos, exit, e.now, StatusFilled, "recorded fill", row.Price)
-	f.FillTime, f.FillPrice, f.Slippage, f.Commission = e.now, row.Price, 0, c
+	return a
+}
+
+// replayNet is the net premium per share of pos at an order's recorded
+// leg prices; a leg the rows do not price counts at its mark.
+func (e *Engine) replayNet(pos *Position, rows []RecordedFill) float64 {
+	v := 0.0
+	for _, l := range pos.Legs() {
+		v += l.ratio * e.replayPrice(pos, l, rows)
+	}
+	return pos.sign() * v
+}
+
+// replayPrice is leg l's recorded price in rows, else its mark.
+func (e *Engine) replayPrice(pos *Position, l leg, rows []RecordedFill) float64 {
+	sym := legSymbol(pos, l)
+	for _, r := range rows {
+		if r.Contract == sym {
+			return r.Price
+		}
+	}
+	return e.markLeg(l.id).mid
+}
+
+// legSymbol is the OCC symbol of leg l of pos (from its contract label).
+func legSymbol(pos *Position, l leg) string {
+	for k, x := range pos.Legs() {
+		if x.id == l.id {
+			return splitLabel(pos.Contract, k)
+		}
+	}
+	return ""
+}
+
+func splitLabel(s string, k int) string {
+	for range k {
+		i := strings.IndexByte(s, '/')
+		if i < 0 {
+			return ""
+		}
+		s = s[i+1:]
+	}
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// replayFill books a recorded order at its legs' prices and time.
+func (e *Engine) replayFill(pos *Position, rows []RecordedFill, exit bool) error {
+	e.res.Orders++
+	var contracts int64
+	amount := 0.0
+	for _, l := range pos.Legs() {
+		contracts += abs(l.qty)
+		qty := l.qty
+		if exit {
+			qty = -qty
+		}
+		amount += -float64(qty) * e.replayPrice(pos, l, rows) * pos.Mult
+	}
+	c := e.cfg.Broker.CommissionPerContract * float64(contracts)
+	e.pf.flow(pos, amount-c)
+	net := e.replayNet(pos, rows)
+	f := e.orderRow(pos, exit, e.now, StatusFilled, "recorded fill", net)
+	f.FillTime, f.FillPrice, f.Slippage, f.Commission = e.now, net, 0, c
 	reason := "recorded_exit"
 	if !exit {
 		reason = "recorded fill"
 	}
-	return e.filled(pos, exit, row.Price, reason, f)
+	return e.filled(pos, exit, net, reason, f)
 }

@@ -67,9 +67,18 @@ built-in scenario. Runs go to a temporary folder and are removed.`,
 				if err != nil {
 					return err
 				}
+				if err := runner.CheckDataRoot(dataRoot(c), l); err != nil {
+					return err
+				}
 				path := baseline
 				if path == "" {
+					if err := runner.CheckRunID(l.Name); err != nil {
+						return fmt.Errorf("%w: %s: name %q cannot name a baseline file: give --baseline", runner.ErrBadInput, l.File, l.Name)
+					}
 					path = filepath.Join(dir, l.Name+".json")
+				}
+				if err := runner.CheckPathInDataRoot(dataRoot(c), "baseline", path); err != nil {
+					return err
 				}
 				out, err := runner.Run(c.Context(), runner.Options{Scenario: l, OutDir: tmp, Now: time.Now, NoCatalog: true})
 				if err != nil {

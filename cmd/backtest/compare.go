@@ -44,7 +44,8 @@ drawdowns overlaid.`,
 	}
 	c.Flags().StringVar(&format, "format", "table", "table, md, json or html")
 	c.Flags().StringVar(&sortBy, "sort", "", "metric to sort by, e.g. pnl.total or +drawdown.max_pct")
-	c.Flags().StringVar(&metrics, "metrics", "", "comma-separated metrics (default: the headline set)")
+	c.Flags().StringVar(&metrics, "metrics", "", "comma-separated metrics (default: the headline set; a narrower one for the terminal table)")
+	c.Flags().StringVar(&metrics, "columns", "", "same as --metrics")
 	return c
 }
 
@@ -56,6 +57,9 @@ func compareDirs(ctx context.Context, w io.Writer, dirs []string, format, sortBy
 	}
 	if len(metrics) == 0 {
 		metrics = reports.Headline
+		if format == "table" {
+			metrics = reports.TableHeadline
+		}
 	}
 	var runs []reports.Compared
 	for _, d := range dirs {

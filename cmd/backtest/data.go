@@ -17,10 +17,11 @@ func newDataCmd() *cobra.Command {
 	var sets []string
 	gen := &cobra.Command{
 		Use:   "gen SCENARIO -o FILE.parquet",
-		Short: "Write a scenario's synthetic feed as a Parquet file (the native preset)",
-		Long: `gen runs the synthetic chain generator of SCENARIO and writes every quote to a
-Parquet file in the native layout. A scenario whose feed is that file
-(feed: {file: {path: FILE.parquet, preset: native}}) replays the same quotes.`,
+		Short: "Write a scenario's feed (synthetic or files) as a Parquet file (the native preset)",
+		Long: `gen reads the feed of SCENARIO (the synthetic chain generator, or vendor files
+through their preset) and writes every quote to a Parquet file in the native layout.
+A scenario whose feed is that file (feed: {file: {path: FILE.parquet, preset: native}})
+replays the same quotes, faster.`,
 		Example: `  backtest data gen spy_crash -o spy_crash.parquet`,
 		Args:    exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -31,8 +32,8 @@ Parquet file in the native layout. A scenario whose feed is that file
 			if err != nil {
 				return err
 			}
-			if l.Feed.Synthetic == nil {
-				return fmt.Errorf("%w: %s: feed: gen needs a synthetic feed", runner.ErrBadInput, l.File)
+			if err := runner.Prepare(c.Context(), l); err != nil {
+				return err
 			}
 			src, err := runner.OpenFeed(c.Context(), l)
 			if err != nil {
@@ -41,6 +42,9 @@ Parquet file in the native layout. A scenario whose feed is that file
 			defer src.Close()
 			n, err := feeds.WriteParquet(c.Context(), src, out)
 			if err != nil {
+				if l.Feed.File != nil {
+					return fmt.Errorf("%w: %s: feed.file: %w", runner.ErrBadInput, l.File, err)
+				}
 				return err
 			}
 			fmt.Fprintf(c.OutOrStdout(), "wrote %d quotes to %s\n", n, out)

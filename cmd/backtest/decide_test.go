@@ -47,24 +47,24 @@ func TestSweepWorkersGiveIdenticalRuns(t *testing.T) {
 		t.Fatalf("runs %v vs %v, want the same 4", ids, publishedRuns(t, two))
 	}
 	// The sweep ends with the compare table: one row per run, the two
-	// settings that differ as columns.
-	for _, want := range append(ids, "risk.trailing_stop.trail_pct", "risk.circuit_breaker.failure_threshold") {
+	// settings that differ as columns (short headers), money as money.
+	for _, want := range append(ids, " trail_pct ", " failure_threshold ", " pnl ") {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("compare table lacks %s:\n%s", want, stdout)
 		}
 	}
-	db1, err := openRunsDB(context.Background(), one)
+	db1, err := openRunsDB(context.Background(), one, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db1.Close()
-	db2, err := openRunsDB(context.Background(), two)
+	db2, err := openRunsDB(context.Background(), two, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db2.Close()
 	for _, id := range ids {
-		for _, tb := range []string{"risk_events", "fills", "equity"} {
+		for _, tb := range []string{"risk_events", "fills", "equity", "attribution"} {
 			order := "seq"
 			if tb == "equity" {
 				order = "1"
@@ -84,7 +84,7 @@ func TestSweepWorkersGiveIdenticalRuns(t *testing.T) {
 		"--set", "risk.trailing_stop.trail_pct=30", "--set", "risk.circuit_breaker.failure_threshold=4"); code != 0 {
 		t.Fatal(stderr)
 	}
-	dbA, err := openRunsDB(context.Background(), alone)
+	dbA, err := openRunsDB(context.Background(), alone, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestSweepResumesAndShards(t *testing.T) {
 			t.Errorf("%s was run again", id)
 		}
 	}
-	db, err := openRunsDB(context.Background(), out)
+	db, err := openRunsDB(context.Background(), out, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,13 +82,14 @@ uses, and writes every risk decision to a per-run Delta Lake table.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().String("data-root", "", "refuse feed, replay and baseline paths outside this folder (symlinks resolved); default $"+dataRootEnv)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())}
 	})
 	root.AddCommand(newRunCmd(), newSweepCmd(), newCompareCmd(), newCheckCmd(), newReportCmd(), newQueryCmd(),
-		newValidateCmd(), newScenariosCmd(), newDataCmd(), newBenchCmd())
+		newValidateCmd(), newScenariosCmd(), newDataCmd(), newRunsCmd(), newBenchCmd())
 	return root
 }
 

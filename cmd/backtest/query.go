@@ -28,12 +28,21 @@ const maxQueryRows = 1_000_000
 
 func newQueryCmd() *cobra.Command {
 	var out, format string
+	var unsafe bool
 	c := &cobra.Command{
 		Use:   `query "SQL"`,
-		Short: "SQL (DuckDB) over every run: views risk_events, fills, equity and runs",
-		Long: `query opens the runs folder as one DuckDB database. The views risk_events, fills and
-equity hold the active rows of every published run's Delta tables, each with run_id;
-runs is the catalog (one row per published run, headline results).`,
+		Short: "SQL (DuckDB) over every run: views risk_events, fills, equity, trades, attribution and runs",
+		Long: `query opens the runs folder as one DuckDB database. The views risk_events, fills,
+equity, trades and attribution hold the active rows of every published run's Delta
+tables, each with run_id;
+runs is the catalog (one row per published run, headline results).
+
+By default the database is read-only and sandboxed: one SELECT (or EXPLAIN) per call;
+DuckDB may read only the data files behind the views (no other file, no glob, no
+COPY, ATTACH, EXPORT, INSTALL or LOAD, no SET: the configuration is locked, extension
+autoloading is off), and a table whose files resolve outside the runs folder through
+a symlink is refused. --unsafe gives the full DuckDB (any statement, any file the user
+can read or write, extensions): use it only with SQL you trust.`,
 		Example: `  backtest query "SELECT run_id, component, event_type, count(*) FROM risk_events GROUP BY ALL ORDER BY ALL"
   backtest query "SELECT run_id, pnl, sharpe, breaker_trips FROM runs ORDER BY sharpe DESC" --format csv
   backtest query "SELECT rule, count(*) FROM risk_events WHERE event_type = 'rejected' GROUP BY rule" --out runs/sweep1`,
@@ -47,12 +56,27 @@ runs is the catalog (one row per published run, headline results).`,
 			if _, err := os.Stat(out); err != nil {
 				return fmt.Errorf("%w: runs folder %s: %v", runner.ErrBadInput, out, err)
 			}
-			db, err := openRunsDB(c.Context(), out)
+			// Reconciling writes only the catalog; a read-only runs folder
+			// still answers, from the catalog as it is.
+			if err := reconcile(c.Context(), c.ErrOrStderr(), out); err != nil {
+				fmt.Fprintln(c.ErrOrStderr(), "backtest: warning: catalog not reconciled:", err)
+			}
+			db, err := openRunsDB(c.Context(), out, !unsafe)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			rows, err := db.QueryContext(c.Context(), args[0])
+			conn, err := db.Conn(c.Context())
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if !unsafe {
+				if err := lake.CheckReadOnlySQL(c.Context(), conn, args[0]); err != nil {
+					return fmt.Errorf("%w: %v", runner.ErrBadInput, err)
+				}
+			}
+			rows, err := conn.QueryContext(c.Context(), args[0])
 			if err != nil {
 				return fmt.Errorf("%w: %v", runner.ErrBadInput, err)
 			}
@@ -62,15 +86,19 @@ runs is the catalog (one row per published run, headline results).`,
 	}
 	c.Flags().StringVar(&out, "out", "runs", "runs folder")
 	c.Flags().StringVar(&format, "format", "table", "table, csv or json")
+	c.Flags().BoolVar(&unsafe, "unsafe", false, "full DuckDB: any statement, file access, extensions (trusted SQL only)")
 	return c
 }
 
-// openRunsDB is lake.OpenRuns plus the runs view over the catalog.
-func openRunsDB(ctx context.Context, out string) (*sql.DB, error) {
-	db, err := lake.OpenRuns(ctx, out)
+// openRunsDB is lake.OpenRunsDB plus the runs view over the catalog (rows
+// of published runs only), locked down unless sandbox is false.
+func openRunsDB(ctx context.Context, out string, sandbox bool) (*sql.DB, error) {
+	r, err := lake.OpenRunsDB(ctx, out)
 	if err != nil {
 		return nil, err
 	}
+	db := r.DB
+	files := r.Files
 	dir := filepath.Join(out, runner.CatalogDir)
 	var view string
 	if _, err := os.Stat(filepath.Join(dir, "_delta_log")); errors.Is(err, fs.ErrNotExist) {
@@ -80,15 +108,27 @@ func openRunsDB(ctx context.Context, out string) (*sql.DB, error) {
 			typ := map[arrow.Type]string{arrow.STRING: "VARCHAR", arrow.INT64: "BIGINT", arrow.FLOAT64: "DOUBLE"}[f.Type.ID()]
 			cols = append(cols, fmt.Sprintf("CAST(NULL AS %s) AS %s", typ, f.Name))
 		}
-		view = "CREATE VIEW runs AS SELECT " + strings.Join(cols, ", ") + " WHERE false"
-	}
-	if view != "" {
-		_, err = db.ExecContext(ctx, view)
+		view = "SELECT " + strings.Join(cols, ", ") + " WHERE false"
 	} else {
 		var snap *lake.TableSnapshot
-		if snap, err = lake.Snapshot(dir, -1); err == nil {
-			err = snap.CreateView(ctx, db, "runs")
+		var pub []string
+		snap, err = lake.Snapshot(dir, -1)
+		if err == nil {
+			err = snap.Confine(r.Root)
 		}
+		if err == nil {
+			pub, err = runner.PublishedRuns(out)
+		}
+		if err == nil {
+			view, err = runner.CatalogViewSQL(snap, pub)
+			files = append(files, snap.Paths()...)
+		}
+	}
+	if err == nil {
+		_, err = db.ExecContext(ctx, "CREATE VIEW runs AS "+view)
+	}
+	if err == nil && sandbox {
+		err = lake.Lockdown(ctx, db, files)
 	}
 	if err != nil {
 		db.Close()

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/optionsrisk/backtest/internal/runner"
+	"github.com/optionsrisk/backtest/reports"
 	"github.com/optionsrisk/backtest/scenarios"
 )
 
@@ -43,6 +44,12 @@ resolved scenario). Nothing is published when the input is bad or the run fails.
 			if err != nil {
 				return err
 			}
+			if err := runner.CheckDataRoot(dataRoot(c), l); err != nil {
+				return err
+			}
+			if err := reconcile(c.Context(), c.ErrOrStderr(), f.out); err != nil {
+				return err
+			}
 			opts := runner.Options{Scenario: l, OutDir: f.out, RunID: f.runID, Now: time.Now}
 			if c.Flags().Changed("seed") {
 				opts.Seed = &f.seed
@@ -62,6 +69,9 @@ resolved scenario). Nothing is published when the input is bad or the run fails.
 			}
 			if err != nil {
 				return err
+			}
+			if out.CatalogErr != nil {
+				fmt.Fprintln(stderr, "backtest: warning:", out.CatalogErr)
 			}
 			if f.json {
 				return printRunJSON(c.OutOrStdout(), out)
@@ -105,6 +115,8 @@ type runJSON struct {
 	MaxDD     float64                     `json:"max_drawdown"`
 	Events    map[string]map[string]int64 `json:"events"`
 	Quality   map[string]int64            `json:"data_quality"`
+	Signals   *reports.SignalCounts       `json:"signals,omitempty"`
+	Warnings  []string                    `json:"warnings,omitempty"`
 	ElapsedMS int64                       `json:"elapsed_ms"`
 }
 
@@ -118,8 +130,22 @@ func toJSON(o *runner.Outcome) runJSON {
 		RunID: o.RunID, RunDir: o.RunDir, PnL: r.Final.Equity - r.Capital,
 		Equity: r.Final.Equity, Trades: len(r.Trades), Orders: r.Orders, Filled: r.Filled, Rejected: r.Rejected,
 		Blocked: r.Blocked, Quotes: r.Quotes, MaxDD: r.MaxDrawdown, Events: o.Events, Quality: q,
-		ElapsedMS: o.Elapsed.Milliseconds(),
+		Signals: o.Signals, Warnings: runWarnings(o), ElapsedMS: o.Elapsed.Milliseconds(),
 	}
+}
+
+// runWarnings are the lines a user must not miss: a run that traded
+// nothing, with its main reason.
+func runWarnings(o *runner.Outcome) []string {
+	var w []string
+	if len(o.Result.Trades) == 0 {
+		reason := "no entry signal outcomes were recorded"
+		if o.Signals != nil {
+			reason = o.Signals.MainReason()
+		}
+		w = append(w, "0 trades: "+reason)
+	}
+	return w
 }
 
 func printRunJSON(w io.Writer, o *runner.Outcome) error {
@@ -133,6 +159,17 @@ func printRunSummary(w io.Writer, o *runner.Outcome) {
 	fmt.Fprintf(w, "run %s\n", o.RunID)
 	fmt.Fprintf(w, "  P&L %+.2f  final equity %.2f  max drawdown %.2f%%\n", j.PnL, j.Equity, 100*j.MaxDD)
 	fmt.Fprintf(w, "  trades %d  orders %d (filled %d, rejected %d)  blocked %d\n", j.Trades, j.Orders, j.Filled, j.Rejected, j.Blocked)
+	if sc := j.Signals; sc != nil {
+		fmt.Fprintf(w, "  entry signals %d: opened %d, no quote %d, no contract %d, max_open %d, limits %d, breaker %d, broker %d",
+			sc.Total, sc.Opened, sc.NoQuote, sc.NoContract, sc.MaxOpen, sc.Limits, sc.Breaker, sc.Broker)
+		if sc.Condition > 0 {
+			fmt.Fprintf(w, ", condition false %d", sc.Condition)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, line := range j.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", line)
+	}
 	fmt.Fprintf(w, "  %d quotes in %s\n", j.Quotes, o.Elapsed.Round(time.Millisecond))
 	fmt.Fprintln(w, "  risk events:")
 	for _, comp := range slices.Sorted(mapsKeys(o.Events)) {

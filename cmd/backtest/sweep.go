@@ -36,6 +36,7 @@ func newSweepCmd() *cobra.Command {
 		workers     int
 		shard, out  string
 		quiet       bool
+		ablate      bool
 	)
 	c := &cobra.Command{
 		Use:   "sweep SCENARIO --grid path=v1,v2,... [--grid ...]",
@@ -44,14 +45,19 @@ func newSweepCmd() *cobra.Command {
 varies fastest), on a pool of workers. Each run is identical to the same run done
 alone, and its id is NAME-CONFIGHASH, so an interrupted sweep resumes: runs already
 published under OUT are skipped. --shard i/n (1 <= i <= n) runs every n-th
-combination starting at the i-th, to split a sweep across machines. Every published
+combination starting at the i-th, to split a sweep across machines; the grid is
+expanded lazily, so a shard loads only its own combinations. Every published
 run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 		Example: `  backtest sweep spy_crash --grid risk.trailing_stop.trail_pct=10,20,30
   backtest sweep spy_crash --grid risk.trailing_stop.trail_pct=15,25 \
       --grid risk.circuit_breaker.failure_threshold=3,5 --workers 2 --out runs/sweep1
-  backtest sweep spy_crash --grid risk.limits.max_portfolio_delta=4,6,8 --shard 2/3`,
+  backtest sweep spy_crash --grid risk.limits.max_portfolio_delta=400,600,800 --shard 2/3
+  backtest sweep spy_crash --ablate`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if ablate {
+				return sweepAblate(c, args[0], sets, grids, shard, out, workers, quiet)
+			}
 			if len(grids) == 0 {
 				return usageError{errors.New("sweep needs at least one --grid path=v1,v2,...")}
 			}
@@ -62,15 +68,9 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 			if workers <= 0 {
 				workers = runtime.NumCPU()
 			}
-			jobs, err := sweepJobs(c.Context(), args[0], sets, grids)
+			mine, err := sweepJobs(c.Context(), args[0], sets, grids, si, sn, dataRoot(c))
 			if err != nil {
 				return err
-			}
-			var mine []*sweepJob
-			for _, j := range jobs {
-				if j.index%sn == si-1 {
-					mine = append(mine, j)
-				}
 			}
 			stderr := c.ErrOrStderr()
 			if quiet {
@@ -96,6 +96,7 @@ run is appended to OUT/_catalog. The sweep ends with the compare table.`,
 	c.Flags().StringVar(&shard, "shard", "1/1", "run only shard i of n")
 	c.Flags().StringVar(&out, "out", "runs", "runs folder")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no per-run progress lines")
+	c.Flags().BoolVar(&ablate, "ablate", false, "whole-layer ablation: all layers on, each off alone, all off (five runs, no --grid)")
 	return c
 }
 
@@ -135,9 +136,10 @@ func splitValues(s string) []string {
 	return append(out, strings.TrimSpace(s[start:]))
 }
 
-// sweepJobs expands the grid and loads (validates) every combination
-// before anything runs, so a bad value fails the sweep up front.
-func sweepJobs(ctx context.Context, arg string, sets, grids []string) ([]*sweepJob, error) {
+// sweepJobs expands the grid lazily and loads (validates) the combinations
+// of shard si of sn before anything runs, so a bad value fails the sweep up
+// front and a shard costs only its share of a large product.
+func sweepJobs(ctx context.Context, arg string, sets, grids []string, si, sn int, root string) ([]*sweepJob, error) {
 	type axis struct {
 		path   string
 		values []string
@@ -158,44 +160,43 @@ func sweepJobs(ctx context.Context, arg string, sets, grids []string) ([]*sweepJ
 	}
 	var jobs []*sweepJob
 	seen := map[string]int{}
-	idx := make([]int, len(axes))
-	for n := 0; n < total; n++ {
-		var gs []string
-		for k, a := range axes {
-			gs = append(gs, a.path+"="+a.values[idx[k]])
+	for n := si - 1; n < total; n += sn {
+		// Combination n in mixed radix, the last axis fastest.
+		gs := make([]string, len(axes))
+		rest := n
+		for k := len(axes) - 1; k >= 0; k-- {
+			gs[k] = axes[k].path + "=" + axes[k].values[rest%len(axes[k].values)]
+			rest /= len(axes[k].values)
 		}
 		l, err := scenarios.Load(arg, append(append([]string{}, sets...), gs...))
 		if err != nil {
 			return nil, err
 		}
+		if err := runner.CheckDataRoot(root, l); err != nil {
+			return nil, err
+		}
 		if err := runner.Prepare(ctx, l); err != nil {
 			return nil, err
 		}
-		hash, err := runner.ConfigHash(l)
+		id, err := runner.DefaultRunID(l)
 		if err != nil {
 			return nil, err
 		}
-		id := l.Name + "-" + hash[:8]
 		if prev, dup := seen[id]; dup {
 			return nil, usageError{fmt.Errorf("grid combinations %d and %d give the same scenario (%s)", prev+1, n+1, strings.Join(gs, " "))}
 		}
 		seen[id] = n
 		jobs = append(jobs, &sweepJob{index: n, sets: gs, l: l, id: id})
-		for k := len(axes) - 1; k >= 0; k-- { // odometer: last axis fastest
-			if idx[k]++; idx[k] < len(axes[k].values) {
-				break
-			}
-			idx[k] = 0
-		}
 	}
 	return jobs, nil
 }
 
 // runSweep runs the jobs on a pool of workers. Runs already published are
-// skipped (and cataloged if a crash kept them out of the catalog).
+// skipped, also when another process (an overlapping sweep) is building
+// one: the worker waits for it. The catalog is reconciled before and after,
+// so every published run of out is in it once.
 func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, log io.Writer) error {
-	cataloged, err := runner.CatalogedRuns(ctx, out)
-	if err != nil {
+	if _, err := runner.Reconcile(ctx, out); err != nil {
 		return err
 	}
 	jobs, sharedErr := runShared(ctx, jobs, out, log) // one decode per feed (sweep_shared.go)
@@ -217,28 +218,25 @@ func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, lo
 		go func() {
 			defer wg.Done()
 			for j := range queue {
-				dir := filepath.Join(out, j.id)
-				if _, err := os.Stat(dir); err == nil {
-					if !cataloged[j.id] {
-						if err := runner.Catalog(ctx, out, dir); err != nil {
-							mu.Lock()
-							errs = append(errs, err)
-							mu.Unlock()
-						}
-					}
+				if _, err := os.Stat(filepath.Join(out, j.id)); err == nil {
 					report("%s %s: already published, skipped", j.id, strings.Join(j.sets, " "))
 					continue
 				}
 				start := time.Now()
-				_, err := runner.Run(ctx, runner.Options{Scenario: j.l, OutDir: out, RunID: j.id, Now: time.Now})
-				if err != nil {
+				o, err := runner.Run(ctx, runner.Options{Scenario: j.l, OutDir: out, RunID: j.id, Now: time.Now, WaitForRunID: true})
+				switch {
+				case errors.Is(err, runner.ErrRunIDPublished):
+					report("%s %s: published by another process, skipped", j.id, strings.Join(j.sets, " "))
+				case err != nil:
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("%s (%s): %w", j.id, strings.Join(j.sets, " "), err))
 					mu.Unlock()
 					report("%s %s: FAILED: %v", j.id, strings.Join(j.sets, " "), err)
-					continue
+				case o.CatalogErr != nil:
+					report("%s %s: done in %s (catalog row pending: %v)", j.id, strings.Join(j.sets, " "), time.Since(start).Round(time.Millisecond), o.CatalogErr)
+				default:
+					report("%s %s: done in %s", j.id, strings.Join(j.sets, " "), time.Since(start).Round(time.Millisecond))
 				}
-				report("%s %s: done in %s", j.id, strings.Join(j.sets, " "), time.Since(start).Round(time.Millisecond))
 			}
 		}()
 	}
@@ -252,6 +250,9 @@ func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, lo
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if _, err := runner.Reconcile(context.WithoutCancel(ctx), out); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -50,7 +50,7 @@ strategy:
 broker: {faults: {reject_prob: 0.02}}
 risk:
   trailing_stop: {activation_pct: 20, trail_pct: 25}
-  limits: {max_portfolio_delta: 5, warn_pct: 80}
+  limits: {max_portfolio_delta: 500, warn_pct: 80}
 `, end, days.String())
 }
 

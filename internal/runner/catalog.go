@@ -1,19 +1,14 @@
 package runner
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/optionsrisk/backtest/lake"
 	"github.com/optionsrisk/backtest/reports"
 )
 
@@ -56,115 +51,39 @@ type CatalogRow struct {
 	Results                     reports.Object
 }
 
-// AppendCatalog adds rows to outDir/_catalog in one commit. Concurrent
-// writers (sweep workers, other processes) retry at the next version.
-func AppendCatalog(ctx context.Context, outDir string, rows []CatalogRow) error {
-	if len(rows) == 0 {
-		return nil
+// appendCatalogRow appends r to a builder of CatalogSchema.
+func appendCatalogRow(b *array.RecordBuilder, r CatalogRow) {
+	m := reports.Flatten(r.Results)
+	ov, _ := json.Marshal(r.Overrides)
+	if r.Overrides == nil {
+		ov = []byte("[]")
 	}
-	schema := CatalogSchema()
-	t, err := lake.OpenOrCreate(filepath.Join(outDir, CatalogDir), schema)
-	if err != nil {
-		return fmt.Errorf("runner: catalog: %w", err)
+	b.Field(0).(*array.StringBuilder).Append(r.RunID)
+	b.Field(1).(*array.StringBuilder).Append(r.Scenario)
+	b.Field(2).(*array.StringBuilder).Append(r.ConfigHash)
+	b.Field(3).(*array.Int64Builder).Append(int64(r.Seed))
+	b.Field(4).(*array.StringBuilder).Append(string(ov))
+	floats := []string{"pnl.total", "pnl.return_pct", "drawdown.max_pct", "ratios.sharpe", "ratios.sortino"}
+	for i, k := range floats {
+		appendFloat(b.Field(5+i).(*array.Float64Builder), m[k])
 	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for _, r := range rows {
-		m := reports.Flatten(r.Results)
-		ov, _ := json.Marshal(r.Overrides)
-		if r.Overrides == nil {
-			ov = []byte("[]")
+	appendInt(b.Field(10).(*array.Int64Builder), m["trades.closed"])
+	appendFloat(b.Field(11).(*array.Float64Builder), m["trades.win_rate"])
+	appendInt(b.Field(12).(*array.Int64Builder), m["trailing_stop.triggered"])
+	appendInt(b.Field(13).(*array.Int64Builder), m["circuit_breaker.trips"])
+	appendInt(b.Field(14).(*array.Int64Builder), m["circuit_breaker.blocked"])
+	var rej, events int64
+	for k, v := range m {
+		n, _ := v.(int64)
+		switch {
+		case strings.HasPrefix(k, "portfolio_limits.rejections."):
+			rej += n
+		case strings.HasPrefix(k, "events."):
+			events += n
 		}
-		b.Field(0).(*array.StringBuilder).Append(r.RunID)
-		b.Field(1).(*array.StringBuilder).Append(r.Scenario)
-		b.Field(2).(*array.StringBuilder).Append(r.ConfigHash)
-		b.Field(3).(*array.Int64Builder).Append(int64(r.Seed))
-		b.Field(4).(*array.StringBuilder).Append(string(ov))
-		floats := []string{"pnl.total", "pnl.return_pct", "drawdown.max_pct", "ratios.sharpe", "ratios.sortino"}
-		for i, k := range floats {
-			appendFloat(b.Field(5+i).(*array.Float64Builder), m[k])
-		}
-		appendInt(b.Field(10).(*array.Int64Builder), m["trades.closed"])
-		appendFloat(b.Field(11).(*array.Float64Builder), m["trades.win_rate"])
-		appendInt(b.Field(12).(*array.Int64Builder), m["trailing_stop.triggered"])
-		appendInt(b.Field(13).(*array.Int64Builder), m["circuit_breaker.trips"])
-		appendInt(b.Field(14).(*array.Int64Builder), m["circuit_breaker.blocked"])
-		var rej, events int64
-		for k, v := range m {
-			n, _ := v.(int64)
-			switch {
-			case len(k) > 28 && k[:28] == "portfolio_limits.rejections.":
-				rej += n
-			case len(k) > 7 && k[:7] == "events.":
-				events += n
-			}
-		}
-		b.Field(15).(*array.Int64Builder).Append(rej)
-		b.Field(16).(*array.Int64Builder).Append(events)
 	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	if _, err := t.Append(ctx, []arrow.RecordBatch{rec}, lake.CommitInfo{Operation: "WRITE"}); err != nil {
-		return fmt.Errorf("runner: catalog: %w", err)
-	}
-	return nil
-}
-
-func appendFloat(b *array.Float64Builder, v any) {
-	switch x := v.(type) {
-	case float64:
-		b.Append(x)
-	case int64:
-		b.Append(float64(x))
-	default:
-		b.AppendNull()
-	}
-}
-
-func appendInt(b *array.Int64Builder, v any) {
-	if x, ok := v.(int64); ok {
-		b.Append(x)
-		return
-	}
-	b.AppendNull()
-}
-
-// CatalogedRuns returns the run ids the catalog holds (empty when there is
-// no catalog yet).
-func CatalogedRuns(ctx context.Context, outDir string) (map[string]bool, error) {
-	dir := filepath.Join(outDir, CatalogDir)
-	if _, err := os.Stat(filepath.Join(dir, "_delta_log")); errors.Is(err, fs.ErrNotExist) {
-		return map[string]bool{}, nil
-	}
-	snap, err := lake.Snapshot(dir, -1)
-	if err != nil {
-		return nil, fmt.Errorf("runner: catalog: %w", err)
-	}
-	db, err := lake.OpenDuckDB()
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	out := map[string]bool{}
-	if len(snap.Paths()) == 0 {
-		return out, nil
-	}
-	if err := snap.CreateView(ctx, db, "catalog"); err != nil {
-		return nil, err
-	}
-	rs, err := db.QueryContext(ctx, "SELECT run_id FROM catalog")
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	for rs.Next() {
-		var id string
-		if err := rs.Scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
-	}
-	return out, rs.Err()
+	b.Field(15).(*array.Int64Builder).Append(rej)
+	b.Field(16).(*array.Int64Builder).Append(events)
 }
 
 // catalogRowOf reads a published run's catalog row from its folder.
@@ -185,11 +104,21 @@ func catalogRowOf(dir string) (CatalogRow, error) {
 		Overrides: meta.Overrides, Results: results}, nil
 }
 
-// Catalog appends the published run in dir to the catalog of outDir.
-func Catalog(ctx context.Context, outDir, dir string) error {
-	row, err := catalogRowOf(dir)
-	if err != nil {
-		return fmt.Errorf("runner: catalog %s: %w", dir, err)
+func appendFloat(b *array.Float64Builder, v any) {
+	switch x := v.(type) {
+	case float64:
+		b.Append(x)
+	case int64:
+		b.Append(float64(x))
+	default:
+		b.AppendNull()
 	}
-	return AppendCatalog(ctx, outDir, []CatalogRow{row})
+}
+
+func appendInt(b *array.Int64Builder, v any) {
+	if x, ok := v.(int64); ok {
+		b.Append(x)
+		return
+	}
+	b.AppendNull()
 }

@@ -1,10 +1,14 @@
 package runner
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
 	"time"
 
 	"github.com/optionsrisk/backtest/feeds"
 	"github.com/optionsrisk/backtest/lake"
+	"github.com/optionsrisk/backtest/reports"
 	"github.com/optionsrisk/backtest/risk"
 	"github.com/optionsrisk/backtest/sim"
 )
@@ -44,7 +48,7 @@ func (r *recorder) Fill(f sim.Fill) error {
 		RunID: r.runID, Seq: f.Seq, OrderTime: feeds.MicrosTime(f.OrderTime), FillTime: optTime(f.FillTime),
 		ExecutionID: f.ExecutionID, Symbol: f.Symbol, Contract: f.Contract, Side: f.Side, Intent: f.Intent,
 		Qty: f.Qty, RequestedPrice: f.RequestedPrice, FillPrice: f.FillPrice, Slippage: f.Slippage,
-		Commission: f.Commission, Status: f.Status, Reason: f.Reason, Multiplier: f.Multiplier,
+		Commission: f.Commission, Status: f.Status, Reason: f.Reason, Multiplier: f.Multiplier, MidPrice: f.MidPrice,
 	})
 }
 
@@ -56,7 +60,7 @@ func (r *recorder) Equity(p sim.EquityPoint) error {
 		RunID: r.runID, Time: feeds.MicrosTime(p.Time), Equity: p.Equity, Cash: p.Cash,
 		RealizedPnL: p.RealizedPnL, UnrealizedPnL: p.UnrealizedPnL, PortfolioDelta: p.Delta,
 		PortfolioGamma: p.Gamma, Drawdown: p.Drawdown, OpenPositions: p.OpenPositions,
-		UnderlyingPrice: p.UnderlyingPrice,
+		UnderlyingPrice: p.UnderlyingPrice, ModelMarks: p.ModelMarks,
 	})
 }
 
@@ -65,4 +69,71 @@ func optTime(us int64) (t time.Time) {
 		return t
 	}
 	return feeds.MicrosTime(us)
+}
+
+// writeTrades writes one trades row per position of the run.
+func writeTrades(w *lake.Writer[lake.TradeRow], runID string, trades []sim.Trade) error {
+	for i := range trades {
+		t := &trades[i]
+		side := "short"
+		if t.Long {
+			side = "long"
+		}
+		if err := w.Write(lake.TradeRow{
+			RunID: runID, ExecutionID: t.ExecutionID, Symbol: t.Symbol, Structure: t.Structure, Side: side,
+			Contract: t.Contract, Legs: legsJSON(t.Legs), Width: t.Width, Qty: t.Qty, Multiplier: t.Multiplier,
+			EntryPremium: t.EntryPremium, ExitPremium: t.ExitPremium, MaxLoss: t.MaxLoss, PnL: t.PnL,
+			ExitReason: t.ExitReason, OpenedAt: optTime(t.OpenedAt), ClosedAt: optTime(t.ClosedAt),
+		}); err != nil {
+			return fmt.Errorf("runner: trades: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeAttribution writes one attribution row per attributed risk decision.
+func writeAttribution(w *lake.Writer[lake.AttributionRow], runID string, ds []sim.Decision) error {
+	for i := range ds {
+		d := &ds[i]
+		if err := w.Write(lake.AttributionRow{
+			RunID: runID, Seq: d.Seq, EventTime: feeds.MicrosTime(d.Time), Component: d.Component, EventType: d.Event,
+			Rule: d.Rule, ExecutionID: d.ExecutionID, Contract: d.Contract, ActualPnL: d.Actual,
+			CounterfactualPnL: d.Counterfactual, Saved: d.Saved, CounterfactualEnd: d.Ending,
+		}); err != nil {
+			return fmt.Errorf("runner: attribution: %w", err)
+		}
+	}
+	return nil
+}
+
+// legsJSON is a trade's legs as a JSON array, keys in a fixed order.
+func legsJSON(legs []sim.TradeLeg) string {
+	if len(legs) == 0 {
+		return ""
+	}
+	type legJSON struct {
+		Contract string  `json:"contract"`
+		Qty      int64   `json:"qty"`
+		Right    string  `json:"right"`
+		Strike   float64 `json:"strike"`
+		Expiry   string  `json:"expiry"`
+	}
+	out := make([]legJSON, len(legs))
+	for i, l := range legs {
+		out[i] = legJSON{Contract: l.Contract, Qty: l.Qty, Right: l.Right, Strike: l.Strike, Expiry: feeds.MicrosTime(l.Expiry).Format(time.RFC3339)}
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+// signalCounts is the report form of the simulator's signal outcomes.
+func signalCounts(s sim.SignalOutcomes) *reports.SignalCounts {
+	c := &reports.SignalCounts{
+		Total: s.Total, Opened: s.Opened, NoQuote: s.NoQuote, NoContract: s.NoContract, MaxOpen: s.MaxOpen,
+		Limits: s.Limits, Breaker: s.Breaker, Broker: s.Broker, Condition: s.Condition,
+	}
+	if len(s.NoContractBy) > 0 {
+		c.NoContractBy = maps.Clone(s.NoContractBy)
+	}
+	return c
 }

@@ -28,6 +28,9 @@ const maxReplayRows = 1_000_000
 func Prepare(ctx context.Context, l *scenarios.Loaded) error {
 	if f := l.Feed.File; f != nil && f.Path != "" {
 		f.Path = resolvePath(l, f.Path)
+		if u := f.UnderlyingPrices; u != nil && u.Path != "" {
+			u.Path = resolvePath(l, u.Path)
+		}
 	}
 	r := l.Strategy.Replay
 	if r == nil || r.Path == "" {
@@ -80,9 +83,9 @@ func readExecutions(ctx context.Context, path string) ([]sim.RecordedFill, error
 		for i, f := range files {
 			quoted[i] = sqlString(f)
 		}
-		from = "read_parquet([" + strings.Join(quoted, ", ") + "])"
+		from = "read_parquet([" + strings.Join(quoted, ", ") + "], hive_partitioning = false)"
 	case strings.HasSuffix(strings.ToLower(path), ".parquet"):
-		from = "read_parquet(" + sqlString(path) + ")"
+		from = "read_parquet(" + sqlString(path) + ", hive_partitioning = false)"
 	default:
 		from = "read_csv(" + sqlString(path) + ", header = true, auto_detect = true)"
 	}

@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,6 +50,15 @@ type Options struct {
 	Progress func(simTime time.Time, quotes int64)
 	// NoCatalog leaves the run out of OutDir/_catalog.
 	NoCatalog bool
+	// WaitForRunID: when another process is writing RunID, wait for it to
+	// finish instead of failing with ErrRunIDBusy (sweep: the other
+	// process's run is the same run).
+	WaitForRunID bool
+	// CatalogOptions are lake options for the catalog commit (tests).
+	CatalogOptions []lake.Option
+	// Hook, if set, is called before the publish steps "rename" and
+	// "catalog"; an error fails that step (fault injection in tests).
+	Hook func(step string) error
 	// BatchSize is the rows per Parquet file of each table (default 16384:
 	// it bounds the writers' memory, about 2 × BatchSize rows per table).
 	BatchSize int
@@ -64,17 +74,26 @@ type Outcome struct {
 	Result  sim.Result
 	Events  EventCounts
 	Quality feeds.QualityCounts
+	Signals *reports.SignalCounts // what became of every entry signal
 	Elapsed time.Duration
+	// CatalogErr is set when the run was published but its catalog row
+	// could not be written (it wraps ErrCatalogPending). The run needs no
+	// retry: the next command on the runs folder adds the row.
+	CatalogErr error
+}
+
+// ErrCatalogPending marks a published run whose catalog row is pending.
+var ErrCatalogPending = errors.New("catalog row pending")
+
+func (o *Options) hook(step string) error {
+	if o.Hook == nil {
+		return nil
+	}
+	return o.Hook(step)
 }
 
 // EventCounts counts risk events by component then type.
 type EventCounts map[string]map[string]int64
-
-var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
-
-// ValidRunID reports whether id is a usable run id: only [A-Za-z0-9._-],
-// not starting with a dot.
-func ValidRunID(id string) bool { return runIDPattern.MatchString(id) && id[0] != '.' }
 
 // ConfigHash is the SHA-256 of the resolved scenario and the seed, hex.
 func ConfigHash(l *scenarios.Loaded) (string, error) {
@@ -109,17 +128,24 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	hash, _ := ConfigHash(l)
-	id := o.RunID
-	if id == "" {
-		id = uniqueID(o.OutDir, l.Name+"-"+hash[:8])
+	if err := os.MkdirAll(filepath.Join(o.OutDir, StagingDir), 0o755); err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
 	}
-	if !ValidRunID(id) {
-		return nil, fmt.Errorf("%w: run id %q: use only letters, digits, '.', '_' and '-', not starting with '.'", ErrBadInput, id)
+	var res *reservation
+	if o.RunID != "" {
+		res, err = reserveID(ctx, o.OutDir, o.RunID, o.WaitForRunID)
+	} else {
+		base, derr := DefaultRunID(l)
+		if derr != nil {
+			return nil, derr
+		}
+		res, err = reserveDefault(ctx, o.OutDir, base)
 	}
-	final := filepath.Join(o.OutDir, id)
-	if _, err := os.Stat(final); err == nil {
-		return nil, fmt.Errorf("%w: run folder %s already exists", ErrBadInput, final)
+	if err != nil {
+		return nil, err
 	}
+	defer res.release()
+	id, final := res.id, res.final
 	cfg, err := l.SimConfig()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
@@ -129,17 +155,14 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		defer src.Close()
 	}
 
-	if err := os.MkdirAll(filepath.Join(o.OutDir, StagingDir), 0o755); err != nil {
-		return nil, fmt.Errorf("runner: %w", err)
-	}
 	cleanStale(filepath.Join(o.OutDir, StagingDir))
 	stage, err := os.MkdirTemp(filepath.Join(o.OutDir, StagingDir), stagePrefix(id))
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	published := false
+	isPublished := false
 	defer func() {
-		if !published {
+		if !isPublished {
 			os.RemoveAll(stage)
 		}
 	}()
@@ -155,13 +178,14 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 
 	out := &Outcome{RunID: id, RunDir: final, Events: EventCounts{}}
-	res, err := simulate(ctx, o, l, cfg, src, stage, id, out)
+	simRes, err := simulate(ctx, o, l, cfg, src, stage, id, out)
 	if err != nil {
 		return nil, err
 	}
 	src.Close()
 	os.RemoveAll(filepath.Join(stage, ".duckdb-tmp"))
-	out.Result = res
+	out.Result = simRes
+	out.Signals = signalCounts(simRes.Signals)
 	out.Quality = src.Quality()
 	out.Elapsed = o.Now().Sub(started)
 
@@ -171,9 +195,9 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	meta := reports.RunMeta{
 		RunID: id, Scenario: l.Name, ScenarioFile: l.File, ConfigHash: hash, Seed: l.Seed,
 		Overrides: slices.Clone(l.Sets), Version: Version(), Started: started.UTC().Format(time.RFC3339Nano),
-		Finished: o.Now().UTC().Format(time.RFC3339Nano), Status: "succeeded", Quotes: res.Quotes,
-		QuotesPerSecond: float64(res.Quotes) / max(out.Elapsed.Seconds(), 1e-9),
-		DataQuality:     map[string]int64{},
+		Finished: o.Now().UTC().Format(time.RFC3339Nano), Status: "succeeded", Quotes: simRes.Quotes,
+		QuotesPerSecond: float64(simRes.Quotes) / max(out.Elapsed.Seconds(), 1e-9),
+		DataQuality:     map[string]int64{}, Signals: out.Signals,
 	}
 	for k, v := range out.Quality {
 		meta.DataQuality[string(k)] = v
@@ -188,15 +212,32 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err := os.Chmod(stage, 0o755); err != nil { // MkdirTemp made it 0700
 		return nil, fmt.Errorf("runner: %w", err)
 	}
-	// Publish: a directory rename never replaces a non-empty directory, so a
-	// concurrent run with the same id loses cleanly.
-	if err := os.Rename(stage, final); err != nil {
+	if err := o.hook("rename"); err != nil {
 		return nil, fmt.Errorf("runner: publishing %s: %w", final, err)
 	}
-	published = true
+	// Publish. The reservation keeps other processes of this version off
+	// the id; a directory rename never replaces a non-empty directory, so
+	// anything else (another host, an older version) loses cleanly too.
+	if err := os.Rename(stage, final); err != nil {
+		if published(o.OutDir, id) {
+			return nil, fmt.Errorf("%w: run id %s %w (%s)", ErrBadInput, id, ErrRunIDPublished, final)
+		}
+		return nil, fmt.Errorf("runner: publishing %s: %w", final, err)
+	}
+	isPublished = true
 	if !o.NoCatalog {
-		if err := Catalog(ctx, o.OutDir, final); err != nil {
-			return out, err
+		// Bookkeeping after the publish finishes even when the run is
+		// being interrupted: it is short, and a run left out of the
+		// catalog is only repaired by the next command on this folder.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		err := o.hook("catalog")
+		if err == nil {
+			err = CatalogRuns(cctx, o.OutDir, []string{id}, o.CatalogOptions...)
+		}
+		cancel()
+		if err != nil {
+			out.CatalogErr = fmt.Errorf("%w: run %s is published at %s and needs no retry; the next backtest command on %s adds it to the catalog (%v)",
+				ErrCatalogPending, id, final, o.OutDir, err)
 		}
 	}
 	return out, nil
@@ -233,6 +274,18 @@ func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Confi
 		return sim.Result{}, fmt.Errorf("runner: %w", err)
 	}
 	closers = append(closers, equity.Close)
+	trades, err := lake.NewTradeWriter(filepath.Join(stage, lake.TradesTable), wopts)
+	if err != nil {
+		closeAll()
+		return sim.Result{}, fmt.Errorf("runner: %w", err)
+	}
+	closers = append(closers, trades.Close)
+	attrib, err := lake.NewAttributionWriter(filepath.Join(stage, lake.AttributionTable), wopts)
+	if err != nil {
+		closeAll()
+		return sim.Result{}, fmt.Errorf("runner: %w", err)
+	}
+	closers = append(closers, attrib.Close)
 	counter := &countingSink{next: events, counts: out.Events}
 	rm, err := risk.NewManager(l.Risk, counter)
 	if err != nil {
@@ -247,7 +300,14 @@ func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Confi
 		return sim.Result{}, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
 	eng.Progress = o.Progress
+	eng.EventSeq = events.Seq
 	res, runErr := eng.Run(ctx)
+	if runErr == nil {
+		runErr = writeTrades(trades, id, res.Trades)
+	}
+	if runErr == nil {
+		runErr = writeAttribution(attrib, id, res.Attribution)
+	}
 	if runErr == nil && res.Quotes == 0 {
 		runErr = fmt.Errorf("%w: %s: the feed has no quotes between %s and %s", ErrBadInput, l.File,
 			l.Period.Start.Format("2006-01-02"), l.Period.End.Format("2006-01-02"))
@@ -304,6 +364,12 @@ func deltaLister(cfg *feeds.FileConfig) feeds.FileLister {
 		if err != nil {
 			return nil, err
 		}
+		if pc := s.Metadata.PartitionColumns; len(pc) > 0 {
+			// The feed reads data files as they are, and partition
+			// columns are not in them (only in the log).
+			return nil, fmt.Errorf("%w: the Delta table %s is partitioned by %v: a feed or replay table must be unpartitioned (rewrite it without partition_by)",
+				lake.ErrUnsupported, dir, pc)
+		}
 		paths := s.Paths()
 		type file struct {
 			path string
@@ -339,17 +405,6 @@ func deltaLister(cfg *feeds.FileConfig) feeds.FileLister {
 		}
 		return paths, nil
 	}
-}
-
-func uniqueID(out, base string) string {
-	id := base
-	for n := 2; n < 10000; n++ {
-		if _, err := os.Stat(filepath.Join(out, id)); errors.Is(err, os.ErrNotExist) {
-			return id
-		}
-		id = base + "." + strconv.Itoa(n)
-	}
-	return id
 }
 
 // Version is the module version of the binary, or "devel".
@@ -417,6 +472,14 @@ func cleanStale(dir string) {
 	}
 	host := hostTag()
 	for _, e := range ents {
+		if id, ok := strings.CutSuffix(e.Name(), ".lock"); ok && !e.IsDir() {
+			// A lock file whose owner died: the lock is free; take it
+			// and drop the file (a live owner keeps it).
+			if l, err := tryLock(filepath.Join(dir, e.Name())); err == nil && CheckRunID(id) == nil {
+				l.unlock()
+			}
+			continue
+		}
 		m := stageName.FindStringSubmatch(e.Name())
 		if m == nil || m[1] != host {
 			continue

@@ -1,0 +1,4 @@
+package reports
+
+// FormatMoney is fmtMoney, for the external tests.
+var FormatMoney = fmtMoney

@@ -1,0 +1,51 @@
+package sim
+
+// PositionMark is one open position's net mark per share and its
+// no-arbitrage bounds, for the invariant tests.
+type PositionMark struct {
+	ExecID        string
+	Bid, Ask, Mid float64
+	Lo, Hi        float64
+	Legs, Models  int
+	Width         float64
+	Structure     string
+	LegMarks      []LegMark
+}
+
+// LegMark is one leg's mark and its intrinsic value at the latest spot.
+type LegMark struct {
+	Mid, Intrinsic float64
+	Model          bool
+}
+
+// OnInstant calls f after every instant's workflows with the marks of every
+// open position.
+func (e *Engine) OnInstant(f func(now int64, marks []PositionMark)) {
+	e.afterInstant = func() {
+		var ms []PositionMark
+		for _, pos := range e.pf.open {
+			bid, ask, mid, models := e.netMarks(pos)
+			lo, hi := e.bounds(pos)
+			st := pos.Structure
+			pm := PositionMark{ExecID: pos.ExecID, Bid: bid, Ask: ask, Mid: mid, Lo: lo, Hi: hi, Legs: pos.nlegs, Models: models, Width: pos.Width, Structure: st}
+			for _, l := range pos.Legs() {
+				m := e.markLeg(l.id)
+				iv := intrinsic(e.pf.contracts.Get(l.id), e.pf.spot(pos.Symbol))
+				pm.LegMarks = append(pm.LegMarks, LegMark{Mid: m.mid, Intrinsic: iv, Model: m.model})
+			}
+			ms = append(ms, pm)
+		}
+		f(e.now, ms)
+	}
+}
+
+// TradeBounds are the static no-arbitrage bounds of a trade's net premium
+// per share (valueBounds of its legs), for the invariant tests.
+func TradeBounds(tr Trade) (lo, hi float64) {
+	var legs []leg
+	for _, l := range tr.Legs {
+		legs = append(legs, leg{ratio: float64(l.Qty), strike: l.Strike, call: l.Right == "call", expiry: l.Expiry})
+	}
+	lo, hi = valueBounds(legs)
+	return premiumBounds(tr.Long, lo, hi)
+}
