@@ -57,6 +57,17 @@ func runShared(ctx context.Context, jobs []*sweepJob, out string, log io.Writer)
 			start := time.Now()
 			_, rerrs := runner.RunShared(ctx, opts)
 			for i, j := range part {
+				switch {
+				case errors.Is(rerrs[i], runner.ErrRunIDBusy):
+					// Another process is writing it: the worker pool waits for it
+					// (waiting here would stall the shared decode's other runs).
+					fmt.Fprintf(log, "[shared] %s %s: being written by another process, left to the pool\n", j.id, strings.Join(j.sets, " "))
+					rest = append(rest, j)
+					continue
+				case errors.Is(rerrs[i], runner.ErrRunIDPublished):
+					fmt.Fprintf(log, "[shared] %s %s: published by another process, skipped\n", j.id, strings.Join(j.sets, " "))
+					continue
+				}
 				if rerrs[i] != nil {
 					errs = append(errs, fmt.Errorf("%s (%s): %w", j.id, strings.Join(j.sets, " "), rerrs[i]))
 					fmt.Fprintf(log, "[shared] %s %s: FAILED: %v\n", j.id, strings.Join(j.sets, " "), rerrs[i])
