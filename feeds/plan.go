@@ -26,6 +26,14 @@ import (
 // it spills to the temp folder beyond its memory limit, so memory stays
 // bounded whatever the size. Canonical (order.go) then puts each instant's
 // quotes in symbol order.
+//
+// Every CSV file is scanned in Go first (csvscan.go), once, by the plan: a
+// sorted unit reads each file through its own source (the scanned copy when
+// one was written, its compression, a Parquet file's Hive columns), the
+// sources joined by UNION ALL BY NAME (the files need the same columns).
+// Each row carries its file's index and its row in that file (a streaming
+// row_number), so a bad row is still reported as file:line:column; under
+// reject, a scan's structural bad line fails the unit before it is read.
 
 // sorted wraps a unit's query (n output columns, the time first) in the
 // sort: by instant, then every column, so ties are broken the same way on
