@@ -87,6 +87,17 @@ report: {equity_every: 15m}
 type benchChild struct {
 	Quotes  int64   `json:"quotes"`
 	Seconds float64 `json:"seconds"`
+	// SimRSS is the process's peak RSS (KiB) when the replay ended, before
+	// the reports (summary, Markdown, HTML charts) are written.
+	SimRSS int64 `json:"sim_rss_kib,omitempty"`
+}
+
+func maxRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return int64(ru.Maxrss)
 }
 
 func parseSize(s string) (int64, error) {
@@ -126,7 +137,8 @@ temporary folder, and measures on each, in fresh child processes:
 
 It prints one table: quotes, seconds and quotes/s of each, the full/scan ratio,
 and each child's peak resident memory (getrusage maxrss: Go and DuckDB
-together). The feeds are deleted at the end unless --keep.`,
+together); for the full run also the peak when the replay ended, before the
+reports are written. The feeds are deleted at the end unless --keep.`,
 		Example: `  backtest bench                       # 10M, 30M and 100M quotes (needs ~6 GB of disk)
   backtest bench --sizes 1M,2M --keep  # a quick look`,
 		Args: exactArgs(0),
@@ -172,11 +184,13 @@ func benchFull(c *cobra.Command, feed string, days int, workdir string) error {
 		return err
 	}
 	start := time.Now()
-	out, err := runner.Run(c.Context(), runner.Options{Scenario: l, OutDir: workdir, RunID: "full", Now: time.Now, NoCatalog: true})
+	var simRSS int64
+	out, err := runner.Run(c.Context(), runner.Options{Scenario: l, OutDir: workdir, RunID: "full", Now: time.Now, NoCatalog: true,
+		Progress: func(time.Time, int64) { simRSS = maxRSS() }}) // the last call ends the replay
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: out.Result.Quotes, Seconds: time.Since(start).Seconds()})
+	return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: out.Result.Quotes, Seconds: time.Since(start).Seconds(), SimRSS: simRSS})
 }
 
 type benchRow struct {
@@ -272,11 +286,11 @@ func printBench(w io.Writer, rows []benchRow) error {
 		return errors.New("bench: no sizes")
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "quotes\tfull s\tfull CPU s\tfull quotes/s\tfull peak RSS MiB\tscan s\tscan CPU s\tscan quotes/s\tscan peak RSS MiB\tfull/scan\tfull s per 10M\t")
+	fmt.Fprintln(tw, "quotes\tfull s\tfull CPU s\tfull quotes/s\treplay peak RSS MiB\tfull peak RSS MiB\tscan s\tscan CPU s\tscan quotes/s\tscan peak RSS MiB\tfull/scan\tfull s per 10M\t")
 	for _, r := range rows {
 		fq := float64(r.full.Quotes) / r.full.Seconds
 		sq := float64(r.scan.Quotes) / r.scan.Seconds
-		fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.2fM\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%.0f%%\t%.2f\t\n", r.full.Quotes, r.full.Seconds, r.fullCPU, fq/1e6, r.fullRSS/1024,
+		fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.2fM\t%d\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%.0f%%\t%.2f\t\n", r.full.Quotes, r.full.Seconds, r.fullCPU, fq/1e6, r.full.SimRSS/1024, r.fullRSS/1024,
 			r.scan.Seconds, r.scanCPU, sq/1e6, r.scanRSS/1024, 100*fq/sq, r.full.Seconds/float64(r.full.Quotes)*1e7)
 	}
 	return tw.Flush()
