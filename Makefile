@@ -7,7 +7,7 @@ BIN     := bin/backtest
 VENV    := .venv
 PKGS    := ./...
 
-.PHONY: all build test test-race bench lint fmt vet interop demo cover clean
+.PHONY: all build test test-race bench bench-scale lint fmt vet interop demo cover clean
 
 all: build
 
@@ -17,8 +17,8 @@ build:
 test:
 	$(GO) test $(GOTAGS) -count=1 $(PKGS)
 
-# The packages with goroutines: the lake writers, the feed prefetcher, and
-# the sweep's worker pool.
+# The packages with goroutines: the lake writers, the feed prefetcher and
+# fan-out (feeds.Tee), and the sweep's worker pool and shared decodes.
 test-race:
 	$(GO) test $(GOTAGS) -race -count=1 ./lake/... ./feeds/...
 	$(GO) test $(GOTAGS) -race -count=1 -run 'TestSweep' ./cmd/backtest
@@ -28,6 +28,14 @@ cover:
 
 bench:
 	$(GO) test $(GOTAGS) -run='^$$' -bench=. -benchmem $(PKGS)
+
+# The scale benchmark: 10M, 30M and 100M-quote Parquet feeds (about 6 GB in
+# a temporary folder, deleted after), the full stack against DuckDB's bare
+# Arrow scan, each measured in a fresh process. SIZES=1M,3M for a quick look.
+SIZES ?= 10M,30M,100M
+bench-scale: build
+	uptime
+	$(BIN) bench --sizes $(SIZES)
 
 vet:
 	$(GO) vet $(GOTAGS) $(PKGS)

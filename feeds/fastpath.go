@@ -131,8 +131,8 @@ const (
 
 func (s *fileSource) decodeFast(rec arrow.RecordBatch) error {
 	cur := s.cur
-	if int(rec.NumCols()) != fastCount {
-		return fmt.Errorf("feeds: %s: query returned %d columns, want %d", cur.file, rec.NumCols(), fastCount)
+	if err := cur.positions(rec, fastCount); err != nil {
+		return err
 	}
 	tA, ok1 := rec.Column(fastTime).(*array.Int64)
 	cA, ok2 := rec.Column(fastCode).(*array.Uint32)
@@ -164,6 +164,7 @@ func (s *fileSource) decodeFast(rec arrow.RecordBatch) error {
 	timeUTC := cur.q.timeUTC
 	for i := range n {
 		cur.row++
+		cur.recRow = i
 		code := codeV[i]
 		if int(code) >= len(syms) {
 			s.batch.Quotes = out
@@ -244,6 +245,7 @@ func (s *fileSource) decodeFastNulls(rec arrow.RecordBatch) error {
 	n := int(rec.NumRows())
 	for i := range n {
 		cur.row++
+		cur.recRow = i
 		bad := -1
 		for j := 0; j < fastCount && bad < 0; j++ {
 			if rec.Column(j).IsNull(i) {
@@ -277,7 +279,7 @@ func (s *fileSource) decodeFastNulls(rec arrow.RecordBatch) error {
 // then reads no string column at all.
 func (s *fileSource) openNative(cur *fileCursor) (string, bool, error) {
 	q := cur.q
-	if !s.native || q.srcCol[outSymbol] != "symbol" {
+	if !s.native || q.srcCol[outSymbol] != "symbol" || len(cur.files) > 1 { // the footer table is one file's
 		return "", false, nil
 	}
 	var raw []byte

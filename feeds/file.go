@@ -32,10 +32,10 @@ var ErrNoFiles = errors.New("feeds: no files")
 // maxHeaderBytes bounds the CSV header line read to check a layout.
 const maxHeaderBytes = 64 << 10
 
-// OpenFile opens a file source: a CSV or Parquet file, a glob of them (read one after another
-// in lexical order), or a Delta table (files from lister). Rows are streamed through DuckDB as
-// Arrow batches in file order; they must be in non-decreasing time (an earlier row than the
-// one before is "out_of_order" under dq). ctx bounds the life of the source's queries.
+// OpenFile opens a file source: a CSV or Parquet file, a glob of them, or a Delta table (files
+// from lister). Rows are streamed through DuckDB as Arrow batches in time order whatever their
+// storage order (plan.go: files in order stream as stored, others are sorted), each instant's
+// quotes in symbol order (Canonical). ctx bounds the life of the source's queries.
 //
 // Contract IDs are assigned in order of first appearance. Quotes are checked against dq (see
 // QualityKind); under Reject the first bad row fails Next with a *RowError naming the file,
@@ -49,6 +49,11 @@ const maxHeaderBytes = 64 << 10
 // (iv.go); quotes where no volatility fits are "no_iv". Roots map to underlyings and
 // settlement styles (roots.go).
 func OpenFile(ctx context.Context, cfg FileConfig, dq DataQuality, lister FileLister) (Source, error) {
+	return OpenFileWith(ctx, cfg, dq, lister, ReadOptions{})
+}
+
+// OpenFileWith is OpenFile with DuckDB's resources set by opts (see ReadOptions).
+func OpenFileWith(ctx context.Context, cfg FileConfig, dq DataQuality, lister FileLister, opts ReadOptions) (Source, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -92,16 +97,14 @@ func OpenFile(ctx context.Context, cfg FileConfig, dq DataQuality, lister FileLi
 	s := &fileSource{ctx: ctx, db: db, conn: conn, files: files, format: format, lay: lay,
 		native: cfg.Preset == PresetNative, dq: dq.withDefault(), contracts: NewContracts(), counts: QualityCounts{},
 		roots: newRootMap(cfg), series: series, greeks: cfg.Greeks, rate: cfg.Rate, div: cfg.DividendYield,
-		skips: map[skipKey]*skipStat{}}
+		skips: map[skipKey]*skipStat{}, scans: map[string]*csvPlan{}}
 	if st, err := os.Stat(cfg.Path); err == nil && st.IsDir() && format == FormatParquet {
 		s.hiveRoot = cfg.Path
 	}
-	// Offline and host-independent: never fetch or autoload extensions.
-	for _, stmt := range []string{"SET autoinstall_known_extensions=false", "SET autoload_known_extensions=false", "SET preserve_insertion_order=true"} {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("feeds: starting the query engine: %w", err)
-		}
+	// Memory, threads, spills, and offline (no extension fetched or autoloaded): duckdb.go.
+	if err := s.setupDuckDB(opts); err != nil {
+		s.Close()
+		return nil, err
 	}
 	if err := conn.Raw(func(dc any) error {
 		var err error
@@ -113,7 +116,7 @@ func OpenFile(ctx context.Context, cfg FileConfig, dq DataQuality, lister FileLi
 	}
 	s.tz = zoneCache{loc: lay.loc}
 	s.ez = zoneCache{loc: lay.loc}
-	return s, nil
+	return Canonical(s), nil
 }
 
 // csvSuffixes and parquetSuffixes are the data file names guessFormat and folder listing
@@ -289,14 +292,18 @@ type fileSource struct {
 	dq        DataQuality
 	contracts *Contracts
 	counts    QualityCounts
+	duck      duckState // streaming connection and temp folder (duckdb.go)
 	order     orderCheck
 	tz, ez    zoneCache
 	batch     Batch
 	closed    bool
 
-	fi  int // index of the current file in files; -1 before the first
-	cur *fileCursor
-	err error // sticky error
+	units []readUnit // the reading plan (plan.go), made at the first Next
+	fi    int        // index of the next unit in units
+	cur   *fileCursor
+	err   error // sticky error
+	// scans holds each CSV file's scan (csvscan.go), made once by the plan and reused by the read.
+	scans map[string]*csvPlan
 
 	roots    rootMap
 	series   *priceSeries // underlying prices, when the files carry none
@@ -327,12 +334,21 @@ type skipStat struct {
 }
 
 type fileCursor struct {
-	file string
-	from string
-	q    *query
-	pf   *prefetch
-	row  int64    // rows of this file consumed so far
-	plan *csvPlan // CSV: the scan's outcome (lines, structural bad rows)
+	file   string   // for messages: the file, or the first of several
+	files  []string // the files of the unit read by one query
+	sorted bool     // read with ORDER BY (plan.go): rows carry their file and row (posFile, posRow)
+	from   string
+	q      *query
+	pf     *prefetch
+	row    int64    // rows of this unit consumed so far
+	plan   *csvPlan // CSV, one file in order: the scan's outcome (lines, structural bad rows)
+	// A sorted unit: each file's query source and scan, and the current record's
+	// file index and row (1-based, in its file) columns.
+	froms  []string
+	plans  []*csvPlan
+	fiV    []int32
+	rnV    []int64
+	recRow int // the current row's index in the record
 	// compute: greeks are computed from the mid (iv.go); slow: every row takes the full checks.
 	compute, slow bool
 	// Parquet fast path: the symbol arrives as an index into syms (see openFast).
@@ -360,6 +376,7 @@ func (s *fileSource) Close() error {
 	for _, t := range s.tmps {
 		os.Remove(t)
 	}
+	errs = append(errs, s.removeTemp())
 	return errors.Join(errs...)
 }
 
@@ -376,7 +393,13 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 			return nil, err
 		}
 		if s.cur == nil {
-			if s.fi >= len(s.files) {
+			if s.units == nil {
+				if err := s.plan(); err != nil { // plan.go's reading plan
+					s.err = err
+					return nil, err
+				}
+			}
+			if s.fi >= len(s.units) {
 				if s.dq == Skip && s.accepted == 0 && s.counts.Total() > 0 {
 					s.err = s.allSkipped()
 					return nil, s.err
@@ -391,7 +414,7 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 				}
 				return nil, io.EOF
 			}
-			cur, err := s.openFile(s.files[s.fi])
+			cur, err := s.openFile(s.units[s.fi])
 			if err != nil {
 				s.err = err
 				return nil, err
@@ -435,20 +458,94 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 	return &s.batch, nil
 }
 
-// openFile checks a file's layout and starts its query.
-func (s *fileSource) openFile(file string) (*fileCursor, error) {
-	cur := &fileCursor{file: file}
-	var types map[string]string
-	switch s.format {
-	case FormatCSV:
-		plan, err := scanCSV(file, "")
-		if err != nil {
+// openFile checks the layout of a unit's files and starts its query.
+func (s *fileSource) openFile(u readUnit) (*fileCursor, error) {
+	cur := &fileCursor{file: u.name(), files: u.files, sorted: !u.inOrder}
+	file := cur.file
+	q, err := s.prepare(cur)
+	if err != nil {
+		return nil, err
+	}
+	if q == nil {
+		// No good row in any file: no query (DuckDB refuses a header-only file); the
+		// scan's bad rows are reported as for any file.
+		cur.q = &query{}
+		return cur, nil
+	}
+	cur.q = q
+	switch s.greeks {
+	case GreeksCompute:
+		cur.compute = true
+	case "":
+		cur.compute = !q.hasColumn[outIV] && !q.hasColumn[outDelta]
+	}
+	cur.slow = cur.compute || s.series != nil
+	sqlText := q.sql
+	if s.format != FormatCSV && q.hasColumn[outSymbol] {
+		if sqlText, err = s.openFast(cur); err != nil {
 			return nil, err
 		}
-		if plan.tmp != "" {
-			s.tmps = append(s.tmps, plan.tmp)
+	}
+	if cur.sorted {
+		n := outCount
+		if cur.fast {
+			n = fastCount
 		}
-		cur.plan = plan
+		// The file index and row travel with each row, for messages (plan.go).
+		tail := " FROM " + q.from
+		if !strings.HasSuffix(sqlText, tail) {
+			return nil, fmt.Errorf("feeds: %s: internal: the query does not end with its source", file)
+		}
+		sqlText = strings.TrimSuffix(sqlText, tail) + ", " + posFileCol + ", " + posRowCol + tail
+		sqlText = s.sorted(sqlText, q, n+2) // plan.go
+		if s.dq != Skip {
+			// Under reject, a structural bad line of any of the unit's files fails
+			// the unit before it is read (time order mixes the files' rows).
+			for i, p := range cur.plans {
+				if p != nil && p.firstBad != nil {
+					return nil, scanBadError(cur.files[i], p)
+				}
+			}
+		}
+	}
+	rr, err := s.query(sqlText)
+	if err != nil {
+		return nil, engineError(s.ctx, file, s.format, err)
+	}
+	cur.pf = startPrefetch(rr)
+	return cur, nil
+}
+
+// Columns a sorted unit's query adds: the file's index in the unit and the row in the file.
+const (
+	posFileCol = "__feeds_file"
+	posRowCol  = "__feeds_row"
+)
+
+// scan returns file's CSV scan, made once.
+func (s *fileSource) scan(file string) (*csvPlan, error) {
+	if p, ok := s.scans[file]; ok {
+		return p, nil
+	}
+	plan, err := scanCSV(file, "")
+	if err != nil {
+		return nil, err
+	}
+	if plan.tmp != "" {
+		s.tmps = append(s.tmps, plan.tmp)
+	}
+	s.scans[file] = plan
+	return plan, nil
+}
+
+// source checks one file's layout and returns its query source and column types; a CSV
+// file's scan too. from is "" when the file has no good row.
+func (s *fileSource) source(file string) (from string, types map[string]string, plan *csvPlan, err error) {
+	switch s.format {
+	case FormatCSV:
+		if plan, err = s.scan(file); err != nil {
+			return "", nil, nil, err
+		}
 		types = map[string]string{}
 		var cols strings.Builder
 		for i, h := range plan.header {
@@ -458,37 +555,18 @@ func (s *fileSource) openFile(file string) (*fileCursor, error) {
 			cols.WriteString(sqlString(h) + ": 'VARCHAR'")
 			types[h] = "VARCHAR"
 		}
-		cur.from = fmt.Sprintf("read_csv(%s, header=false, skip=1, delim=',', quote='\"', escape='\"', all_varchar=true, strict_mode=true, null_padding=false, compression=%s, columns={%s})",
+		from = fmt.Sprintf("read_csv(%s, header=false, skip=1, delim=',', quote='\"', escape='\"', all_varchar=true, strict_mode=true, null_padding=false, compression=%s, columns={%s})",
 			sqlString(plan.read), sqlString(plan.compression), cols.String())
-		if plan.rows == 0 {
-			// No good row: no query (DuckDB refuses a header-only file); the scan's bad
-			// rows are reported as for any file.
-			if plan.badCount == 0 {
-				s.headerOnly++
-			}
-			cur.q = &query{}
-			if plan.badCount > 0 && s.dq == Skip {
-				s.counts[KindMalformed] += plan.badCount
-				s.skipStat(KindMalformed, "", "", plan.firstBad.msg).n += plan.badCount
-			}
-			return cur, nil
-		}
-		if plan.badCount > 0 && s.dq == Skip {
-			s.counts[KindMalformed] += plan.badCount
-			st := s.skipStat(KindMalformed, "", "", plan.firstBad.msg)
-			st.n += plan.badCount
-		}
 	default:
 		// DuckDB's own Hive partitioning is off: it would read key=value
 		// folders anywhere in the path (above the user's folder too) and
 		// let them override the file's columns. A Delta table's partition
 		// values come from its log.
-		cur.from = "read_parquet(" + sqlString(file) + ", hive_partitioning=false)"
-		var err error
-		if types, err = s.describe(cur.from); err != nil {
-			return nil, engineError(s.ctx, file, s.format, err)
+		from = "read_parquet(" + sqlString(file) + ", hive_partitioning=false)"
+		if types, err = s.describe(from); err != nil {
+			return "", nil, nil, engineError(s.ctx, file, s.format, err)
 		}
-		cur.from = withHiveColumns(cur.from, s.hiveRoot, file, types)
+		from = withHiveColumns(from, s.hiveRoot, file, types)
 	}
 	has := func(c string) bool { _, ok := types[c]; return ok }
 	if missing := s.lay.requiredMissing(has); len(missing) > 0 {
@@ -506,8 +584,8 @@ func (s *fileSource) openFile(file string) (*fileCursor, error) {
 		}
 		// The file's own header is not echoed: it may not be a data file at all.
 		found := fmt.Sprintf("the file has %d columns", len(types))
-		if len(types) == 1 && cur.plan != nil {
-			switch h := cur.plan.header[0]; {
+		if len(types) == 1 && plan != nil {
+			switch h := plan.header[0]; {
 			case strings.Contains(h, ";"):
 				found = "the first line has semicolons and no comma: write the file comma-separated"
 			case strings.Contains(h, "\t"):
@@ -517,39 +595,100 @@ func (s *fileSource) openFile(file string) (*fileCursor, error) {
 			}
 		}
 		fe := &FileError{File: file, Msg: fmt.Sprintf("header: %s column%s %s, not in the file (%s)", what, plural, strings.Join(names, ", "), found)}
-		if cur.plan != nil {
+		if plan != nil {
 			fe.Line = 1
 		}
-		return nil, fe
+		return "", nil, nil, fe
 	}
-	q, err := buildQuery(cur.from, types, s.lay, s.native)
+	if plan != nil && plan.rows == 0 {
+		from = ""
+	}
+	return from, types, plan, nil
+}
+
+// countScanBad counts, under skip, the structural bad rows of a CSV file's scan.
+func (s *fileSource) countScanBad(plan *csvPlan) {
+	if plan == nil || plan.badCount == 0 || s.dq != Skip {
+		return
+	}
+	s.counts[KindMalformed] += plan.badCount
+	s.skipStat(KindMalformed, "", "", plan.firstBad.msg).n += plan.badCount
+}
+
+// prepare checks the layout of a unit's files and builds their query (nil when no file
+// has a good row). Files read together by one sorted query need the same columns; each
+// keeps its own source (its scanned copy, compression, Hive columns), and the rows
+// carry the file's index and their row in the file (posFileCol, posRowCol).
+func (s *fileSource) prepare(cur *fileCursor) (*query, error) {
+	files := cur.files
+	var (
+		types    map[string]string
+		branches []string
+	)
+	cur.froms = make([]string, len(files))
+	cur.plans = make([]*csvPlan, len(files))
+	for i, f := range files {
+		from, ty, plan, err := s.source(f)
+		if err != nil {
+			return nil, err
+		}
+		cur.froms[i], cur.plans[i] = from, plan
+		if plan != nil && plan.rows == 0 && plan.badCount == 0 {
+			s.headerOnly++
+		}
+		s.countScanBad(plan)
+		if from == "" {
+			continue
+		}
+		if types == nil {
+			types = ty
+		} else if !sameColumns(types, ty) {
+			return nil, &FileError{File: f, Msg: fmt.Sprintf("its columns differ from %s's; files whose times overlap are read together and need the same columns", filepath.Base(files[0]))}
+		}
+		branches = append(branches, fmt.Sprintf("SELECT *, CAST(%d AS INTEGER) AS %s, row_number() OVER () AS %s FROM %s", i, posFileCol, posRowCol, from))
+	}
+	if !cur.sorted {
+		cur.plan = cur.plans[0]
+	}
+	if types == nil {
+		return nil, nil
+	}
+	from := cur.froms[0]
+	if cur.sorted {
+		from = "(" + strings.Join(branches, " UNION ALL BY NAME ") + ")"
+	}
+	q, err := buildQuery(from, types, s.lay, s.native)
 	if err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			return nil, err
 		}
-		return nil, &FileError{File: file, Msg: err.Error()}
+		return nil, &FileError{File: cur.file, Msg: err.Error()}
 	}
-	cur.q = q
-	switch s.greeks {
-	case GreeksCompute:
-		cur.compute = true
-	case "":
-		cur.compute = !q.hasColumn[outIV] && !q.hasColumn[outDelta]
+	cur.from = q.from
+	return q, nil
+}
+
+func sameColumns(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
 	}
-	cur.slow = cur.compute || s.series != nil
-	sqlText := q.sql
-	if s.format != FormatCSV && q.hasColumn[outSymbol] {
-		if sqlText, err = s.openFast(cur); err != nil {
-			return nil, err
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
 		}
 	}
-	rr, err := s.arrow.QueryContext(s.ctx, sqlText)
-	if err != nil {
-		return nil, engineError(s.ctx, file, s.format, err)
+	return true
+}
+
+// scanBadError is the error of a CSV scan's first structural bad row.
+func scanBadError(file string, p *csvPlan) error {
+	b := p.firstBad
+	re := &RowError{File: file, Line: b.line, Row: p.firstBadRow + 1, Kind: KindMalformed, Msg: b.msg}
+	if b.field > 0 && b.field <= len(p.header) {
+		re.Field, re.Column = b.field, p.header[b.field-1]
 	}
-	cur.pf = startPrefetch(rr)
-	return cur, nil
+	return re
 }
 
 // Greeks settings (FileConfig.Greeks).
@@ -582,15 +721,42 @@ func engineError(ctx context.Context, file, format string, err error) error {
 // scanBadDue returns, under reject, the scan's first structural bad row once the rows before
 // it were read (so the first bad row of a file is the one reported, wherever it is).
 func (s *fileSource) scanBadDue(cur *fileCursor) error {
-	if s.dq == Skip || cur.plan == nil || cur.plan.firstBad == nil || cur.row < cur.plan.firstBadRow {
+	if s.dq == Skip || cur.sorted || cur.plan == nil || cur.plan.firstBad == nil || cur.row < cur.plan.firstBadRow {
 		return nil
 	}
-	b := cur.plan.firstBad
-	re := &RowError{File: cur.file, Line: b.line, Row: cur.plan.firstBadRow + 1, Kind: KindMalformed, Msg: b.msg}
-	if b.field > 0 && b.field <= len(cur.plan.header) {
-		re.Field, re.Column = b.field, cur.plan.header[b.field-1]
+	return scanBadError(cur.file, cur.plan)
+}
+
+// positions checks a record's columns (want, plus the position columns of a sorted unit)
+// and takes the position columns.
+func (cur *fileCursor) positions(rec arrow.RecordBatch, want int) error {
+	extra := 0
+	if cur.sorted {
+		extra = 2
 	}
-	return re
+	if int(rec.NumCols()) != want+extra {
+		return fmt.Errorf("feeds: %s: query returned %d columns, want %d", cur.file, rec.NumCols(), want+extra)
+	}
+	if !cur.sorted {
+		return nil
+	}
+	f, ok1 := rec.Column(want).(*array.Int32)
+	r, ok2 := rec.Column(want + 1).(*array.Int64)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("feeds: %s: unexpected Arrow types %v", cur.file, rec.Schema())
+	}
+	cur.fiV, cur.rnV = f.Int32Values(), r.Int64Values()
+	return nil
+}
+
+// at returns the current row's file, row in that file, query source and scan: a sorted
+// unit's rows carry them; otherwise the unit is one file read in order.
+func (cur *fileCursor) at() (file string, row int64, from string, plan *csvPlan) {
+	if !cur.sorted || cur.recRow >= len(cur.fiV) {
+		return cur.file, cur.row, cur.from, cur.plan
+	}
+	i := cur.fiV[cur.recRow]
+	return cur.files[i], cur.rnV[cur.recRow], cur.froms[i], cur.plans[i]
 }
 
 func (s *fileSource) describe(from string) (map[string]string, error) {
@@ -621,7 +787,7 @@ func (s *fileSource) describe(from string) (map[string]string, error) {
 }
 
 // rawValue fetches the text of one cell for an error message (best effort).
-func (s *fileSource) rawValue(cur *fileCursor, col string, row int64) string {
+func (s *fileSource) rawValue(cur *fileCursor, from, col string, row int64) string {
 	if col == "" {
 		return "?"
 	}
@@ -629,7 +795,7 @@ func (s *fileSource) rawValue(cur *fileCursor, col string, row int64) string {
 		cur.pf.close() // the connection is needed; the read ends with this error anyway
 	}
 	var v sql.NullString
-	err := s.conn.QueryRowContext(s.ctx, fmt.Sprintf("SELECT CAST(%s AS VARCHAR) FROM %s LIMIT 1 OFFSET %d", sqlIdent(col), cur.from, row-1)).Scan(&v)
+	err := s.conn.QueryRowContext(s.ctx, fmt.Sprintf("SELECT CAST(%s AS VARCHAR) FROM %s LIMIT 1 OFFSET %d", sqlIdent(col), from, row-1)).Scan(&v)
 	switch {
 	case err != nil:
 		return "?"
@@ -692,8 +858,8 @@ type strColumn interface {
 
 func (s *fileSource) decode(rec arrow.RecordBatch) error {
 	cur := s.cur
-	if int(rec.NumCols()) != outCount {
-		return fmt.Errorf("feeds: %s: query returned %d columns, want %d", cur.file, rec.NumCols(), outCount)
+	if err := cur.positions(rec, outCount); err != nil {
+		return err
 	}
 	var (
 		cols   [outCount]arrow.Array
@@ -738,6 +904,7 @@ func (s *fileSource) decode(rec arrow.RecordBatch) error {
 			return err
 		}
 		cur.row++
+		cur.recRow = i
 		if nulls {
 			if out := s.nullColumn(&cols, i); out >= 0 {
 				if err := s.bad(cur, out, badField{kind: KindMalformed, msg: msgUnparseable}); err != nil {
@@ -1004,18 +1171,20 @@ func (s *fileSource) bad(cur *fileCursor, out int, bf badField) error {
 			col = role
 		}
 	}
+	// A sorted unit's row names its own file and row (plan.go).
+	file, row, from, plan := cur.at()
 	if s.dq == Skip {
 		s.counts[bf.kind]++
 		st := s.skipStat(bf.kind, col, role, bf.msg)
 		if st.n == 0 && out >= 0 && cur.q.srcCol[out] != "" {
-			st.from, st.row = cur.from, cur.row
+			st.from, st.row = from, row
 		}
 		st.n++
 		return nil
 	}
 	msg := bf.msg
 	if bf.kind == KindMalformed && out >= 0 && cur.q.srcCol[out] != "" {
-		found := s.rawValue(cur, cur.q.srcCol[out], cur.row)
+		found := s.rawValue(cur, from, cur.q.srcCol[out], row)
 		if msg == msgUnparseable {
 			msg = fmt.Sprintf("want %s, found %s", s.lay.expectFor(role), found)
 		} else {
@@ -1024,10 +1193,10 @@ func (s *fileSource) bad(cur *fileCursor, out int, bf badField) error {
 	} else if msg == msgUnparseable {
 		msg = "want " + s.lay.expectFor(role) + ", found nothing"
 	}
-	re := &RowError{File: cur.file, Row: cur.row, Column: col, Kind: bf.kind, Msg: msg}
-	if cur.plan != nil {
-		re.Line = cur.plan.lines.line(cur.row)
-		for i, h := range cur.plan.header {
+	re := &RowError{File: file, Row: row, Column: col, Kind: bf.kind, Msg: msg}
+	if plan != nil {
+		re.Line = plan.lines.line(row)
+		for i, h := range plan.header {
 			if h == col {
 				re.Field = i + 1
 			}

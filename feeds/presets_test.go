@@ -116,6 +116,8 @@ func TestPresetDeltaNeutral(t *testing.T) {
 	}
 	wantSettle := []Settlement{SettlePM, SettlePM, SettleAM, SettlePM, SettleAM, SettlePM}
 	wantRoot := []string{"SPXW", "SPXW", "SPX", "SPXW", "SPX", "SPX"}
+	// Quotes come in canonical order (Canonical: time, then symbol): the row of each quote.
+	rowOf := []int{1, 0, 2, 3, 5, 4}
 	for _, name := range []string{"dn.csv", "dn_text.parquet", "dn_typed.parquet"} {
 		t.Run(name, func(t *testing.T) {
 			src := open(t, FileConfig{Path: filepath.Join(dir, name), Preset: PresetDeltaNeutral}, Reject)
@@ -123,7 +125,8 @@ func TestPresetDeltaNeutral(t *testing.T) {
 			if len(qs) != len(dnRows) {
 				t.Fatalf("%d quotes, want %d", len(qs), len(dnRows))
 			}
-			for i, q := range qs {
+			for k, q := range qs {
+				i := rowOf[k]
 				r, c := dnRows[i], src.Contracts().Get(q.Contract)
 				if got := MicrosTime(q.Time); !got.Equal(wantTimes[i]) {
 					t.Errorf("row %d: time %v, want %v", i, got, wantTimes[i])
@@ -146,7 +149,8 @@ func TestPresetDeltaNeutral(t *testing.T) {
 	}
 	// Greeks computed from the mids match the vendor's, converted.
 	src := open(t, FileConfig{Path: csvPath, Preset: PresetDeltaNeutral, Greeks: GreeksCompute}, Reject)
-	for i, q := range drain(t, src) {
+	for k, q := range drain(t, src) {
+		i := rowOf[k]
 		g := dnRows[i].greeks()
 		if math.Abs(q.IV-dnRows[i].sigma) > 1e-4 || math.Abs(q.Delta-g.Delta) > 1e-4 || math.Abs(q.Vega-g.Vega/100) > 1e-3 || math.Abs(q.Theta-g.Theta/365) > 1e-3 {
 			t.Errorf("row %d computed: iv %v delta %v vega %v theta %v; want %v %v %v %v", i, q.IV, q.Delta, q.Vega, q.Theta, dnRows[i].sigma, g.Delta, g.Vega/100, g.Theta/365)
@@ -154,7 +158,8 @@ func TestPresetDeltaNeutral(t *testing.T) {
 	}
 	// Units overridden: the file's values are taken as they are.
 	src = open(t, FileConfig{Path: csvPath, Preset: PresetDeltaNeutral, VegaUnit: "point", ThetaUnit: "day"}, Reject)
-	for i, q := range drain(t, src) {
+	for k, q := range drain(t, src) {
+		i := rowOf[k]
 		g := dnRows[i].greeks()
 		if math.Abs(q.Vega-g.Vega) > 1e-4*g.Vega || math.Abs(q.Theta-g.Theta) > 1e-4*math.Abs(g.Theta) {
 			t.Errorf("row %d with units as given: vega %v theta %v, want %v %v", i, q.Vega, q.Theta, g.Vega, g.Theta)

@@ -56,7 +56,7 @@ func NewSynthetic(cfg SyntheticConfig, seed uint64) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &synthetic{c: c, seed: seed, contracts: NewContracts(), w: newWidthModel(c.cfg.Spread)}, nil
+	return Canonical(&synthetic{c: c, seed: seed, contracts: NewContracts(), w: newWidthModel(c.cfg.Spread)}), nil // order.go
 }
 
 type synthetic struct {

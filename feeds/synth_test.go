@@ -109,7 +109,7 @@ func TestBridgeHitsAnchors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := src.(*synthetic)
+		s := src.(*canonical).src.(*synthetic)
 		for d := range bars {
 			s.startDay(d)
 			b := bars[d]

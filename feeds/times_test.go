@@ -23,7 +23,7 @@ func TestTextTimesWithAndWithoutOffsets(t *testing.T) {
 		"2020-03-20 09:45:00,SPY200320P00240000,1,1.1,240\n" + // wall clock, New York: 13:45Z
 		"2020-03-20T10:00:00-04:00,SPY200320P00240000,1,1.1,240\n" + // 14:00Z
 		"2020-03-20T14:30:00Z,SPY200320P00240000,1,1.1,240\n" + // 14:30Z
-		"2020-03-20 11:00:00+0100,SPY200320P00240000,1,1.1,240\n" + // 10:00Z: out of order, not shifted into place
+		"2020-03-20 11:00:00+0100,SPY200320P00240000,1,1.1,240\n" + // 10:00Z: sorted into place (plan.go)
 		"2020-03-20 15:00:00,SPY200320P00240000,1,1.1,240\n" // 19:00Z
 	if err := os.WriteFile(csv, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
@@ -38,7 +38,7 @@ func TestTextTimesWithAndWithoutOffsets(t *testing.T) {
 	for _, q := range drain(t, src) {
 		got = append(got, MicrosTime(q.Time).Format("15:04"))
 	}
-	want := []string{"13:45", "14:00", "14:30", "19:00"}
+	want := []string{"10:00", "13:45", "14:00", "14:30", "19:00"}
 	if len(got) != len(want) {
 		t.Fatalf("times %v, want %v", got, want)
 	}
@@ -47,8 +47,8 @@ func TestTextTimesWithAndWithoutOffsets(t *testing.T) {
 			t.Fatalf("times %v, want %v", got, want)
 		}
 	}
-	if n := src.Quality()[KindOutOfOrder]; n != 1 {
-		t.Errorf("out_of_order %d, want 1 (the +01:00 row is 10:00Z)", n)
+	if n := src.Quality().Total(); n != 0 {
+		t.Errorf("quality %v, want none (the +01:00 row is 10:00Z, sorted into place)", src.Quality())
 	}
 
 	// A %z format: instants, whatever the zone.

@@ -90,7 +90,7 @@ uses, and writes every risk decision to a per-run Delta Lake table.`,
 		return usageError{fmt.Errorf("%w\nsee '%s --help'", err, c.CommandPath())}
 	})
 	root.AddCommand(newRunCmd(), newSweepCmd(), newCompareCmd(), newCheckCmd(), newReportCmd(), newQueryCmd(),
-		newValidateCmd(), newScenariosCmd(), newDataCmd(), newRunsCmd())
+		newValidateCmd(), newScenariosCmd(), newDataCmd(), newRunsCmd(), newBenchCmd())
 	return root
 }
 

@@ -213,9 +213,10 @@ func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, lo
 	if err := reconcile(ctx, log, out); err != nil {
 		return err
 	}
+	jobs, sharedErr := runShared(ctx, jobs, out, log) // one decode per feed (sweep_shared.go)
 	var (
 		mu     sync.Mutex
-		errs   []error
+		errs   = []error{sharedErr}
 		done   int
 		queue  = make(chan *sweepJob)
 		wg     sync.WaitGroup

@@ -62,6 +62,9 @@ type Options struct {
 	// BatchSize is the rows per Parquet file of each table (default 16384:
 	// it bounds the writers' memory, about 2 × BatchSize rows per table).
 	BatchSize int
+	// feed, if set, is read instead of opening the scenario's feed (a
+	// reader of a shared decode: fanout.go). Run closes it.
+	feed feeds.Source
 }
 
 // Outcome is a published run.
@@ -162,11 +165,10 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
-	src, err := OpenFeed(ctx, l)
-	if err != nil {
-		return nil, err
+	src := o.feed
+	if src != nil {
+		defer src.Close()
 	}
-	defer src.Close()
 
 	cleanStale(stagingRoot)
 	stage, err := os.MkdirTemp(stagingRoot, stagePrefix(id))
@@ -179,12 +181,24 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 			os.RemoveAll(stage)
 		}
 	}()
+	if src == nil {
+		// DuckDB spills (a sort of a feed not in time order) inside the
+		// staging folder; the folder goes before publishing.
+		tmp := filepath.Join(stage, ".duckdb-tmp")
+		if src, err = openFeedIn(ctx, l, tmp); err != nil {
+			return nil, err
+		}
+		defer src.Close()
+		defer os.RemoveAll(tmp)
+	}
 
 	out := &Outcome{RunID: id, RunDir: final, Events: EventCounts{}}
 	simRes, err := simulate(ctx, o, l, cfg, src, stage, id, out)
 	if err != nil {
 		return nil, err
 	}
+	src.Close()
+	os.RemoveAll(filepath.Join(stage, ".duckdb-tmp"))
 	out.Result = simRes
 	out.Signals = signalCounts(simRes.Signals)
 	out.Quality = src.Quality()
@@ -328,6 +342,12 @@ func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Confi
 
 // OpenFeed opens the scenario's quote source.
 func OpenFeed(ctx context.Context, l *scenarios.Loaded) (feeds.Source, error) {
+	return openFeedIn(ctx, l, "")
+}
+
+// openFeedIn opens the scenario's quote source with DuckDB's spill folder
+// in tmp ("" = a temporary folder of its own).
+func openFeedIn(ctx context.Context, l *scenarios.Loaded, tmp string) (feeds.Source, error) {
 	f := l.Feed
 	if f.Synthetic != nil {
 		sc := *f.Synthetic
@@ -344,19 +364,18 @@ func OpenFeed(ctx context.Context, l *scenarios.Loaded) (feeds.Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: feed.file: %w", ErrBadInput, l.File, err)
 	}
-	src, err := feeds.OpenFile(ctx, fc, f.DataQuality, deltaLister(&fc))
+	src, err := feeds.OpenFileWith(ctx, fc, f.DataQuality, deltaLister(&fc), feeds.ReadOptions{TempDir: tmp})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: feed.file: %w", ErrBadInput, l.File, err)
 	}
 	return src, nil
 }
 
-// deltaLister lists a Delta table's active files for the feed in time
-// order. A Delta table has no row order, and its log lists files by path;
-// quotes must stream in time order, so the files are sorted by the time
-// column's minimum from their add actions' statistics (files without one
-// keep path order, after the others). Files whose time ranges overlap still
-// yield out-of-order rows, which the data-quality policy reports.
+// deltaLister lists a Delta table's active files for the feed, sorted by
+// the time column's minimum from their add actions' statistics (files
+// without one keep path order, after the others). The file reader orders
+// the rows itself (files whose times overlap are read together, sorted:
+// feeds/plan.go); this order only makes its plan cheaper to read.
 func deltaLister(cfg *feeds.FileConfig) feeds.FileLister {
 	timeCol := "time"
 	if c := cfg.Columns["time"]; c != "" {

@@ -1,0 +1,182 @@
+package feeds
+
+import (
+	"context"
+	"errors"
+	"io"
+	"maps"
+	"sync"
+)
+
+// This file owns the fan-out of one decoded stream to several readers (a
+// sweep's engines): the quotes are decoded once and every reader sees the
+// batches, contracts and quality counts it would have seen reading the
+// source alone.
+
+// teeDepth bounds the batches the decoder runs ahead of the slowest reader.
+const teeDepth = 4
+
+// Tee returns n sources that each yield src's stream. src is read on its
+// own goroutine, started by the first Next of any of them; it runs at most
+// teeDepth batches ahead of the slowest open reader, so every reader must be
+// read concurrently (one goroutine each) or closed. Batches are shared by
+// the readers: read-only. Each reader has its own contract table, filled in
+// the source's order (so IDs are the source's), and reports the source's
+// quality counts as they were when its last batch was decoded. Closing a
+// reader detaches it; src is closed when every reader is.
+func Tee(src Source, n int) []Source {
+	t := &tee{src: src, open: n}
+	out := make([]Source, n)
+	t.readers = make([]*teeReader, n)
+	for i := range out {
+		r := &teeReader{t: t, ch: make(chan *teeItem, teeDepth), done: make(chan struct{}), contracts: NewContracts(), quality: QualityCounts{}}
+		t.readers[i] = r
+		out[i] = r
+	}
+	return out
+}
+
+// teeItem is one decoded batch as every reader receives it.
+type teeItem struct {
+	quotes       []Quote
+	newContracts []Contract // interned by the source since the previous item
+	quality      QualityCounts
+	err          error // io.EOF at the end
+}
+
+type tee struct {
+	src     Source
+	readers []*teeReader
+	start   sync.Once
+	cancel  context.CancelFunc // stops the decoder once every reader is closed
+	mu      sync.Mutex
+	open    int
+	closed  bool
+}
+
+func (t *tee) run(ctx context.Context) {
+	known := 0
+	var quality QualityCounts
+	for {
+		b, err := t.src.Next(ctx)
+		it := &teeItem{err: err}
+		if err == nil {
+			it.quotes = append([]Quote(nil), b.Quotes...)
+		}
+		cs := t.src.Contracts()
+		for id := known; id < cs.Len(); id++ {
+			it.newContracts = append(it.newContracts, *cs.Get(ContractID(id)))
+		}
+		known = cs.Len()
+		q := t.src.Quality()
+		if quality == nil || !maps.Equal(q, quality) {
+			quality = maps.Clone(q)
+		}
+		it.quality = quality // shared, never modified
+		alive := 0
+		for _, r := range t.readers {
+			select {
+			case r.ch <- it:
+				alive++
+			case <-r.done:
+			}
+		}
+		if err != nil || alive == 0 {
+			for _, r := range t.readers {
+				close(r.ch)
+			}
+			return
+		}
+	}
+}
+
+func (t *tee) detach() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.open--
+	if t.open == 0 && !t.closed {
+		t.closed = true
+		started := true
+		t.start.Do(func() { started = false })
+		if !started {
+			t.src.Close()
+			return
+		}
+		// The decoder stops at its next send (every reader is done) or,
+		// cancelled, in src.Next; src is closed after it returns.
+		t.cancel()
+		go func() {
+			for _, r := range t.readers {
+				for range r.ch {
+				}
+			}
+			t.src.Close()
+		}()
+	}
+}
+
+type teeReader struct {
+	t         *tee
+	ch        chan *teeItem
+	done      chan struct{}
+	contracts *Contracts
+	quality   QualityCounts
+	batch     Batch
+	err       error
+	closed    bool
+}
+
+func (r *teeReader) Contracts() *Contracts { return r.contracts }
+
+func (r *teeReader) Quality() QualityCounts { return maps.Clone(r.quality) }
+
+func (r *teeReader) Next(ctx context.Context) (*Batch, error) {
+	if r.closed {
+		return nil, errClosed
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	// The decoder's context outlives any one reader's; it is cancelled
+	// when the last reader closes.
+	r.t.start.Do(func() {
+		dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		r.t.cancel = cancel
+		go r.t.run(dctx)
+	})
+	var it *teeItem
+	select {
+	case it = <-r.ch:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if it == nil {
+		r.err = errors.New("feeds: tee: the shared feed stopped")
+		return nil, r.err
+	}
+	for _, c := range it.newContracts {
+		r.contracts.Intern(c)
+	}
+	if it.quality != nil {
+		r.quality = it.quality
+	}
+	if it.err != nil {
+		r.err = it.err
+		if errors.Is(it.err, io.EOF) {
+			r.err = io.EOF
+		}
+		return nil, r.err
+	}
+	r.batch.Quotes = it.quotes
+	return &r.batch, nil
+}
+
+func (r *teeReader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	close(r.done)
+	r.t.detach()
+	return nil
+}
