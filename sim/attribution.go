@@ -278,9 +278,10 @@ func (e *Engine) stepShadow(sh *shadow) (ended bool) {
 	return true
 }
 
-// settleShadows settles at intrinsic value every shadow whose options
-// expired before t, against the underlying's latest price (as expire does
-// for real positions, whose expiry runs before the next instant's quotes).
+// settleShadows settles every shadow whose options expired before t as
+// expire settles real positions (whose expiry runs before the next
+// instant's quotes): the settlement price of its style, later legs of a
+// calendar at their mark.
 func (e *Engine) settleShadows(t int64) {
 	a := e.attr
 	if a == nil || t <= a.nextExpiry {
@@ -295,9 +296,9 @@ func (e *Engine) settleShadows(t int64) {
 				a.nextExpiry = min(a.nextExpiry, sh.pos.Expiry)
 				continue
 			}
-			spot := e.pf.spot(sh.pos.Symbol)
+			spot, _ := e.settlementSpot(&sh.pos) // as expire settles real positions
 			for _, l := range sh.pos.Legs() {
-				sh.cash += float64(l.qty) * intrinsic(e.pf.contracts.Get(l.id), spot) * sh.pos.Mult
+				sh.cash += float64(l.qty) * e.settleLeg(&sh.pos, l, spot) * sh.pos.Mult
 			}
 			e.endShadow(sh, EndExpiry)
 		}

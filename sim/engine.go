@@ -772,7 +772,7 @@ func (e *Engine) expire() error {
 // when the feed had none that morning (said in the reason).
 func (e *Engine) settlementSpot(pos *Position) (float64, string) {
 	spot := e.pf.spot(pos.Symbol)
-	if e.pf.contracts.Get(pos.legs[0].id).Settlement != feeds.SettleAM {
+	if e.pf.contracts.Get(pos.frontLeg().id).Settlement != feeds.SettleAM {
 		return spot, "the closing price"
 	}
 	u := slices.Index(e.pf.unders, pos.Symbol)
@@ -780,6 +780,17 @@ func (e *Engine) settlementSpot(pos *Position) (float64, string) {
 		return e.pf.openSpot[u], "the opening price (AM settlement)"
 	}
 	return spot, "the latest price (AM settlement, no quote after the open that day)"
+}
+
+// frontLeg is a leg of pos's first expiry: its settlement style decides
+// the settlement price.
+func (p *Position) frontLeg() leg {
+	for _, l := range p.Legs() {
+		if l.expiry == p.Expiry {
+			return l
+		}
+	}
+	return p.legs[0]
 }
 
 // settleLeg is leg l's value per share when pos's first expiry settles at

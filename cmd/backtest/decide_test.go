@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/optionsrisk/backtest/scenarios"
 )
 
 // sweepArgs is a 2×2 grid over the small scenario.
@@ -202,8 +204,8 @@ func TestBuiltinBaselinesAreCommitted(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("check --all: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if n := strings.Count(stdout, ": ok"); n != 5 {
-		t.Errorf("%d built-ins matched their baselines, want 5:\n%s", n, stdout)
+	if n, want := strings.Count(stdout, ": ok"), len(scenarios.Builtins()); n != want {
+		t.Errorf("%d built-ins matched their baselines, want %d:\n%s", n, want, stdout)
 	}
 }
 

@@ -213,7 +213,13 @@ func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, lo
 	if err := reconcile(ctx, log, out); err != nil {
 		return err
 	}
-	jobs, sharedErr := runShared(ctx, jobs, out, log) // one decode per feed (sweep_shared.go)
+	var sharedErr error
+	if !lake.IsObjectFS(fsys) {
+		// One decode per feed (sweep_shared.go). On an object store every
+		// run goes through the worker pool, which publishes without rename
+		// and knows a published run by its marker.
+		jobs, sharedErr = runShared(ctx, jobs, out, log)
+	}
 	var (
 		mu     sync.Mutex
 		errs   = []error{sharedErr}
