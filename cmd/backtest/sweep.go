@@ -191,7 +191,7 @@ func sweepJobs(ctx context.Context, arg string, sets, grids []string, si, sn int
 // so every published run of out is in it once.
 func runSweep(ctx context.Context, jobs []*sweepJob, out string, workers int, log io.Writer) error {
 	if _, err := runner.Reconcile(ctx, out); err != nil {
-		return err
+		fmt.Fprintln(log, "backtest: warning: catalog not reconciled:", err)
 	}
 	var (
 		mu     sync.Mutex

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -207,7 +208,7 @@ func TestCatalogCheckpointFault(t *testing.T) {
 func TestCatalogIdempotentAndConcurrent(t *testing.T) {
 	ctx := context.Background()
 	out := t.TempDir()
-	for _, id := range []string{"a", "b"} {
+	for _, id := range []string{"a", "b", "c"} {
 		if _, err := runOnce(t, Options{OutDir: out, RunID: id, NoCatalog: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +216,7 @@ func TestCatalogIdempotentAndConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
-		wg.Go(func() { errs <- CatalogRuns(ctx, out, []string{"a", "b"}) })
+		wg.Go(func() { errs <- CatalogRuns(ctx, out, []string{"a", "b", "c"}) })
 	}
 	wg.Wait()
 	close(errs)
@@ -224,8 +225,8 @@ func TestCatalogIdempotentAndConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := catalogIDs(t, out); !slices.Equal(got, []string{"a", "b"}) {
-		t.Fatalf("8 concurrent writers: catalog %v, want [a b]", got)
+	if got := catalogIDs(t, out); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("8 concurrent writers: catalog %v, want [a b c]", got)
 	}
 	// A folder deleted by hand and run again under the same id: its row
 	// is replaced, not duplicated.
@@ -240,7 +241,7 @@ func TestCatalogIdempotentAndConcurrent(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(out, "b")); err != nil {
 		t.Fatal(err)
 	}
-	if got := catalogIDs(t, out); !slices.Equal(got, []string{"a", "b"}) {
+	if got := catalogIDs(t, out); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Fatalf("before gc: %v", got)
 	}
 	gone, err := CollectGarbage(ctx, out)
@@ -260,7 +261,21 @@ func TestCatalogIdempotentAndConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertConsistent(t, out)
+	// delta-rs reads the catalog (txn, remove and add actions) the same.
+	if _, err := os.Stat(venvPython); err == nil {
+		cmd := exec.Command(venvPython, "-c", "import deltalake,sys; print(sorted(deltalake.DeltaTable(sys.argv[1]).to_pyarrow_table().column('run_id').to_pylist()))",
+			filepath.Join(out, CatalogDir))
+		b, err := cmd.CombinedOutput()
+		if err != nil && !strings.Contains(string(b), "No module named") {
+			t.Fatalf("delta-rs: %v\n%s", err, b)
+		}
+		if err == nil && strings.TrimSpace(string(b)) != "['a', 'c']" {
+			t.Fatalf("delta-rs reads %s, want ['a', 'c']", b)
+		}
+	}
 }
+
+const venvPython = "/work/venv/bin/python"
 
 // Run ids: one validator for every path, and reservations that exclude
 // other holders.
