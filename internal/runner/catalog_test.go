@@ -91,9 +91,22 @@ func TestPublishFaults(t *testing.T) {
 		name      string
 		hook      func(step string) error
 		fault     func(op lake.Op, name string) error
+		staging   func(op lake.Op, name string) error
 		published bool
 		pending   bool
 	}{
+		{name: "staging table write fails", staging: func(op lake.Op, name string) error {
+			if op == lake.OpWrite && strings.Contains(name, "/fills/") && strings.HasSuffix(name, ".parquet") {
+				return injected
+			}
+			return nil
+		}},
+		{name: "staging commit fails", staging: func(op lake.Op, name string) error {
+			if op == lake.OpLink && strings.Contains(name, "/risk_events/_delta_log/") {
+				return injected
+			}
+			return nil
+		}},
 		{name: "staging fails before rename", hook: func(s string) error {
 			if s == "rename" {
 				return injected
@@ -136,6 +149,9 @@ func TestPublishFaults(t *testing.T) {
 			if c.fault != nil {
 				o.CatalogOptions = []lake.Option{lake.WithFS(&lake.FaultFS{FS: lake.OSFS{}, Fault: c.fault})}
 			}
+			if c.staging != nil {
+				o.TableOptions = []lake.Option{lake.WithFS(&lake.FaultFS{FS: lake.OSFS{}, Fault: c.staging})}
+			}
 			res, err := runOnce(t, o)
 			_, statErr := os.Stat(filepath.Join(out, "second", "run.json"))
 			if c.published != (statErr == nil) {
@@ -151,8 +167,13 @@ func TestPublishFaults(t *testing.T) {
 				if c.pending && (!errors.Is(res.CatalogErr, ErrCatalogPending) || !strings.Contains(res.CatalogErr.Error(), "needs no retry")) {
 					t.Fatalf("CatalogErr %q does not say the run needs no retry", res.CatalogErr)
 				}
-			} else if err == nil {
-				t.Fatal("a failed publish returned no error")
+			} else {
+				if err == nil {
+					t.Fatal("a failed publish returned no error")
+				}
+				if left, _ := filepath.Glob(filepath.Join(out, StagingDir, "second*")); len(left) != 0 {
+					t.Fatalf("a failed run left %v in staging", left)
+				}
 			}
 			if _, err := Reconcile(ctx, out); err != nil {
 				t.Fatal(err)
