@@ -433,10 +433,10 @@ func cleanStale(dir string) {
 	}
 	host := hostTag()
 	for _, e := range ents {
-		if id, ok := strings.CutSuffix(e.Name(), ".lock"); ok && !e.IsDir() {
+		if id, ok := strings.CutSuffix(e.Name(), ".lock"); ok && !e.IsDir() && CheckRunID(id) == nil {
 			// A lock file whose owner died: the lock is free; take it
 			// and drop the file (a live owner keeps it).
-			if l, err := tryLock(filepath.Join(dir, e.Name())); err == nil && CheckRunID(id) == nil {
+			if l, err := tryLock(filepath.Join(dir, e.Name())); err == nil {
 				l.unlock()
 			}
 			continue
