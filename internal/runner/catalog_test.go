@@ -284,7 +284,7 @@ func TestCatalogIdempotentAndConcurrent(t *testing.T) {
 	assertConsistent(t, out)
 	// delta-rs reads the catalog (txn, remove and add actions) the same.
 	if _, err := os.Stat(venvPython); err == nil {
-		cmd := exec.Command(venvPython, "-c", "import deltalake,sys; print(sorted(deltalake.DeltaTable(sys.argv[1]).to_pyarrow_table().column('run_id').to_pylist()))",
+		cmd := exec.Command(venvPython, "-c", "import deltalake,sys,os; print(sorted(deltalake.DeltaTable(sys.argv[1]).to_pyarrow_table().column('run_id').to_pylist()), flush=True); os._exit(0)",
 			filepath.Join(out, CatalogDir))
 		b, err := cmd.CombinedOutput()
 		if err != nil && !strings.Contains(string(b), "No module named") {
