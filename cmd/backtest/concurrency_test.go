@@ -263,3 +263,28 @@ func TestShardOfLargeGridIsCheap(t *testing.T) {
 		t.Fatalf("loading a 2-run shard of 10,000 took %s", d)
 	}
 }
+
+// A catalog that cannot be written after the publish: the run exits 0
+// and says it is published and needs no retry; the next command repairs
+// the catalog.
+func TestCatalogFailureAfterPublish(t *testing.T) {
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, runner.CatalogDir), []byte("not a table"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, "run", "testdata/small.yaml", "--out", out, "--run-id", "r", "-q")
+	if code != 0 || !strings.Contains(stderr, "run r is published at") || !strings.Contains(stderr, "needs no retry") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stdout, "run r") {
+		t.Fatalf("the summary is still printed: %q", stdout)
+	}
+	os.Remove(filepath.Join(out, runner.CatalogDir))
+	code, _, stderr = cli(t, "query", "SELECT run_id FROM runs", "--out", out)
+	if code != 0 || !strings.Contains(stderr, "added 1 published run") {
+		t.Fatalf("next command: exit %d %q", code, stderr)
+	}
+	if runs := assertCatalogued(t, out); !slices.Equal(runs, []string{"r"}) {
+		t.Fatalf("runs %v", runs)
+	}
+}

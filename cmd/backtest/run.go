@@ -47,8 +47,10 @@ resolved scenario). Nothing is published when the input is bad or the run fails.
 			if err := runner.CheckDataRoot(dataRoot(c), l); err != nil {
 				return err
 			}
+			// A catalog that cannot be written does not stop a run: its
+			// rows are repaired by a later command.
 			if err := reconcile(c.Context(), c.ErrOrStderr(), f.out); err != nil {
-				return err
+				fmt.Fprintln(c.ErrOrStderr(), "backtest: warning: catalog not reconciled:", err)
 			}
 			opts := runner.Options{Scenario: l, OutDir: f.out, RunID: f.runID, Now: time.Now}
 			if c.Flags().Changed("seed") {

@@ -33,6 +33,7 @@ func TestQuerySandbox(t *testing.T) {
 		"SELECT * FROM read_text('/etc/passwd')",
 		"SELECT * FROM read_text('" + out + "/../../../../etc/passwd')",
 		"SELECT * FROM glob('/root/*')",
+		"SELECT * FROM read_csv('https://example.invalid/x.csv')",
 		"SELECT * FROM glob('" + out + "/*')",
 		fmt.Sprintf("ATTACH '%s' AS x", filepath.Join(outside, "x.db")),
 		"SELECT 1; SELECT 2",

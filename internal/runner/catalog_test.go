@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -90,9 +91,22 @@ func TestPublishFaults(t *testing.T) {
 		name      string
 		hook      func(step string) error
 		fault     func(op lake.Op, name string) error
+		staging   func(op lake.Op, name string) error
 		published bool
 		pending   bool
 	}{
+		{name: "staging table write fails", staging: func(op lake.Op, name string) error {
+			if op == lake.OpWrite && strings.Contains(name, "/fills/") && strings.HasSuffix(name, ".parquet") {
+				return injected
+			}
+			return nil
+		}},
+		{name: "staging commit fails", staging: func(op lake.Op, name string) error {
+			if op == lake.OpLink && strings.Contains(name, "/risk_events/_delta_log/") {
+				return injected
+			}
+			return nil
+		}},
 		{name: "staging fails before rename", hook: func(s string) error {
 			if s == "rename" {
 				return injected
@@ -135,6 +149,9 @@ func TestPublishFaults(t *testing.T) {
 			if c.fault != nil {
 				o.CatalogOptions = []lake.Option{lake.WithFS(&lake.FaultFS{FS: lake.OSFS{}, Fault: c.fault})}
 			}
+			if c.staging != nil {
+				o.TableOptions = []lake.Option{lake.WithFS(&lake.FaultFS{FS: lake.OSFS{}, Fault: c.staging})}
+			}
 			res, err := runOnce(t, o)
 			_, statErr := os.Stat(filepath.Join(out, "second", "run.json"))
 			if c.published != (statErr == nil) {
@@ -150,8 +167,13 @@ func TestPublishFaults(t *testing.T) {
 				if c.pending && (!errors.Is(res.CatalogErr, ErrCatalogPending) || !strings.Contains(res.CatalogErr.Error(), "needs no retry")) {
 					t.Fatalf("CatalogErr %q does not say the run needs no retry", res.CatalogErr)
 				}
-			} else if err == nil {
-				t.Fatal("a failed publish returned no error")
+			} else {
+				if err == nil {
+					t.Fatal("a failed publish returned no error")
+				}
+				if left, _ := filepath.Glob(filepath.Join(out, StagingDir, "second*")); len(left) != 0 {
+					t.Fatalf("a failed run left %v in staging", left)
+				}
 			}
 			if _, err := Reconcile(ctx, out); err != nil {
 				t.Fatal(err)
@@ -207,7 +229,7 @@ func TestCatalogCheckpointFault(t *testing.T) {
 func TestCatalogIdempotentAndConcurrent(t *testing.T) {
 	ctx := context.Background()
 	out := t.TempDir()
-	for _, id := range []string{"a", "b"} {
+	for _, id := range []string{"a", "b", "c"} {
 		if _, err := runOnce(t, Options{OutDir: out, RunID: id, NoCatalog: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +237,7 @@ func TestCatalogIdempotentAndConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
-		wg.Go(func() { errs <- CatalogRuns(ctx, out, []string{"a", "b"}) })
+		wg.Go(func() { errs <- CatalogRuns(ctx, out, []string{"a", "b", "c"}) })
 	}
 	wg.Wait()
 	close(errs)
@@ -224,8 +246,8 @@ func TestCatalogIdempotentAndConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := catalogIDs(t, out); !slices.Equal(got, []string{"a", "b"}) {
-		t.Fatalf("8 concurrent writers: catalog %v, want [a b]", got)
+	if got := catalogIDs(t, out); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("8 concurrent writers: catalog %v, want [a b c]", got)
 	}
 	// A folder deleted by hand and run again under the same id: its row
 	// is replaced, not duplicated.
@@ -240,7 +262,7 @@ func TestCatalogIdempotentAndConcurrent(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(out, "b")); err != nil {
 		t.Fatal(err)
 	}
-	if got := catalogIDs(t, out); !slices.Equal(got, []string{"a", "b"}) {
+	if got := catalogIDs(t, out); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Fatalf("before gc: %v", got)
 	}
 	gone, err := CollectGarbage(ctx, out)
@@ -260,7 +282,21 @@ func TestCatalogIdempotentAndConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertConsistent(t, out)
+	// delta-rs reads the catalog (txn, remove and add actions) the same.
+	if _, err := os.Stat(venvPython); err == nil {
+		cmd := exec.Command(venvPython, "-c", "import deltalake,sys,os; print(sorted(deltalake.DeltaTable(sys.argv[1]).to_pyarrow_table().column('run_id').to_pylist()), flush=True); os._exit(0)",
+			filepath.Join(out, CatalogDir))
+		b, err := cmd.CombinedOutput()
+		if err != nil && !strings.Contains(string(b), "No module named") {
+			t.Fatalf("delta-rs: %v\n%s", err, b)
+		}
+		if err == nil && strings.TrimSpace(string(b)) != "['a', 'c']" {
+			t.Fatalf("delta-rs reads %s, want ['a', 'c']", b)
+		}
+	}
 }
+
+const venvPython = "/work/venv/bin/python"
 
 // Run ids: one validator for every path, and reservations that exclude
 // other holders.

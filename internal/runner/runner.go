@@ -54,8 +54,9 @@ type Options struct {
 	// finish instead of failing with ErrRunIDBusy (sweep: the other
 	// process's run is the same run).
 	WaitForRunID bool
-	// CatalogOptions are lake options for the catalog commit (tests).
-	CatalogOptions []lake.Option
+	// CatalogOptions are lake options for the catalog commit, and
+	// TableOptions for the run's own tables (fault injection in tests).
+	CatalogOptions, TableOptions []lake.Option
 	// Hook, if set, is called before the publish steps "rename" and
 	// "catalog"; an error fails that step (fault injection in tests).
 	Hook func(step string) error
@@ -263,7 +264,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 
 // simulate runs the event loop with the Delta writers attached.
 func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Config, src feeds.Source, stage, id string, out *Outcome) (sim.Result, error) {
-	wopts := lake.WriterOptions{BatchSize: o.BatchSize}
+	wopts := lake.WriterOptions{BatchSize: o.BatchSize, Table: o.TableOptions}
 	if wopts.BatchSize == 0 {
 		wopts.BatchSize = 16384
 	}
@@ -494,10 +495,10 @@ func cleanStale(dir string) {
 	}
 	host := hostTag()
 	for _, e := range ents {
-		if id, ok := strings.CutSuffix(e.Name(), ".lock"); ok && !e.IsDir() {
+		if id, ok := strings.CutSuffix(e.Name(), ".lock"); ok && !e.IsDir() && CheckRunID(id) == nil {
 			// A lock file whose owner died: the lock is free; take it
 			// and drop the file (a live owner keeps it).
-			if l, err := tryLock(filepath.Join(dir, e.Name())); err == nil && CheckRunID(id) == nil {
+			if l, err := tryLock(filepath.Join(dir, e.Name())); err == nil {
 				l.unlock()
 			}
 			continue
