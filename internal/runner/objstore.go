@@ -385,18 +385,7 @@ func publishObjectRun(ctx context.Context, o Options, fsys lake.FS, stage, final
 		}
 		return nil, err
 	}
-	if !o.NoCatalog {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		err := o.hook("catalog")
-		if err == nil {
-			err = CatalogRuns(cctx, o.OutDir, []string{id}, o.CatalogOptions...)
-		}
-		cancel()
-		if err != nil {
-			out.CatalogErr = fmt.Errorf("%w: run %s is published at %s and needs no retry; the next backtest command on %s adds it to the catalog (%v)",
-				ErrCatalogPending, id, final, o.OutDir, err)
-		}
-	}
+	catalogPublished(ctx, o, out, id, final)
 	return out, nil
 }
 

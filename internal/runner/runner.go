@@ -244,22 +244,28 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		return nil, fmt.Errorf("runner: publishing %s: %w", final, err)
 	}
 	isPublished = true
-	if !o.NoCatalog {
-		// Bookkeeping after the publish finishes even when the run is
-		// being interrupted: it is short, and a run left out of the
-		// catalog is only repaired by the next command on this folder.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		err := o.hook("catalog")
-		if err == nil {
-			err = CatalogRuns(cctx, o.OutDir, []string{id}, o.CatalogOptions...)
-		}
-		cancel()
-		if err != nil {
-			out.CatalogErr = fmt.Errorf("%w: run %s is published at %s and needs no retry; the next backtest command on %s adds it to the catalog (%v)",
-				ErrCatalogPending, id, final, o.OutDir, err)
-		}
-	}
+	catalogPublished(ctx, o, out, id, final)
 	return out, nil
+}
+
+// catalogPublished adds a just-published run to the catalog. The
+// bookkeeping finishes even when the run is being interrupted: it is short,
+// and a run left out of the catalog is only repaired by the next command on
+// this folder. A failure is not the run's: it lands in out.CatalogErr.
+func catalogPublished(ctx context.Context, o Options, out *Outcome, id, final string) {
+	if o.NoCatalog {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	err := o.hook("catalog")
+	if err == nil {
+		err = CatalogRuns(cctx, o.OutDir, []string{id}, o.CatalogOptions...)
+	}
+	if err != nil {
+		out.CatalogErr = fmt.Errorf("%w: run %s is published at %s and needs no retry; the next backtest command on %s adds it to the catalog (%v)",
+			ErrCatalogPending, id, final, o.OutDir, err)
+	}
 }
 
 // simulate runs the event loop with the Delta writers attached.
