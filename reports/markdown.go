@@ -148,17 +148,24 @@ func mdTable(b *strings.Builder, t reportTable) {
 
 // mdCell escapes a table cell: mdText's inline escapes on one line (a cell
 // cannot open a block).
+// The replacers are built once: a Replacer builds its tables on first use,
+// which cost more than the replacing itself on every cell.
+var (
+	mdOneLine = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+	mdAngles  = strings.NewReplacer("<", "&lt;", ">", "&gt;")
+)
+
 func mdCell(s string) string {
-	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	s = mdOneLine.Replace(s)
 	s = mdEntity.ReplaceAllString(s, "&amp;$1")
-	s = strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
+	s = mdAngles.Replace(s)
 	return mdInline.Replace(s)
 }
 
 // mdLine is mdText on one line: line breaks become spaces, so a value can
 // never start a block (a heading, a list, a table) of its own.
 func mdLine(s string) string {
-	return mdText(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s))
+	return mdText(mdOneLine.Replace(s))
 }
 
 // mdText makes a user string (a name, a description, a reason, a --set
@@ -171,7 +178,7 @@ func mdLine(s string) string {
 // multi-line, its lines plain paragraphs.
 func mdText(s string) string {
 	s = mdEntity.ReplaceAllString(s, "&amp;$1")
-	s = strings.NewReplacer("<", "&lt;", ">", "&gt;").Replace(s)
+	s = mdAngles.Replace(s)
 	s = mdInline.Replace(s)
 	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
 	for i, l := range lines {
