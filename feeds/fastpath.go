@@ -3,7 +3,6 @@ package feeds
 import (
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -212,6 +211,9 @@ func (s *fileSource) acceptSlow(cur *fileCursor, sm *symMeta, q *Quote) error {
 		return s.bad(cur, roleOut(bf.field), bf)
 	}
 	if s.order.started && q.Time < s.order.last {
+		if cur.declared {
+			return declaredOrderError(cur.file, cur.row)
+		}
 		bf, _ := s.order.check(q.Time, 0)
 		return s.bad(cur, outTime, bf)
 	}
@@ -282,16 +284,17 @@ func (s *fileSource) openNative(cur *fileCursor) (string, bool, error) {
 	if !s.native || q.srcCol[outSymbol] != "symbol" || len(cur.files) > 1 { // the footer table is one file's
 		return "", false, nil
 	}
-	var raw []byte
-	err := s.conn.QueryRowContext(s.ctx, "SELECT value FROM parquet_kv_metadata("+sqlString(cur.file)+") WHERE key = "+sqlString(NativeContractsKey)).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
+	// The contract table comes from the footer read in Go (footer.go), not
+	// from DuckDB's parquet_kv_metadata (one more parse of the whole footer).
+	f, err := readFooter(cur.file, "")
+	if err != nil {
+		return "", false, &FileError{File: cur.file, Msg: "footer: " + err.Error()}
+	}
+	if f.contracts == nil {
 		return "", false, nil
 	}
-	if err != nil {
-		return "", false, engineError(s.ctx, cur.file, s.format, err)
-	}
 	var table []NativeContract
-	if err := json.Unmarshal(raw, &table); err != nil {
+	if err := json.Unmarshal([]byte(*f.contracts), &table); err != nil {
 		return "", false, fmt.Errorf("feeds: %s: footer %s: %w", cur.file, NativeContractsKey, err)
 	}
 	list := make([]symMeta, len(table))

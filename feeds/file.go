@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -286,6 +287,9 @@ type fileSource struct {
 	arrow     *duckdb.Arrow
 	files     []string
 	hiveRoot  string // a Parquet folder feed: key=value folders below it are columns
+	// described is a one-file feed's column types (DESCRIBE parses the whole
+	// footer: the plan's and the read's source share one).
+	described map[string]string
 	format    string
 	lay       *layout
 	native    bool
@@ -337,7 +341,10 @@ type fileCursor struct {
 	file   string   // for messages: the file, or the first of several
 	files  []string // the files of the unit read by one query
 	sorted bool     // read with ORDER BY (plan.go): rows carry their file and row (posFile, posRow)
-	from   string
+	// declared: one file whose footer declares its time order (footer.go); a row
+	// out of that order fails the read.
+	declared bool
+	from     string
 	q      *query
 	pf     *prefetch
 	row    int64    // rows of this unit consumed so far
@@ -460,7 +467,7 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 
 // openFile checks the layout of a unit's files and starts its query.
 func (s *fileSource) openFile(u readUnit) (*fileCursor, error) {
-	cur := &fileCursor{file: u.name(), files: u.files, sorted: !u.inOrder}
+	cur := &fileCursor{file: u.name(), files: u.files, sorted: !u.inOrder, declared: u.declared}
 	file := cur.file
 	q, err := s.prepare(cur)
 	if err != nil {
@@ -563,8 +570,13 @@ func (s *fileSource) source(file string) (from string, types map[string]string, 
 		// let them override the file's columns. A Delta table's partition
 		// values come from its log.
 		from = "read_parquet(" + sqlString(file) + ", hive_partitioning=false)"
-		if types, err = s.describe(from); err != nil {
-			return "", nil, nil, engineError(s.ctx, file, s.format, err)
+		if types = maps.Clone(s.described); types == nil { // a copy: withHiveColumns adds to it
+			if types, err = s.describe(from); err != nil {
+				return "", nil, nil, engineError(s.ctx, file, s.format, err)
+			}
+			if len(s.files) == 1 {
+				s.described = maps.Clone(types)
+			}
 		}
 		from = withHiveColumns(from, s.hiveRoot, file, types)
 	}
@@ -978,6 +990,9 @@ func (s *fileSource) decode(rec arrow.RecordBatch) error {
 			continue
 		}
 		if s.order.started && tm < s.order.last {
+			if cur.declared {
+				return declaredOrderError(cur.file, cur.row)
+			}
 			bf, _ := s.order.check(tm, 0)
 			if err := s.bad(cur, outTime, bf); err != nil {
 				return err

@@ -77,19 +77,7 @@ func WriteParquet(ctx context.Context, src Source, path string) (n int64, err er
 			os.Remove(tmp.Name())
 		}
 	}()
-	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Snappy),
-		parquet.WithDictionaryDefault(false),
-		parquet.WithDictionaryFor("contract", true),
-		parquet.WithDictionaryFor("underlying", true),
-		parquet.WithDictionaryFor("symbol", true),
-		parquet.WithDictionaryFor("right", true),
-		parquet.WithDictionaryFor("expiry", true),
-		parquet.WithDictionaryFor("strike", true),
-		parquet.WithDictionaryFor("multiplier", true),
-		parquet.WithMaxRowGroupLength(nativeRowGroupRows),
-		parquet.WithCreatedBy("github.com/optionsrisk/backtest/feeds"),
-	)
+	props := nativeProps(true, nativeRowGroupRows)
 	schema := NativeSchema()
 	fw, err := pqarrow.NewFileWriter(schema, tmp, props, pqarrow.NewArrowWriterProperties())
 	if err != nil {
@@ -97,6 +85,7 @@ func WriteParquet(ctx context.Context, src Source, path string) (n int64, err er
 	}
 	w := &nativeWriter{fw: fw, rb: array.NewRecordBuilder(memory.DefaultAllocator, schema)}
 	defer w.rb.Release()
+	var last int64
 	for {
 		b, err := src.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -108,6 +97,12 @@ func WriteParquet(ctx context.Context, src Source, path string) (n int64, err er
 		}
 		cs := src.Contracts()
 		for i := range b.Quotes {
+			if t := b.Quotes[i].Time; n > 0 && t < last {
+				fw.Close()
+				return n, fmt.Errorf("feeds: write %s: quote %d is earlier than the one before: the source is not in time order", path, n+1)
+			} else {
+				last = t
+			}
 			w.append(&b.Quotes[i], cs.Get(b.Quotes[i].Contract))
 			n++
 			if w.rows == nativeRowGroupRows {
@@ -137,6 +132,30 @@ func WriteParquet(ctx context.Context, src Source, path string) (n int64, err er
 		return n, fmt.Errorf("feeds: write %s: %w", path, err)
 	}
 	return n, nil
+}
+
+// nativeProps are a native file's writer settings. declareSorted: every
+// row group declares its rows sorted by time (column 0), so a reader needs
+// no scan to know the file's order (footer.go); WriteParquet refuses a
+// source that is not in time order. rowGroup: rows per row group.
+func nativeProps(declareSorted bool, rowGroup int64) *parquet.WriterProperties {
+	opts := []parquet.WriterProperty{
+		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithDictionaryFor("contract", true),
+		parquet.WithDictionaryFor("underlying", true),
+		parquet.WithDictionaryFor("symbol", true),
+		parquet.WithDictionaryFor("right", true),
+		parquet.WithDictionaryFor("expiry", true),
+		parquet.WithDictionaryFor("strike", true),
+		parquet.WithDictionaryFor("multiplier", true),
+		parquet.WithMaxRowGroupLength(rowGroup),
+		parquet.WithCreatedBy("github.com/optionsrisk/backtest/feeds"),
+	}
+	if declareSorted {
+		opts = append(opts, parquet.WithSortingColumns([]parquet.SortingColumn{{ColumnIdx: 0}}))
+	}
+	return parquet.NewWriterProperties(opts...)
 }
 
 // NativeContractsKey is the footer metadata key of the contract table of a native file.

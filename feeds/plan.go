@@ -61,8 +61,9 @@ func (s *fileSource) sorted(inner string, q *query, n int) string {
 
 // readUnit is files read by one query.
 type readUnit struct {
-	files   []string
-	inOrder bool // one file whose rows are already in time order
+	files    []string
+	inOrder  bool // one file whose rows are already in time order
+	declared bool // ... as its footer declares (footer.go), checked while reading
 }
 
 func (u readUnit) name() string {
@@ -78,6 +79,7 @@ type fileSpan struct {
 	min, max int64
 	rows     int64 // rows with a time
 	inOrder  bool
+	declared bool // from the footer's declared order, not a scan (footer.go)
 }
 
 // plan scans the files' time columns and builds s.units.
@@ -108,11 +110,11 @@ func (s *fileSource) plan() error {
 	for _, sp := range spans {
 		if open && sp.rows > 0 && sp.min < unitMax {
 			u := &units[len(units)-1]
-			u.files, u.inOrder = append(u.files, sp.file), false
+			u.files, u.inOrder, u.declared = append(u.files, sp.file), false, false
 			unitMax = max(unitMax, sp.max)
 			continue
 		}
-		units = append(units, readUnit{files: []string{sp.file}, inOrder: sp.inOrder})
+		units = append(units, readUnit{files: []string{sp.file}, inOrder: sp.inOrder, declared: sp.declared})
 		unitMax, open = sp.max, sp.rows > 0
 	}
 	s.units = units
@@ -133,6 +135,9 @@ func (s *fileSource) span(file string) (fileSpan, error) {
 			return sp, err
 		}
 		return sp, &FileError{File: file, Msg: err.Error()}
+	}
+	if sp, ok := s.declaredSpan(file, q); ok {
+		return sp, nil
 	}
 	rr, err := s.query("SELECT " + q.exprs[outTime] + " FROM " + q.from)
 	if err != nil {
@@ -171,4 +176,26 @@ func (s *fileSource) span(file string) (fileSpan, error) {
 		return sp, engineError(s.ctx, file, s.format, err)
 	}
 	return sp, nil
+}
+
+// declaredSpan is a Parquet file's span from its footer when the file
+// declares its rows sorted by an instant time column (footer.go).
+func (s *fileSource) declaredSpan(file string, q *query) (fileSpan, bool) {
+	if s.format == FormatCSV || !q.timeUTC {
+		return fileSpan{}, false
+	}
+	col := q.srcCol[outTime] // read as is: an instant column
+	if col == "" || q.exprs[outTime] != "epoch_us("+sqlIdent(col)+")" {
+		return fileSpan{}, false
+	}
+	f, err := readFooter(file, col)
+	if err != nil {
+		return fileSpan{}, false // DuckDB's scan reports what is wrong with the file
+	}
+	if f.declared == nil {
+		return fileSpan{}, false
+	}
+	sp := *f.declared
+	sp.declared = true
+	return sp, true
 }

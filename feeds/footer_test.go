@@ -1,0 +1,167 @@
+package feeds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// writeNativeRows writes quotes in the given order as a native file with
+// rowGroup rows per row group, declaring the time order or not.
+func writeNativeRows(t *testing.T, path string, qs []Quote, cs *Contracts, rowGroup int, declare bool) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := nativeProps(declare, int64(rowGroup))
+	fw, err := pqarrow.NewFileWriter(NativeSchema(), f, props, pqarrow.NewArrowWriterProperties())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &nativeWriter{fw: fw, rb: array.NewRecordBuilder(memory.DefaultAllocator, NativeSchema())}
+	defer w.rb.Release()
+	for i := range qs {
+		w.append(&qs[i], cs.Get(qs[i].Contract))
+		if w.rows == rowGroup {
+			if err := w.flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.flush(); err != nil {
+		t.Fatal(err)
+	}
+	table, _ := json.Marshal(w.table)
+	if err := fw.AppendKeyValueMetadata(NativeContractsKey, string(table)); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func synthQuotes(t *testing.T) ([]Quote, *Contracts) {
+	t.Helper()
+	gen := must(NewSynthetic(smallSynth(), 11))
+	return drain(t, gen), gen.Contracts()
+}
+
+// openDrain opens path under dq and reads it to the end.
+func openDrain(t *testing.T, path string, dq DataQuality) (*fileSource, []Quote, error) {
+	fs, qs, _, err := openDrainC(t, path, dq)
+	return fs, qs, err
+}
+
+// openDrainC is openDrain with the contract table of the quotes read.
+func openDrainC(t *testing.T, path string, dq DataQuality) (*fileSource, []Quote, *Contracts, error) {
+	t.Helper()
+	src, err := OpenFile(context.Background(), FileConfig{Path: path, Preset: PresetNative}, dq, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	fs := src.(*canonical).src.(*fileSource)
+	var out []Quote
+	for {
+		b, err := src.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return fs, out, src.Contracts(), nil
+		}
+		if err != nil {
+			return fs, out, src.Contracts(), err
+		}
+		out = append(out, b.Quotes...)
+	}
+}
+
+func TestDeclaredTimeOrderSkipsTheScan(t *testing.T) {
+	want, wc := synthQuotes(t)
+	dir := t.TempDir()
+	declared := filepath.Join(dir, "declared.parquet")
+	if _, err := WriteParquet(context.Background(), must(NewSynthetic(smallSynth(), 11)), declared); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "plain.parquet")
+	writeNativeRows(t, plain, want, wc, nativeRowGroupRows, false)
+	small := filepath.Join(dir, "small-groups.parquet") // many row groups, each declared
+	writeNativeRows(t, small, want, wc, 1000, true)
+
+	for _, c := range []struct {
+		path     string
+		declared bool
+	}{{declared, true}, {plain, false}, {small, true}} {
+		fs, got, gc, err := openDrainC(t, c.path, Reject)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(c.path), err)
+		}
+		if len(fs.units) != 1 || fs.units[0].declared != c.declared || !fs.units[0].inOrder {
+			t.Fatalf("%s: units %+v, want one in order, declared=%v", filepath.Base(c.path), fs.units, c.declared)
+		}
+		assertSameQuotes(t, want, wc, got, gc)
+	}
+}
+
+// A file whose footer declares a time order its rows do not have fails the
+// read, under skip too: its rows cannot be replayed in their true order.
+func TestFalseTimeOrderDeclarationFails(t *testing.T) {
+	want, wc := synthQuotes(t)
+	// Swap two quotes of different instants inside one row group.
+	qs := append([]Quote(nil), want...)
+	j := 1
+	for qs[j].Time == qs[0].Time {
+		j++
+	}
+	j += 5
+	qs[0], qs[j] = qs[j], qs[0]
+	path := filepath.Join(t.TempDir(), "liar.parquet")
+	writeNativeRows(t, path, qs, wc, 1000, true)
+	for _, dq := range []DataQuality{Skip, Reject} {
+		_, _, err := openDrain(t, path, dq)
+		if err == nil || !strings.Contains(err.Error(), "declares its rows sorted by time") {
+			t.Fatalf("%s: err %v, want the declared-order error", dq, err)
+		}
+	}
+
+	// Row groups whose time ranges overlap: the declaration proves nothing,
+	// the file is scanned and read sorted, giving the quotes in order.
+	over := append([]Quote(nil), want[1000:2000]...)
+	over = append(over, want[:1000]...)
+	over = append(over, want[2000:]...)
+	path2 := filepath.Join(t.TempDir(), "overlap.parquet")
+	writeNativeRows(t, path2, over, wc, 1000, true)
+	fs, got, gc, err := openDrainC(t, path2, Reject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs.units[0].declared || fs.units[0].inOrder {
+		t.Fatalf("units %+v: want a sorted read", fs.units)
+	}
+	assertSameQuotes(t, want, wc, got, gc)
+}
+
+// WriteParquet refuses a source that is not in time order (its files
+// declare the order).
+func TestWriteParquetRefusesUnorderedSource(t *testing.T) {
+	want, wc := synthQuotes(t)
+	j := 1
+	for want[j].Time == want[0].Time {
+		j++
+	}
+	qs := append([]Quote(nil), want[:j+1]...)
+	qs[0], qs[j] = qs[j], qs[0]
+	src := &sliceSource{cs: wc, qs: qs, n: 10}
+	_, err := WriteParquet(context.Background(), src, filepath.Join(t.TempDir(), "x.parquet"))
+	if err == nil || !strings.Contains(err.Error(), "not in time order") {
+		t.Fatalf("err %v, want not in time order", err)
+	}
+}
