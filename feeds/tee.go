@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"sync"
+	"sync/atomic"
 )
 
 // This file owns the fan-out of one decoded stream to several readers (a
@@ -25,7 +26,7 @@ const teeDepth = 4
 // quality counts as they were when its last batch was decoded. Closing a
 // reader detaches it; src is closed when every reader is.
 func Tee(src Source, n int) []Source {
-	t := &tee{src: src, open: n}
+	t := &tee{src: src, open: n, free: make(chan []Quote, teeDepth+2), stopped: make(chan struct{})}
 	out := make([]Source, n)
 	t.readers = make([]*teeReader, n)
 	for i := range out {
@@ -36,17 +37,29 @@ func Tee(src Source, n int) []Source {
 	return out
 }
 
+// DecodeAhead returns src read on its own goroutine, up to teeDepth batches
+// ahead of its reader: a run's decoding (DuckDB's fetch, the checks, the
+// canonical order) overlaps its engine on another core. Same batches, same
+// contract IDs and quality counts as src; Close closes src.
+func DecodeAhead(src Source) Source { return Tee(src, 1)[0] }
+
 // teeItem is one decoded batch as every reader receives it.
 type teeItem struct {
 	quotes       []Quote
 	newContracts []Contract // interned by the source since the previous item
 	quality      QualityCounts
 	err          error // io.EOF at the end
+	// refs counts the readers still holding the item; the last to let go
+	// returns quotes to the tee's free list (a reader holds its batch until
+	// its next Next, as the Source contract allows).
+	refs atomic.Int32
 }
 
 type tee struct {
 	src     Source
 	readers []*teeReader
+	free    chan []Quote // batches' quote buffers to reuse
+	stopped chan struct{} // closed when run returns
 	start   sync.Once
 	cancel  context.CancelFunc // stops the decoder once every reader is closed
 	mu      sync.Mutex
@@ -55,13 +68,19 @@ type tee struct {
 }
 
 func (t *tee) run(ctx context.Context) {
+	defer close(t.stopped)
 	known := 0
 	var quality QualityCounts
 	for {
 		b, err := t.src.Next(ctx)
 		it := &teeItem{err: err}
 		if err == nil {
-			it.quotes = append([]Quote(nil), b.Quotes...)
+			var buf []Quote
+			select {
+			case buf = <-t.free:
+			default:
+			}
+			it.quotes = append(buf[:0], b.Quotes...)
 		}
 		cs := t.src.Contracts()
 		for id := known; id < cs.Len(); id++ {
@@ -74,11 +93,13 @@ func (t *tee) run(ctx context.Context) {
 		}
 		it.quality = quality // shared, never modified
 		alive := 0
+		it.refs.Store(int32(len(t.readers)))
 		for _, r := range t.readers {
 			select {
 			case r.ch <- it:
 				alive++
 			case <-r.done:
+				t.release(it)
 			}
 		}
 		if err != nil || alive == 0 {
@@ -86,6 +107,16 @@ func (t *tee) run(ctx context.Context) {
 				close(r.ch)
 			}
 			return
+		}
+	}
+}
+
+// release lets go of one reader's hold on it.
+func (t *tee) release(it *teeItem) {
+	if it.refs.Add(-1) == 0 && it.quotes != nil {
+		select {
+		case t.free <- it.quotes[:0]:
+		default:
 		}
 	}
 }
@@ -103,15 +134,12 @@ func (t *tee) detach() {
 			return
 		}
 		// The decoder stops at its next send (every reader is done) or,
-		// cancelled, in src.Next; src is closed after it returns.
+		// cancelled, in src.Next; src is closed once it has returned, before
+		// the last Close returns (its caller may remove the source's temp
+		// folder next).
 		t.cancel()
-		go func() {
-			for _, r := range t.readers {
-				for range r.ch {
-				}
-			}
-			t.src.Close()
-		}()
+		<-t.stopped
+		t.src.Close()
 	}
 }
 
@@ -122,6 +150,7 @@ type teeReader struct {
 	contracts *Contracts
 	quality   QualityCounts
 	batch     Batch
+	held      *teeItem // the item of the batch last returned
 	err       error
 	closed    bool
 }
@@ -144,6 +173,10 @@ func (r *teeReader) Next(ctx context.Context) (*Batch, error) {
 		r.t.cancel = cancel
 		go r.t.run(dctx)
 	})
+	if r.held != nil {
+		r.t.release(r.held)
+		r.held = nil
+	}
 	var it *teeItem
 	select {
 	case it = <-r.ch:
@@ -168,6 +201,7 @@ func (r *teeReader) Next(ctx context.Context) (*Batch, error) {
 		return nil, r.err
 	}
 	r.batch.Quotes = it.quotes
+	r.held = it
 	return &r.batch, nil
 }
 
@@ -176,6 +210,10 @@ func (r *teeReader) Close() error {
 		return nil
 	}
 	r.closed = true
+	if r.held != nil {
+		r.t.release(r.held)
+		r.held = nil
+	}
 	close(r.done)
 	r.t.detach()
 	return nil

@@ -122,3 +122,70 @@ func (f *failingSource) Next(ctx context.Context) (*Batch, error) {
 	}
 	return f.sliceSource.Next(ctx)
 }
+
+// closeRecorder notes when its source is closed.
+type closeRecorder struct {
+	Source
+	closed bool
+}
+
+func (c *closeRecorder) Close() error { c.closed = true; return c.Source.Close() }
+
+// DecodeAhead yields the source's batches, batch for batch, though it reuses
+// their buffers (a batch stays intact until the next Next: -race checks the
+// hand-over), and its Close has closed the source when it returns.
+func TestDecodeAheadSameBatches(t *testing.T) {
+	cfg := smallSynth()
+	ref := must(NewSynthetic(cfg, 5))
+	defer ref.Close()
+	var want [][]Quote
+	for {
+		b, err := ref.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, append([]Quote(nil), b.Quotes...))
+	}
+	rec := &closeRecorder{Source: must(NewSynthetic(cfg, 5))}
+	src := DecodeAhead(rec)
+	for i := 0; ; i++ {
+		b, err := src.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			if i != len(want) {
+				t.Fatalf("%d batches, want %d", i, len(want))
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(want) || len(b.Quotes) != len(want[i]) {
+			t.Fatalf("batch %d: %d quotes", i, len(b.Quotes))
+		}
+		for j := range b.Quotes {
+			if b.Quotes[j] != want[i][j] {
+				t.Fatalf("batch %d quote %d: %+v, want %+v", i, j, b.Quotes[j], want[i][j])
+			}
+			if got, w := src.Contracts().Get(b.Quotes[j].Contract).Symbol, ref.Contracts().Get(want[i][j].Contract).Symbol; got != w {
+				t.Fatalf("batch %d quote %d: contract %s, want %s", i, j, got, w)
+			}
+		}
+	}
+	if err := src.Close(); err != nil || !rec.closed {
+		t.Fatalf("Close: %v, source closed %v", err, rec.closed)
+	}
+
+	// Closed in the middle of the stream: the source is closed too.
+	rec2 := &closeRecorder{Source: must(NewSynthetic(cfg, 5))}
+	mid := DecodeAhead(rec2)
+	if _, err := mid.Next(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mid.Close()
+	if !rec2.closed {
+		t.Fatal("source not closed when Close returned")
+	}
+}

@@ -189,8 +189,9 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		if src, err = openFeedIn(ctx, l, tmp); err != nil {
 			return nil, err
 		}
+		src = feeds.DecodeAhead(src) // decoding on its own core, ahead of the engine
+		defer os.RemoveAll(tmp)      // after the source is closed (defers run last first)
 		defer src.Close()
-		defer os.RemoveAll(tmp)
 	}
 
 	out := &Outcome{RunID: id, RunDir: final, Events: EventCounts{}}
