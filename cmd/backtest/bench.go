@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,15 +31,18 @@ import (
 )
 
 // benchQuotesPerDay is the quotes of one benchmark session: 391 one-minute
-// instants (390 minutes and the close) of about 97.5 contracts.
-const benchQuotesPerDay = 391 * 97.5
+// instants (390 minutes and the close) of about 116 contracts (measured on
+// the feeds it writes: 45,232 to 46,566 a session).
+const benchQuotesPerDay = 45_400
 
 // benchScenario is `days` sessions of one-minute quotes on a seeded,
 // mean-reverting random walk around 280 (so the chain keeps its width:
-// about 100 contracts, two weekly expiries of ~25 strikes, both rights),
-// with every risk layer on and short put spreads entered every 30 minutes.
-// The feed's size is set by its length, not its width.
-func benchScenario(days int) string {
+// about 116 contracts, two weekly expiries of ~29 strikes, both rights),
+// with every risk layer on and short put spreads entered every 30 minutes
+// (about 2,500 trades a year). The feed's size is set by its length, not
+// its width. feedFile, when set, replaces the synthetic feed by that native
+// Parquet file (the days are then only the period).
+func benchScenario(days int, feedFile string) string {
 	rng := rand.New(rand.NewPCG(2019, 1))
 	var b strings.Builder
 	d := time.Date(2010, 1, 4, 0, 0, 0, 0, time.UTC)
@@ -55,13 +61,7 @@ func benchScenario(days int) string {
 		}
 		d = d.AddDate(0, 0, 1)
 	}
-	return fmt.Sprintf(`name: bench_scale
-seed: 1
-period: {start: %s, end: %s}
-capital: 1000000
-feed:
-  data_quality: skip
-  synthetic:
+	feed := fmt.Sprintf(`  synthetic:
     underlying: SPY
     days:
 %s    every: 1m
@@ -69,7 +69,18 @@ feed:
     expiries: {weekly: 2, monthly: -1}
     skew: 1.0
     min_price: 0.000000000001
-strategy:
+`, b.String())
+	if feedFile != "" {
+		q, _ := json.Marshal(feedFile) // a JSON string is a YAML string
+		feed = fmt.Sprintf("  file: {path: %s, preset: native}\n", q)
+	}
+	return fmt.Sprintf(`name: bench_scale
+seed: 1
+period: {start: %s, end: %s}
+capital: 1000000
+feed:
+  data_quality: skip
+%sstrategy:
   entry: {every: 30m, right: put, side: short, spread_width: 2, target_delta: 0.3, dte: [2, 14], qty: 1, max_open: 20}
 broker:
   latency: 500ms
@@ -78,9 +89,9 @@ broker:
 risk:
   circuit_breaker: {failure_threshold: 3, failure_window: 2h, cooldown: 30m, half_open_trials: 2, max_trips: 0}
   trailing_stop: {activation_pct: 20, trail_pct: 25, stop_loss_pct: 200}
-  limits: {max_portfolio_delta: 5, max_portfolio_gamma: 2, warn_pct: 80, health_interval: 5m}
+  limits: {max_portfolio_delta: 500, max_portfolio_gamma: 200, warn_pct: 80, health_interval: 5m}
 report: {equity_every: 15m}
-`, first, last, b.String())
+`, first, last, feed)
 }
 
 // benchChild is what a measuring child process prints.
@@ -90,9 +101,25 @@ type benchChild struct {
 	// SimRSS is the process's peak RSS (KiB) when the replay ended, before
 	// the reports (summary, Markdown, HTML charts) are written.
 	SimRSS int64 `json:"sim_rss_kib,omitempty"`
+	// PeakRSS is the process's peak RSS (KiB) at its end (maxRSS).
+	PeakRSS int64 `json:"peak_rss_kib"`
 }
 
+// maxRSS is this process's peak resident memory in KiB. On Linux it is
+// VmHWM from /proc/self/status: the high-water mark of this address space
+// only. getrusage's maxrss is not used there because Linux carries a
+// process's peak across exec: a child started by a parent that had grown
+// to 300 MiB reports at least 300 MiB whatever it does itself.
 func maxRSS() int64 {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				if kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
+					return kib
+				}
+			}
+		}
+	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
@@ -124,25 +151,45 @@ func newBenchCmd() *cobra.Command {
 		feed    string
 		days    int
 		workdir string
+		profile string
+		repeat  int
+		sweep   bool
 	)
 	c := &cobra.Command{
 		Use:   "bench [--sizes 10M,30M,100M]",
 		Short: "Measure the full stack against DuckDB's bare decode at several feed sizes",
 		Long: `bench writes one synthetic Parquet feed per size (one-minute quotes of about
-100 contracts; the size sets the number of sessions: 10M is about a year) into a
-temporary folder, and measures on each, in fresh child processes:
+116 contracts, every risk layer on, a short put spread every 30 minutes; the
+size sets the number of sessions: 10M is about 220) into a temporary folder,
+and measures on each, in fresh child processes, --repeat times (the table
+shows the median):
 
   full   a whole run: decode, event loop, every risk layer, the Delta writers
+         and the reports
   scan   DuckDB → Arrow of the same file's quote columns, rows only counted
+         (the decode limit)
 
 It prints one table: quotes, seconds and quotes/s of each, the full/scan ratio,
-and each child's peak resident memory (getrusage maxrss: Go and DuckDB
-together); for the full run also the peak when the replay ended, before the
-reports are written. The feeds are deleted at the end unless --keep.`,
+and each child's peak resident memory (Linux VmHWM: Go and DuckDB together,
+the child's own address space only); for the full run also the peak when the
+replay ended, before the reports are written. With --sweep (the default) it
+then times, on the first size's feed, ` + "`backtest run`" + ` against a 16-configuration
+` + "`backtest sweep`" + ` of the same scenario. The feeds are deleted at the end unless --keep.`,
 		Example: `  backtest bench                       # 10M, 30M and 100M quotes (needs ~6 GB of disk)
   backtest bench --sizes 1M,2M --keep  # a quick look`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
+			if profile != "" {
+				f, err := os.Create(profile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			switch child {
 			case "full":
 				return benchFull(c, feed, days, workdir)
@@ -152,30 +199,56 @@ reports are written. The feeds are deleted at the end unless --keep.`,
 				if err != nil {
 					return err
 				}
-				return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: n, Seconds: time.Since(start).Seconds()})
+				return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: n, Seconds: time.Since(start).Seconds(), PeakRSS: maxRSS()})
+			case "decode": // diagnostic: the feed source alone (plan, decode, canonical order), no engine
+				l, err := benchScenarioFor(feed, days)
+				if err != nil {
+					return err
+				}
+				start := time.Now()
+				src, err := runner.OpenFeed(c.Context(), l)
+				if err != nil {
+					return err
+				}
+				defer src.Close()
+				src = feeds.Canonical(src)
+				var n int64
+				for {
+					b, err := src.Next(c.Context())
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						return err
+					}
+					n += int64(len(b.Quotes))
+				}
+				return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: n, Seconds: time.Since(start).Seconds(), PeakRSS: maxRSS()})
 			case "":
 			default:
 				return usageError{fmt.Errorf("--child %q", child)}
 			}
-			return benchParent(c, sizes, dir, keep)
+			return benchParent(c, sizes, dir, keep, repeat, sweep)
 		},
 	}
 	c.Flags().StringSliceVar(&sizes, "sizes", []string{"10M", "30M", "100M"}, "feed sizes in quotes (K, M suffixes)")
 	c.Flags().StringVar(&dir, "dir", "", "folder for the feeds (default: a new temporary folder)")
 	c.Flags().BoolVar(&keep, "keep", false, "keep the feeds and run folders")
+	c.Flags().IntVar(&repeat, "repeat", 3, "measurements of each kind; the table shows the median")
+	c.Flags().BoolVar(&sweep, "sweep", true, "also measure a 16-configuration sweep against one run on the first size's feed")
 	c.Flags().StringVar(&child, "child", "", "internal: measure one thing (full or scan) and print JSON")
 	c.Flags().StringVar(&feed, "feed", "", "internal: the feed file of --child")
 	c.Flags().IntVar(&days, "days", 0, "internal: the sessions the feed was made with")
 	c.Flags().StringVar(&workdir, "workdir", "", "internal: the runs folder of --child full")
-	for _, n := range []string{"child", "feed", "days", "workdir"} {
+	c.Flags().StringVar(&profile, "cpuprofile", "", "internal: write a CPU profile of --child to this file")
+	for _, n := range []string{"child", "feed", "days", "workdir", "cpuprofile"} {
 		_ = c.Flags().MarkHidden(n)
 	}
 	return c
 }
 
 func benchScenarioFor(feed string, days int) (*scenarios.Loaded, error) {
-	return scenarios.Parse("bench_scale.yaml", []byte(benchScenario(days)),
-		[]string{"feed.synthetic=null", "feed.file={path: " + feed + ", preset: native}"})
+	return scenarios.Parse("bench_scale.yaml", []byte(benchScenario(days, feed)), nil)
 }
 
 func benchFull(c *cobra.Command, feed string, days int, workdir string) error {
@@ -185,26 +258,80 @@ func benchFull(c *cobra.Command, feed string, days int, workdir string) error {
 	}
 	start := time.Now()
 	var simRSS int64
+	var first, replayEnd time.Duration
+	// BACKTEST_HEAPPROFILE=FILE BACKTEST_HEAPAT=N: a heap profile once N quotes are replayed.
+	heapAt, _ := strconv.ParseInt(os.Getenv("BACKTEST_HEAPAT"), 10, 64)
+	if os.Getenv("BACKTEST_HEAPPROFILE") == "" {
+		heapAt = 0
+	}
 	out, err := runner.Run(c.Context(), runner.Options{Scenario: l, OutDir: workdir, RunID: "full", Now: time.Now, NoCatalog: true,
-		Progress: func(time.Time, int64) { simRSS = maxRSS() }}) // the last call ends the replay
+		Progress: func(_ time.Time, q int64) { // the last call ends the replay
+			simRSS, replayEnd = maxRSS(), time.Since(start)
+			if heapAt > 0 && q >= heapAt {
+				heapAt = 0
+				if f, err := os.Create(os.Getenv("BACKTEST_HEAPPROFILE")); err == nil {
+					_ = pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
+			if first == 0 {
+				first = replayEnd
+			}
+		}})
+	fmt.Fprintf(c.ErrOrStderr(), "bench: first progress %.2fs, replay end %.2fs, total %.2fs\n", first.Seconds(), replayEnd.Seconds(), time.Since(start).Seconds())
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: out.Result.Quotes, Seconds: time.Since(start).Seconds(), SimRSS: simRSS})
+	return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: out.Result.Quotes, Seconds: time.Since(start).Seconds(), SimRSS: simRSS, PeakRSS: maxRSS()})
 }
 
 type benchRow struct {
 	size       int64
-	full, scan benchChild
-	fullRSS    int64 // KiB
-	scanRSS    int64
-	fullCPU    float64 // user+system seconds of the child
+	full, scan benchChild // the medians by time of --repeat measurements
+	fullCPU    float64    // user+system seconds of that child
 	scanCPU    float64
+	fullRSS    int64 // the highest peak of the measurements (KiB)
+	scanRSS    int64
 }
 
-func benchParent(c *cobra.Command, sizes []string, dir string, keep bool) error {
+// benchGrid is the sweep measured against one run: 16 configurations.
+var benchGrid = []string{"risk.trailing_stop.trail_pct=10,20,30,40", "risk.trailing_stop.activation_pct=10,20,30,40"}
+
+// benchSweep is one run against the 16-configuration sweep of the same
+// scenario on the first size's feed, through the CLI.
+type benchSweep struct {
+	quotes           int64
+	run, sweep       float64 // median wall seconds
+	runRSS, sweepRSS int64   // highest peak (KiB)
+	runCPU, sweepCPU float64
+}
+
+// measured is one child's outcome.
+type measured struct {
+	res benchChild
+	cpu float64
+}
+
+func median(ms []measured) measured {
+	s := slices.Clone(ms)
+	slices.SortFunc(s, func(a, b measured) int { return cmp.Compare(a.res.Seconds, b.res.Seconds) })
+	return s[len(s)/2]
+}
+
+func highestRSS(ms []measured) int64 {
+	var m int64
+	for _, x := range ms {
+		m = max(m, x.res.PeakRSS)
+	}
+	return m
+}
+
+func benchParent(c *cobra.Command, sizes []string, dir string, keep bool, repeat int, sweep bool) error {
 	ctx := c.Context()
 	log := c.ErrOrStderr()
+	if repeat < 1 {
+		return usageError{fmt.Errorf("--repeat %d: want 1 or more", repeat)}
+	}
 	if dir == "" {
 		d, err := os.MkdirTemp("", "backtest-bench-")
 		if err != nil {
@@ -221,8 +348,38 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool) error 
 	if err != nil {
 		return err
 	}
+	// child runs self with args in a fresh process; CLI children (run,
+	// sweep) report their peak RSS through BACKTEST_PEAK_RSS_FILE.
+	child := func(what string, args ...string) (measured, error) {
+		rssFile := filepath.Join(dir, "peak-rss")
+		os.Remove(rssFile)
+		cmd := exec.CommandContext(ctx, self, args...)
+		cmd.Env = append(os.Environ(), "BACKTEST_PEAK_RSS_FILE="+rssFile)
+		var stdout bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, log
+		fmt.Fprintf(log, "bench: %s...\n", what)
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return measured{}, fmt.Errorf("bench %s: %w", what, err)
+		}
+		m := measured{cpu: (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()}
+		if args[0] == "bench" {
+			if err := json.Unmarshal(stdout.Bytes(), &m.res); err != nil {
+				return measured{}, fmt.Errorf("bench %s: %w (%q)", what, err, stdout.String())
+			}
+		} else {
+			m.res.Seconds = time.Since(start).Seconds()
+			b, err := os.ReadFile(rssFile)
+			if err != nil {
+				return measured{}, fmt.Errorf("bench %s: peak RSS: %w", what, err)
+			}
+			m.res.PeakRSS, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		}
+		return m, nil
+	}
 	var rows []benchRow
-	for _, s := range sizes {
+	var sw *benchSweep
+	for si, s := range sizes {
 		size, err := parseSize(strings.TrimSpace(s))
 		if err != nil {
 			return usageError{err}
@@ -231,7 +388,7 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool) error 
 		feed := filepath.Join(dir, fmt.Sprintf("feed-%s.parquet", s))
 		if _, err := os.Stat(feed); err != nil {
 			fmt.Fprintf(log, "bench: writing %s (%d sessions)...\n", feed, days)
-			l, err := scenarios.Parse("bench_scale.yaml", []byte(benchScenario(days)), nil)
+			l, err := scenarios.Parse("bench_scale.yaml", []byte(benchScenario(days, "")), nil)
 			if err != nil {
 				return err
 			}
@@ -246,44 +403,66 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool) error 
 			}
 			fmt.Fprintf(log, "bench: %d quotes\n", n)
 		}
-		row := benchRow{size: size}
-		// scan first, then full, each in a fresh process so peaks do not mix.
-		for _, kind := range []string{"scan", "full"} {
-			work := filepath.Join(dir, "runs-"+s)
-			os.RemoveAll(work)
-			fmt.Fprintf(log, "bench: %s %s...\n", kind, s)
-			cmd := exec.CommandContext(ctx, self, "bench", "--child", kind, "--feed", feed, "--days", strconv.Itoa(days), "--workdir", work)
-			var stdout bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, log
-			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("bench %s %s: %w", kind, s, err)
-			}
-			var res benchChild
-			if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-				return fmt.Errorf("bench %s %s: %w (%q)", kind, s, err, stdout.String())
-			}
-			rss := int64(0)
-			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-				rss = int64(ru.Maxrss) // KiB on Linux
-			}
-			cpu := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
-			if kind == "scan" {
-				row.scan, row.scanRSS, row.scanCPU = res, rss, cpu
-			} else {
-				row.full, row.fullRSS, row.fullCPU = res, rss, cpu
-			}
-			if !keep {
+		// scan and full alternate, each in a fresh process so peaks do not mix.
+		work := filepath.Join(dir, "runs-"+s)
+		var scans, fulls []measured
+		for i := range repeat {
+			for _, kind := range []string{"scan", "full"} {
 				os.RemoveAll(work)
+				m, err := child(fmt.Sprintf("%s %s (%d/%d)", kind, s, i+1, repeat), "bench", "--child", kind, "--feed", feed, "--days", strconv.Itoa(days), "--workdir", work)
+				if err != nil {
+					return err
+				}
+				if kind == "scan" {
+					scans = append(scans, m)
+				} else {
+					fulls = append(fulls, m)
+				}
 			}
 		}
-		rows = append(rows, row)
+		os.RemoveAll(work)
+		ms, mf := median(scans), median(fulls)
+		rows = append(rows, benchRow{size: size, scan: ms.res, scanCPU: ms.cpu, scanRSS: highestRSS(scans),
+			full: mf.res, fullCPU: mf.cpu, fullRSS: highestRSS(fulls)})
+		if si == 0 && sweep {
+			yml := filepath.Join(dir, "bench_scale.yaml")
+			if err := os.WriteFile(yml, []byte(benchScenario(days, feed)), 0o644); err != nil {
+				return err
+			}
+			var runs, sweeps []measured
+			for i := range repeat {
+				os.RemoveAll(work)
+				m, err := child(fmt.Sprintf("run %s (%d/%d)", s, i+1, repeat), "run", yml, "--out", work, "-q")
+				if err != nil {
+					return err
+				}
+				runs = append(runs, m)
+				os.RemoveAll(work)
+				args := []string{"sweep", yml, "--out", work, "-q"}
+				for _, g := range benchGrid {
+					args = append(args, "--grid", g)
+				}
+				m, err = child(fmt.Sprintf("16-configuration sweep %s (%d/%d)", s, i+1, repeat), args...)
+				if err != nil {
+					return err
+				}
+				sweeps = append(sweeps, m)
+			}
+			os.RemoveAll(work)
+			mr, ms := median(runs), median(sweeps)
+			sw = &benchSweep{quotes: mf.res.Quotes, run: mr.res.Seconds, sweep: ms.res.Seconds, runCPU: mr.cpu, sweepCPU: ms.cpu,
+				runRSS: highestRSS(runs), sweepRSS: highestRSS(sweeps)}
+		}
 	}
-	return printBench(c.OutOrStdout(), rows)
+	return printBench(c.OutOrStdout(), rows, sw, repeat)
 }
 
-func printBench(w io.Writer, rows []benchRow) error {
+func printBench(w io.Writer, rows []benchRow, sw *benchSweep, repeat int) error {
 	if len(rows) == 0 {
 		return errors.New("bench: no sizes")
+	}
+	if repeat > 1 {
+		fmt.Fprintf(w, "median of %d measurements; peak RSS: the highest\n", repeat)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "quotes\tfull s\tfull CPU s\tfull quotes/s\treplay peak RSS MiB\tfull peak RSS MiB\tscan s\tscan CPU s\tscan quotes/s\tscan peak RSS MiB\tfull/scan\tfull s per 10M\t")
@@ -293,5 +472,17 @@ func printBench(w io.Writer, rows []benchRow) error {
 		fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.2fM\t%d\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%.0f%%\t%.2f\t\n", r.full.Quotes, r.full.Seconds, r.fullCPU, fq/1e6, r.full.SimRSS/1024, r.fullRSS/1024,
 			r.scan.Seconds, r.scanCPU, sq/1e6, r.scanRSS/1024, 100*fq/sq, r.full.Seconds/float64(r.full.Quotes)*1e7)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if sw == nil {
+		return nil
+	}
+	fmt.Fprintf(w, "\nsweep on the %d-quote feed: `run` against `sweep` with %s\n", sw.quotes, strings.Join(benchGrid, " × "))
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\twall s\tCPU s\tpeak RSS MiB\t")
+	fmt.Fprintf(tw, "one run\t%.1f\t%.1f\t%d\t\n", sw.run, sw.runCPU, sw.runRSS/1024)
+	fmt.Fprintf(tw, "16-configuration sweep\t%.1f\t%.1f\t%d\t\n", sw.sweep, sw.sweepCPU, sw.sweepRSS/1024)
+	fmt.Fprintf(tw, "sweep / run\t%.1f×\t\t\t\n", sw.sweep/sw.run)
 	return tw.Flush()
 }

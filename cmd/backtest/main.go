@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -43,6 +44,11 @@ func main() {
 // Main runs the CLI with args and returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer runner.RemoveCaches()
+	// BACKTEST_PEAK_RSS_FILE=FILE: the process's peak RSS (KiB) is written
+	// there at the end (backtest bench measures its run and sweep children so).
+	if path := os.Getenv("BACKTEST_PEAK_RSS_FILE"); path != "" {
+		defer func() { _ = os.WriteFile(path, []byte(strconv.FormatInt(maxRSS(), 10)+"\n"), 0o644) }()
+	}
 	// BACKTEST_CPUPROFILE=FILE writes a CPU profile of the command (go tool pprof).
 	if path := os.Getenv("BACKTEST_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
