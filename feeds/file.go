@@ -281,12 +281,12 @@ type fileSource struct {
 	// contract's first definition.
 	lastMeta []rowMeta
 
-	ctx       context.Context
-	db        *sql.DB
-	conn      *sql.Conn
-	arrow     *duckdb.Arrow
-	files     []string
-	hiveRoot  string // a Parquet folder feed: key=value folders below it are columns
+	ctx      context.Context
+	db       *sql.DB
+	conn     *sql.Conn
+	arrow    *duckdb.Arrow
+	files    []string
+	hiveRoot string // a Parquet folder feed: key=value folders below it are columns
 	// described is a one-file feed's column types (DESCRIBE parses the whole
 	// footer: the plan's and the read's source share one).
 	described map[string]string
@@ -345,10 +345,10 @@ type fileCursor struct {
 	// out of that order fails the read.
 	declared bool
 	from     string
-	q      *query
-	pf     *prefetch
-	row    int64    // rows of this unit consumed so far
-	plan   *csvPlan // CSV, one file in order: the scan's outcome (lines, structural bad rows)
+	q        *query
+	pf       *prefetch
+	row      int64    // rows of this unit consumed so far
+	plan     *csvPlan // CSV, one file in order: the scan's outcome (lines, structural bad rows)
 	// A sorted unit: each file's query source and scan, and the current record's
 	// file index and row (1-based, in its file) columns.
 	froms  []string

@@ -58,7 +58,7 @@ type teeItem struct {
 type tee struct {
 	src     Source
 	readers []*teeReader
-	free    chan []Quote // batches' quote buffers to reuse
+	free    chan []Quote  // batches' quote buffers to reuse
 	stopped chan struct{} // closed when run returns
 	start   sync.Once
 	cancel  context.CancelFunc // stops the decoder once every reader is closed
