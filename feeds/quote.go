@@ -53,9 +53,15 @@ type Contract struct {
 // order the symbols are first interned (so IDs are deterministic for a deterministic stream).
 // It is owned by one source and is not safe for concurrent mutation.
 type Contracts struct {
-	list  []Contract
-	bySym map[string]ContractID
+	// chunks hold the contracts by ID, contractChunk a chunk: growing never
+	// copies or doubles the table (a long feed lists tens of thousands), and
+	// a pointer from Get stays valid.
+	chunks [][]Contract
+	n      int
+	bySym  map[string]ContractID
 }
+
+const contractChunk = 1024
 
 // NewContracts returns an empty table.
 func NewContracts() *Contracts {
@@ -68,12 +74,17 @@ func (t *Contracts) Intern(c Contract) ContractID {
 	if id, ok := t.bySym[c.Symbol]; ok {
 		return id
 	}
-	if len(t.list) >= 1<<32-1 {
+	if t.n >= 1<<32-1 {
 		panic("feeds: contract table full")
 	}
-	id := ContractID(len(t.list))
+	id := ContractID(t.n)
 	c.ID = id
-	t.list = append(t.list, c)
+	if t.n%contractChunk == 0 {
+		t.chunks = append(t.chunks, make([]Contract, 0, contractChunk))
+	}
+	last := &t.chunks[len(t.chunks)-1]
+	*last = append(*last, c)
+	t.n++
 	t.bySym[c.Symbol] = id
 	return id
 }
@@ -81,10 +92,10 @@ func (t *Contracts) Intern(c Contract) ContractID {
 // Get returns the contract with the given ID, or nil when it is unknown. The pointee must not
 // be modified.
 func (t *Contracts) Get(id ContractID) *Contract {
-	if int(id) >= len(t.list) {
+	if int(id) >= t.n {
 		return nil
 	}
-	return &t.list[id]
+	return &t.chunks[id/contractChunk][id%contractChunk]
 }
 
 // Lookup returns the ID of an OCC symbol.
@@ -94,7 +105,7 @@ func (t *Contracts) Lookup(occ string) (ContractID, bool) {
 }
 
 // Len returns the number of interned contracts; IDs are 0..Len()-1.
-func (t *Contracts) Len() int { return len(t.list) }
+func (t *Contracts) Len() int { return t.n }
 
 // Quote is one bid/ask with the underlying price, implied vol and greeks at one instant.
 type Quote struct {
