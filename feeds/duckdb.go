@@ -73,6 +73,12 @@ func (s *fileSource) setupDuckDB(o ReadOptions) error {
 		// The cache of file blocks would hold read data up to memory_limit:
 		// each block of a feed is read once.
 		"SET enable_external_file_cache=false",
+		// jemalloc's background threads return the pages DuckDB freed:
+		// without them, what a thread's arena freed (the footer parsed by
+		// the plan's DESCRIBE, on another thread than the fetches) stayed
+		// resident for the whole run (measured on a 100 M-quote file:
+		// native memory 81 → 57 MiB).
+		"SET allocator_background_threads=true",
 	} {
 		if _, err := s.conn.ExecContext(s.ctx, stmt); err != nil {
 			return fmt.Errorf("feeds: duckdb: %s: %w", stmt, err)

@@ -286,15 +286,17 @@ func (s *fileSource) openNative(cur *fileCursor) (string, bool, error) {
 	}
 	// The contract table comes from the footer read in Go (footer.go), not
 	// from DuckDB's parquet_kv_metadata (one more parse of the whole footer).
-	f, err := readFooter(cur.file, "")
+	f, err := s.footer(cur.file)
 	if err != nil {
 		return "", false, &FileError{File: cur.file, Msg: "footer: " + err.Error()}
 	}
-	if f.contracts == nil {
+	s.dropFooter() // its last use
+	raw := f.contracts()
+	if raw == nil {
 		return "", false, nil
 	}
 	var table []NativeContract
-	if err := json.Unmarshal([]byte(*f.contracts), &table); err != nil {
+	if err := json.Unmarshal([]byte(*raw), &table); err != nil {
 		return "", false, fmt.Errorf("feeds: %s: footer %s: %w", cur.file, NativeContractsKey, err)
 	}
 	list := make([]symMeta, len(table))

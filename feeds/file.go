@@ -289,18 +289,19 @@ type fileSource struct {
 	hiveRoot string // a Parquet folder feed: key=value folders below it are columns
 	// described is a one-file feed's column types (DESCRIBE parses the whole
 	// footer: the plan's and the read's source share one).
-	described map[string]string
-	format    string
-	lay       *layout
-	native    bool
-	dq        DataQuality
-	contracts *Contracts
-	counts    QualityCounts
-	duck      duckState // streaming connection and temp folder (duckdb.go)
-	order     orderCheck
-	tz, ez    zoneCache
-	batch     Batch
-	closed    bool
+	described  map[string]string
+	lastFooter *parquetFooter // footer.go
+	format     string
+	lay        *layout
+	native     bool
+	dq         DataQuality
+	contracts  *Contracts
+	counts     QualityCounts
+	duck       duckState // streaming connection and temp folder (duckdb.go)
+	order      orderCheck
+	tz, ez     zoneCache
+	batch      Batch
+	closed     bool
 
 	units []readUnit // the reading plan (plan.go), made at the first Next
 	fi    int        // index of the next unit in units
@@ -455,7 +456,7 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 		} else {
 			err = s.decode(rec)
 		}
-		rec.Release()
+		s.cur.pf.done(rec)
 		if err != nil {
 			s.err = err
 			return nil, err
@@ -571,6 +572,13 @@ func (s *fileSource) source(file string) (from string, types map[string]string, 
 		// values come from its log.
 		from = "read_parquet(" + sqlString(file) + ", hive_partitioning=false)"
 		if types = maps.Clone(s.described); types == nil { // a copy: withHiveColumns adds to it
+			if s.native {
+				if f, err := s.footer(file); err == nil {
+					types, _ = f.nativeTypes()
+				}
+			}
+		}
+		if types == nil {
 			if types, err = s.describe(from); err != nil {
 				return "", nil, nil, engineError(s.ctx, file, s.format, err)
 			}

@@ -2,10 +2,13 @@ package feeds
 
 import (
 	"fmt"
+	"maps"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 )
 
@@ -28,32 +31,66 @@ import (
 // than being counted as out_of_order, since a file that lies about its order
 // cannot be replayed as its rows' true order.
 
-// parquetFooter is what the reader uses of one file's footer.
+// parquetFooter is one file's footer, as read by arrow-go.
 type parquetFooter struct {
-	contracts *string   // the native contract table (JSON), nil if absent
-	declared  *fileSpan // the file's span when its time order is declared, else nil
+	file string
+	md   *metadata.FileMetaData
 }
 
-// readFooter reads path's footer. timeCol is the column the layout reads
-// the time from ("" = do not look for a declared order).
-func readFooter(path, timeCol string) (*parquetFooter, error) {
+// footer returns file's footer. The last one read is kept: the plan, the
+// column types and the native contract table of a file all come from one
+// read (dropFooter lets it go once the file is open).
+func (s *fileSource) footer(path string) (*parquetFooter, error) {
+	if s.lastFooter != nil && s.lastFooter.file == path {
+		return s.lastFooter, nil
+	}
 	r, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	md := r.MetaData()
-	f := &parquetFooter{contracts: md.KeyValueMetadata().FindValue(NativeContractsKey)}
-	if timeCol != "" {
-		f.declared = declaredSpan(path, md, timeCol)
-	}
-	return f, nil
+	s.lastFooter = &parquetFooter{file: path, md: r.MetaData()}
+	return s.lastFooter, nil
 }
 
-// declaredSpan returns the span of a file whose rows are declared sorted by
+func (s *fileSource) dropFooter() { s.lastFooter = nil }
+
+// contracts is the native contract table (JSON), nil if absent.
+func (f *parquetFooter) contracts() *string {
+	return f.md.KeyValueMetadata().FindValue(NativeContractsKey)
+}
+
+// nativeDuckTypes are DuckDB's column types of a file in NativeSchema
+// (footer_test.go checks them against DESCRIBE).
+var nativeDuckTypes = map[string]string{
+	"time": "TIMESTAMP WITH TIME ZONE", "contract": "UINTEGER", "underlying": "VARCHAR",
+	"symbol": "VARCHAR", "expiry": "TIMESTAMP WITH TIME ZONE", "strike": "DOUBLE", "right": "VARCHAR",
+	"multiplier": "DOUBLE", "bid": "DOUBLE", "ask": "DOUBLE", "underlying_price": "DOUBLE", "iv": "DOUBLE",
+	"delta": "DOUBLE", "gamma": "DOUBLE", "vega": "DOUBLE", "theta": "DOUBLE",
+}
+
+// nativeTypes returns the DuckDB column types of a file whose footer schema
+// is exactly NativeSchema, without asking DuckDB (its DESCRIBE parses the
+// whole footer once more); ok=false for any other file.
+func (f *parquetFooter) nativeTypes() (map[string]string, bool) {
+	sc, err := pqarrow.FromParquet(f.md.Schema, nil, nil)
+	want := NativeSchema()
+	if err != nil || sc.NumFields() != want.NumFields() {
+		return nil, false
+	}
+	for i, w := range want.Fields() {
+		if g := sc.Field(i); g.Name != w.Name || !arrow.TypeEqual(g.Type, w.Type) {
+			return nil, false
+		}
+	}
+	return maps.Clone(nativeDuckTypes), true
+}
+
+// declared returns the span of a file whose rows are declared sorted by
 // timeCol (an instant column: TIMESTAMP adjusted to UTC), from its row-group
 // statistics, or nil when the footer does not prove the order.
-func declaredSpan(path string, md *metadata.FileMetaData, timeCol string) *fileSpan {
+func (f *parquetFooter) declared(timeCol string) *fileSpan {
+	path, md := f.file, f.md
 	idx := md.Schema.ColumnIndexByName(timeCol)
 	if idx < 0 || md.NumRowGroups() == 0 {
 		return nil

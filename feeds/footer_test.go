@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,5 +164,47 @@ func TestWriteParquetRefusesUnorderedSource(t *testing.T) {
 	_, err := WriteParquet(context.Background(), src, filepath.Join(t.TempDir(), "x.parquet"))
 	if err == nil || !strings.Contains(err.Error(), "not in time order") {
 		t.Fatalf("err %v, want not in time order", err)
+	}
+}
+
+// The column types a native file's footer stands for are DuckDB's own
+// (DESCRIBE is skipped for such files), and a file whose schema differs in
+// one column is not taken for native.
+func TestNativeTypesMatchDescribe(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "n.parquet")
+	if _, err := WriteParquet(context.Background(), must(NewSynthetic(smallSynth(), 11)), path); err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenFile(context.Background(), FileConfig{Path: path, Preset: PresetNative}, Reject, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	fs := src.(*canonical).src.(*fileSource)
+	described, err := fs.describe("read_parquet(" + sqlString(path) + ")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fs.footer(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := f.nativeTypes()
+	if !ok || !maps.Equal(got, described) {
+		t.Fatalf("native types %v (ok %v), DESCRIBE %v", got, ok, described)
+	}
+
+	// A Parquet file with another schema (no contract column): not native.
+	other := filepath.Join(dir, "other.parquet")
+	if _, err := fs.conn.ExecContext(context.Background(), "COPY (SELECT * EXCLUDE (contract) FROM read_parquet("+sqlString(path)+")) TO "+sqlString(other)+" (FORMAT parquet)"); err != nil {
+		t.Fatal(err)
+	}
+	f2, err := fs.footer(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f2.nativeTypes(); ok {
+		t.Fatal("a file without the contract column taken for native")
 	}
 }

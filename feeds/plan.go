@@ -188,14 +188,15 @@ func (s *fileSource) declaredSpan(file string, q *query) (fileSpan, bool) {
 	if col == "" || q.exprs[outTime] != "epoch_us("+sqlIdent(col)+")" {
 		return fileSpan{}, false
 	}
-	f, err := readFooter(file, col)
+	f, err := s.footer(file)
 	if err != nil {
 		return fileSpan{}, false // DuckDB's scan reports what is wrong with the file
 	}
-	if f.declared == nil {
+	d := f.declared(col)
+	if d == nil {
 		return fileSpan{}, false
 	}
-	sp := *f.declared
+	sp := *d
 	sp.declared = true
 	return sp, true
 }
