@@ -66,11 +66,13 @@ type Position struct {
 	cash          float64 // all cash flows of this position, commissions included
 	exitWanted    string  // exit reason waiting for the breaker to allow an order
 	stopTriggered bool
-	inflight      *order  // the position's latest order
-	seq           int64   // creation order
-	noMarket      bool    // a no_market row was recorded for the wanted exit
-	closedUntil   int64   // closed_market reject: no exit order before this
-	Width         float64 // largest strike distance of two legs of one right and expiry (structureWidth)
+	stop          *risk.TrailingStop // the risk manager's stop of this position; nil when none
+	exitAsked     bool               // attribution: the breaker's first block of its exit is attributed
+	inflight      *order             // the position's latest order
+	seq           int64              // creation order
+	noMarket      bool               // a no_market row was recorded for the wanted exit
+	closedUntil   int64              // closed_market reject: no exit order before this
+	Width         float64            // largest strike distance of two legs of one right and expiry (structureWidth)
 }
 
 // Legs returns the position's legs as (contract, signed qty) pairs.
@@ -103,7 +105,10 @@ type Portfolio struct {
 	cash     float64
 	realized float64
 	open     []*Position // open order; closing removes in place
-	closed   []*Position
+	closed   []*Position // closed, trades row not yet handed on (flushTrades)
+	// closedNew: a position closed since the last flushTrades, or one
+	// waits only for the clock.
+	closedNew bool
 }
 
 func newPortfolio(contracts *feeds.Contracts, capital float64) *Portfolio {
@@ -193,6 +198,7 @@ func (p *Portfolio) remove(pos *Position) {
 		p.byUnder[u] = slices.Delete(p.byUnder[u], j, j+1)
 	}
 	p.closed = append(p.closed, pos)
+	p.closedNew = true
 }
 
 // flow books a cash flow of a position.
