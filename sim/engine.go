@@ -66,6 +66,7 @@ type Engine struct {
 	plan          structPlan   // the entry's structure
 	cond          *condState   // conditions; nil without any
 	strat         Strategy     // Declarative unless UseStrategy
+	declarative   bool         // strat is the engine's own Declarative
 	mkt           Market       // the Strategy's view of the engine
 	posView       PositionView // reused for Strategy.Exit
 	lastStruct    *StructureConfig
@@ -74,8 +75,9 @@ type Engine struct {
 	todayOrd      int64      // …and its date ordinal
 	ordMemo       [16]ordMemo
 	ordNext       int
-	exitAt        int64 // strategy.exit.at, µs after local midnight; -1 without
-	legBuf        []leg // choose's scratch
+	exitAt        int64    // strategy.exit.at, µs after local midnight; -1 without
+	legBuf        []leg    // choose's scratch
+	expo          exposure // exposure's reused value
 
 	// Progress, if set, is called every few batches with the simulated time
 	// and the number of quotes applied so far.
@@ -170,6 +172,7 @@ func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand
 	e.plan, _ = d.Strategy.Entry.plan()
 	e.cond = newCondState(&d.Strategy)
 	e.strat = Declarative{e}
+	e.declarative = true
 	e.mkt = Market{e}
 	e.exitAt = -1
 	if d.Strategy.Exit.At != "" {
@@ -422,9 +425,21 @@ func (e *Engine) monitor(pos *Position) error {
 		}
 		return nil
 	}
-	v := e.view(pos)
-	bid, ask := v.Bid, v.Ask
-	if why, err := e.strat.Exit(&e.mkt, v); err != nil || why != "" {
+	var (
+		bid, ask float64
+		why      string
+		err      error
+	)
+	if e.declarative {
+		// Declarative.Exit without filling a PositionView it never reads.
+		bid, ask = e.netQuote(pos)
+		why, err = e.exitRule(pos, bid, ask)
+	} else {
+		v := e.view(pos)
+		bid, ask = v.Bid, v.Ask
+		why, err = e.strat.Exit(&e.mkt, v)
+	}
+	if err != nil || why != "" {
 		if err != nil {
 			return fmt.Errorf("sim: strategy exit: %w", err)
 		}
@@ -434,7 +449,6 @@ func (e *Engine) monitor(pos *Position) error {
 	if pos.stop != nil { // looked up once, when the stop was added
 		act = e.rm.Stops().UpdateStop(pos.stop, bid, ask, now)
 	} else {
-		var err error
 		if act, err = e.rm.UpdateStop(pos.ExecID, bid, ask, now); err != nil {
 			return fmt.Errorf("sim: %w", err)
 		}

@@ -83,6 +83,12 @@ func (e *Engine) allFresh(pos *Position) bool {
 // markLeg values one leg: its quote when fresh, else the model (see
 // MarkConfig), floored at intrinsic value.
 func (e *Engine) markLeg(id feeds.ContractID) legMark {
+	// A fresh quote is its own mark: read it without the cache (the
+	// cached value would be this very quote's, as nothing but a new quote
+	// changes either).
+	if q := e.pf.quote(id); q.Time != 0 && e.fresh(id) {
+		return legMark{bid: q.Bid, ask: q.Ask, mid: mid(q), delta: q.Delta, gamma: q.Gamma}
+	}
 	if int(id) >= len(e.models) {
 		e.models = append(e.models, make([]modelCache, int(id)+1-len(e.models))...)
 	}

@@ -249,8 +249,11 @@ type exposure struct {
 
 var _ risk.Exposure = (*exposure)(nil)
 
+// The engine reuses one exposure: the limits checker reads it during the
+// call only.
 func (e *Engine) exposure() *exposure {
-	x := &exposure{}
+	x := &e.expo
+	*x = exposure{symbols: x.symbols[:0], symDelta: x.symDelta[:0], symValue: x.symValue[:0]}
 	mv := 0.0
 	for _, pos := range e.pf.open {
 		if pos.state == posOpening {
