@@ -31,7 +31,7 @@ type modelCache struct {
 // lastVol is the implied vol of a leg's last quote as feeds.ModelQuote
 // solves it: the vol that reprices its mid at its underlying price and
 // time, else the quote's IV, else 0.
-func (e *Engine) lastVol(c *feeds.Contract, last *feeds.Quote) float64 {
+func (e *Engine) lastVol(c *feeds.Contract, last *legQuote) float64 {
 	sigma := 0.0
 	exp := c.Expiry.UnixMicro()
 	if tLast := float64(exp-last.Time) / microsPerYear; tLast > 0 && last.UnderlyingPrice > 0 {
