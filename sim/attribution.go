@@ -100,9 +100,10 @@ type shadow struct {
 	pos     Position
 	cash    float64
 	under   int32
-	floorAt int64  // dte_floor reached from this instant on (MaxInt64: no floor)
-	stopped bool   // has a private trailing stop
-	wanted  string // exit reason waiting for a fresh quote of every leg
+	floorAt int64              // dte_floor reached from this instant on (MaxInt64: no floor)
+	stopped bool               // has a private trailing stop
+	stop    *risk.TrailingStop // that stop, looked up once
+	wanted  string             // exit reason waiting for a fresh quote of every leg
 	done    bool
 	ending  string
 }
@@ -170,6 +171,8 @@ func (e *Engine) attrEntry(pos *Position, component, event, rule string) {
 			Side: side, EntryPremium: max(price, minPremium),
 		}); err != nil {
 			d.sh.stopped = false // an id seen twice (cannot happen: ids are unique)
+		} else {
+			d.sh.stop, _ = e.attr.stops.Get(pos.ExecID)
 		}
 	}
 }
@@ -227,6 +230,7 @@ func (e *Engine) endShadow(sh *shadow, ending string) {
 	e.attr.alive--
 	if sh.stopped {
 		_ = e.attr.stops.Remove(utc(e.now), sh.pos.ExecID, ending)
+		sh.stop = nil
 	}
 }
 
@@ -263,10 +267,9 @@ func (e *Engine) stepShadow(sh *shadow) (ended bool) {
 			return false // held: nothing to look at before the floor
 		} else {
 			bid, ask := e.netQuote(pos)
-			act, err := e.attr.stops.Update(pos.ExecID, bid, ask, utc(e.now))
-			if err == nil && act == risk.Exit {
+			if e.attr.stops.UpdateStop(sh.stop, bid, ask, utc(e.now)) == risk.Exit {
 				sh.wanted = EndTrailingStop
-				if t, ok := e.attr.stops.Get(pos.ExecID); ok && math.IsNaN(t.Best()) {
+				if math.IsNaN(sh.stop.Best()) {
 					sh.wanted = EndStopLoss
 				}
 			}
