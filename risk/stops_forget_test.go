@@ -1,6 +1,8 @@
 package risk
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -56,5 +58,47 @@ func TestStopsForgetAndHandle(t *testing.T) {
 	}
 	if _, err := b.Update("x", 1, 1, t0); err == nil {
 		t.Fatal("a forgotten stop still updates")
+	}
+}
+
+// TestUpdateEventText: the `update` event's reason and details are the
+// documented texts (as fmt would build them) for plain, tiny and huge
+// premiums.
+func TestUpdateEventText(t *testing.T) {
+	for _, tc := range []struct {
+		entry  float64
+		quotes []float64
+	}{
+		{2, []float64{2.5, 3, 3.7, 10.125}},
+		{1e-7, []float64{2e-7, 3.3e-7, 1}},
+		{1e20, []float64{2e21, 3.5e22}},
+	} {
+		sink := &MemorySink{}
+		st, err := NewTrailingStop(t0, StopSettings{ActivationPct: 10, TrailPct: 20}, Position{ExecutionID: "x", Side: Long, EntryPremium: tc.entry}, sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range tc.quotes {
+			st.Update(q, t0.Add(time.Duration(i+1)*time.Minute))
+		}
+		n := 0
+		for _, e := range sink.Events {
+			if e.Type != EventUpdate {
+				continue
+			}
+			n++
+			var d struct{ From, To float64 }
+			if err := json.Unmarshal([]byte(e.Details), &d); err != nil {
+				t.Fatalf("details %q: %v", e.Details, err)
+			}
+			wantReason := fmt.Sprintf("new best premium %s moves stop from %s to %s", fmtNum(e.Value), fmtNum(d.From), fmtNum(d.To))
+			wantDetails := `{"from":` + fmtNum(d.From) + `,"to":` + fmtNum(d.To) + `}`
+			if e.Reason != wantReason || e.Details != wantDetails || d.To != e.Threshold {
+				t.Errorf("update %q %q, want %q %q", e.Reason, e.Details, wantReason, wantDetails)
+			}
+		}
+		if n != len(tc.quotes)-1 {
+			t.Errorf("entry %g: %d update events, want %d", tc.entry, n, len(tc.quotes)-1)
+		}
 	}
 }
