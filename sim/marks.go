@@ -128,7 +128,7 @@ func (e *Engine) markLeg(id feeds.ContractID) legMark {
 // legs at the current spot (a call is worth at most the underlying).
 func (e *Engine) bounds(pos *Position) (lo, hi float64) {
 	lo, hi = pos.lo, pos.hi
-	s := e.pf.spot(pos.Symbol)
+	s := e.posSpot(pos)
 	var blo, bhi float64 // box of V
 	for _, l := range pos.Legs() {
 		up := l.strike
@@ -150,6 +150,17 @@ func (e *Engine) bounds(pos *Position) (lo, hi float64) {
 		lo = hi
 	}
 	return lo, hi
+}
+
+// posSpot is pf.spot(pos.Symbol) without the lookup by name: the
+// underlying of pos's first leg is pos.Symbol.
+func (e *Engine) posSpot(pos *Position) float64 {
+	if id := pos.legs[0].id; int(id) < len(e.pf.underOf) {
+		if u := e.pf.underOf[id]; u > 0 {
+			return e.pf.spots[u-1]
+		}
+	}
+	return e.pf.spot(pos.Symbol)
 }
 
 func clamp(x, lo, hi float64) float64 { return min(max(x, lo), hi) }
