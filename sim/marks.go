@@ -169,8 +169,22 @@ func clamp(x, lo, hi float64) float64 { return min(max(x, lo), hi) }
 // inside the structure's bounds, and the number of legs marked by the
 // model. A bought leg is valued at its bid when selling the structure.
 func (e *Engine) netMarks(pos *Position) (bid, ask, mid float64, models int) {
-	for _, l := range pos.Legs() {
-		m := e.markLeg(l.id)
+	var ms [maxLegs]legMark
+	e.legMarks(pos, &ms)
+	return e.netFrom(pos, &ms)
+}
+
+// legMarks puts the mark of each of pos's legs in ms, in leg order.
+func (e *Engine) legMarks(pos *Position, ms *[maxLegs]legMark) {
+	for k, l := range pos.Legs() {
+		ms[k] = e.markLeg(l.id)
+	}
+}
+
+// netFrom is netMarks on the legs' marks ms (legMarks).
+func (e *Engine) netFrom(pos *Position, ms *[maxLegs]legMark) (bid, ask, mid float64, models int) {
+	for k, l := range pos.Legs() {
+		m := &ms[k]
 		if m.model {
 			models++
 		}
@@ -218,8 +232,15 @@ func (e *Engine) marketValue(pos *Position) float64 {
 // greeks are pos's delta and gamma in share equivalents: Σ over legs of
 // signed contracts × multiplier × per-share greek.
 func (e *Engine) greeks(pos *Position) (delta, gamma float64) {
-	for _, l := range pos.Legs() {
-		m := e.markLeg(l.id)
+	var ms [maxLegs]legMark
+	e.legMarks(pos, &ms)
+	return greeksFrom(pos, &ms)
+}
+
+// greeksFrom is greeks on the legs' marks ms (legMarks).
+func greeksFrom(pos *Position, ms *[maxLegs]legMark) (delta, gamma float64) {
+	for k, l := range pos.Legs() {
+		m := &ms[k]
 		n := float64(l.qty) * pos.Mult
 		delta += n * m.delta
 		gamma += n * m.gamma

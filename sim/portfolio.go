@@ -238,11 +238,13 @@ func (e *Engine) portfolioSnapshot() Snapshot {
 		if pos.state == posOpening {
 			continue
 		}
-		_, _, m, models := e.netMarks(pos)
+		var ms [maxLegs]legMark // each leg marked once for both
+		e.legMarks(pos, &ms)
+		_, _, m, models := e.netFrom(pos, &ms)
 		v := pos.sign() * m * pos.units()
 		mv += v
 		s.Unrealized += v + pos.cash
-		d, g := e.greeks(pos)
+		d, g := greeksFrom(pos, &ms)
 		s.Delta += d
 		s.Gamma += g
 		s.Open++
@@ -273,9 +275,12 @@ func (e *Engine) exposure() *exposure {
 		if pos.state == posOpening {
 			continue
 		}
-		d, g := e.greeks(pos)
+		var ms [maxLegs]legMark // each leg marked once for both
+		e.legMarks(pos, &ms)
+		d, g := greeksFrom(pos, &ms)
 		v := e.riskValue(pos, pos.EntryPremium)
-		mv += e.marketValue(pos)
+		_, _, m, _ := e.netFrom(pos, &ms)
+		mv += pos.sign() * m * pos.units()
 		x.delta += d
 		x.gamma += g
 		x.total += v
