@@ -139,6 +139,14 @@ func (m *Manager) UpdateStop(id string, bid, ask float64, now time.Time) (Action
 	return m.stops.Update(id, bid, ask, now)
 }
 
+// ForgetStop drops the stop of id without an event (Stops.Forget): a
+// triggered stop whose position has closed.
+func (m *Manager) ForgetStop(id string) {
+	if m.stopsOn {
+		m.stops.Forget(id)
+	}
+}
+
 // RemoveStop retires the stop of id.
 func (m *Manager) RemoveStop(now time.Time, id, reason string) error {
 	if !m.stopsOn {

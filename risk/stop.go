@@ -248,9 +248,24 @@ func (t *TrailingStop) move(now time.Time, premium float64) {
 	from := t.level
 	t.best = premium
 	t.level = premium * t.factor
-	t.emit(now, EventUpdate, "", "", premium, t.level,
-		fmt.Sprintf("new best premium %s moves stop from %s to %s", fmtNum(premium), fmtNum(from), fmtNum(t.level)),
-		`{"from":`+fmtNum(from)+`,"to":`+fmtNum(t.level)+`}`)
+	// The stops' most frequent event: both texts built in one buffer each
+	// (the numbers formatted once), not through fmt.
+	var rb, db [160]byte
+	r := append(rb[:0], "new best premium "...)
+	r = appendNum(r, premium)
+	r = append(r, " moves stop from "...)
+	i := len(r)
+	r = appendNum(r, from)
+	j := len(r)
+	r = append(r, " to "...)
+	k := len(r)
+	r = appendNum(r, t.level)
+	d := append(db[:0], `{"from":`...)
+	d = append(d, r[i:j]...)
+	d = append(d, `,"to":`...)
+	d = append(d, r[k:]...)
+	d = append(d, '}')
+	t.emit(now, EventUpdate, "", "", premium, t.level, string(r), string(d))
 }
 
 func (t *TrailingStop) fire(now time.Time, premium, level float64) Action {

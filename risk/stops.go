@@ -78,6 +78,29 @@ func (m *Stops) Remove(now time.Time, id, reason string) error {
 	return nil
 }
 
+// Forget stops tracking id without an event, whatever the stop's state:
+// for a triggered stop once its position has closed, whose `trigger` was
+// its last event. It reports whether id was tracked. A long run keeps only
+// the stops of open positions.
+func (m *Stops) Forget(id string) bool {
+	i, ok := m.index[id]
+	if !ok {
+		return false
+	}
+	m.list = slices.Delete(m.list, i, i+1)
+	delete(m.index, id)
+	for j := i; j < len(m.list); j++ {
+		m.index[m.list[j].pos.ExecutionID] = j
+	}
+	return true
+}
+
+// UpdateStop is Update for a stop already looked up (Get): no lookup by
+// execution id on the monitoring hot path. t must be tracked by m.
+func (m *Stops) UpdateStop(t *TrailingStop, bid, ask float64, now time.Time) Action {
+	return t.Update(m.Price(t.pos.Side, bid, ask), now)
+}
+
 // Get returns the stop of id. The stop stays owned by m: use it to read its
 // state, not to Update or Remove it behind m's back.
 func (m *Stops) Get(id string) (*TrailingStop, bool) {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -76,12 +77,14 @@ const (
 )
 
 // attribution is the engine's attribution state (nil when switched off).
+// Its memory is bounded by the decisions still open, not by the run's
+// length: a decision leaves once it and every earlier one are final
+// (flushDecisions).
 type attribution struct {
-	decisions  []*decision
+	open       []*decision // decisions not yet handed on, in decision order
 	byUnder    [][]*shadow // alive shadows by underlying index, in creation order
 	nextExpiry int64       // earliest expiry of an alive shadow
 	stops      *risk.Stops // entry shadows' trailing stops; nil when the layer is off
-	asked      map[string]bool
 	alive, max int
 }
 
@@ -97,15 +100,16 @@ type shadow struct {
 	pos     Position
 	cash    float64
 	under   int32
-	floorAt int64  // dte_floor reached from this instant on (MaxInt64: no floor)
-	stopped bool   // has a private trailing stop
-	wanted  string // exit reason waiting for a fresh quote of every leg
+	floorAt int64              // dte_floor reached from this instant on (MaxInt64: no floor)
+	stopped bool               // has a private trailing stop
+	stop    *risk.TrailingStop // that stop, looked up once
+	wanted  string             // exit reason waiting for a fresh quote of every leg
 	done    bool
 	ending  string
 }
 
 func newAttribution(rm *risk.Manager) *attribution {
-	a := &attribution{nextExpiry: math.MaxInt64, asked: map[string]bool{}}
+	a := &attribution{nextExpiry: math.MaxInt64}
 	s := rm.Settings().TrailingStop
 	if s.Enabled == nil || *s.Enabled {
 		a.stops, _ = risk.NewStops(s, nil) // validated by the manager already
@@ -126,7 +130,7 @@ func (e *Engine) decide(pos *Position, component, event, rule string) *decision 
 		Seq: e.eventSeq(), Time: e.now, Component: component, Event: event, Rule: rule,
 		ExecutionID: pos.ExecID, Contract: pos.Contract,
 	}}
-	e.attr.decisions = append(e.attr.decisions, d)
+	e.attr.open = append(e.attr.open, d)
 	return d
 }
 
@@ -167,6 +171,8 @@ func (e *Engine) attrEntry(pos *Position, component, event, rule string) {
 			Side: side, EntryPremium: max(price, minPremium),
 		}); err != nil {
 			d.sh.stopped = false // an id seen twice (cannot happen: ids are unique)
+		} else {
+			d.sh.stop, _ = e.attr.stops.Get(pos.ExecID)
 		}
 	}
 }
@@ -174,10 +180,10 @@ func (e *Engine) attrEntry(pos *Position, component, event, rule string) {
 // attrBlockedExit records the breaker blocking pos's wanted exit, the first
 // time only: the counterfactual exit fills now.
 func (e *Engine) attrBlockedExit(pos *Position) {
-	if e.attr == nil || e.attr.asked[pos.ExecID] {
+	if e.attr == nil || pos.exitAsked {
 		return
 	}
-	e.attr.asked[pos.ExecID] = true
+	pos.exitAsked = true
 	d := e.decide(pos, "circuit_breaker", "blocked", "exit")
 	d.pos = pos
 	price, _ := e.fillPrice(pos, !pos.Long)
@@ -224,6 +230,7 @@ func (e *Engine) endShadow(sh *shadow, ending string) {
 	e.attr.alive--
 	if sh.stopped {
 		_ = e.attr.stops.Remove(utc(e.now), sh.pos.ExecID, ending)
+		sh.stop = nil
 	}
 }
 
@@ -260,10 +267,9 @@ func (e *Engine) stepShadow(sh *shadow) (ended bool) {
 			return false // held: nothing to look at before the floor
 		} else {
 			bid, ask := e.netQuote(pos)
-			act, err := e.attr.stops.Update(pos.ExecID, bid, ask, utc(e.now))
-			if err == nil && act == risk.Exit {
+			if e.attr.stops.UpdateStop(sh.stop, bid, ask, utc(e.now)) == risk.Exit {
 				sh.wanted = EndTrailingStop
-				if t, ok := e.attr.stops.Get(pos.ExecID); ok && math.IsNaN(t.Best()) {
+				if math.IsNaN(sh.stop.Best()) {
 					sh.wanted = EndStopLoss
 				}
 			}
@@ -307,31 +313,87 @@ func (e *Engine) settleShadows(t int64) {
 	}
 }
 
+// final reports whether d's row can no longer change: its counterfactual
+// has ended and its actual position (if any) is closed.
+func (d *decision) final() bool {
+	return (d.sh == nil || d.sh.done) && (d.pos == nil || d.pos.state == posClosed)
+}
+
+// fix fills in d's counterfactual, actual P&L and saving from the current
+// state (final, or the end of the run: positions still open are marked).
+func (e *Engine) fix(d *decision) {
+	if sh := d.sh; sh != nil {
+		if !sh.done {
+			sh.cash += e.marketValue(&sh.pos)
+			sh.done, sh.ending = true, EndOfRun
+		}
+		d.Counterfactual, d.Ending = sh.cash, sh.ending
+	}
+	if p := d.pos; p != nil {
+		d.Actual = p.cash
+		if p.state != posClosed {
+			d.Actual += e.marketValue(p)
+		}
+	}
+	d.Saved = d.Actual - d.Counterfactual
+}
+
+// emitDecision hands a fixed decision's row on: to Engine.OnDecision, or
+// to Result.Attribution without one.
+func (e *Engine) emitDecision(d *decision) error {
+	if e.OnDecision == nil {
+		e.res.Attribution = append(e.res.Attribution, d.Decision)
+		return nil
+	}
+	if err := e.OnDecision(d.Decision); err != nil {
+		return fmt.Errorf("sim: recording attribution: %w", err)
+	}
+	return nil
+}
+
+// flushDecisions hands on the longest prefix of the open decisions that
+// are final, in decision order, and forgets them (and their shadows): the
+// rows come out in the same order as at the end of the run, while only
+// decisions still open (or behind one) stay in memory. It costs one look
+// at the first open decision when there is nothing to hand on.
+func (e *Engine) flushDecisions() error {
+	a := e.attr
+	if a == nil || len(a.open) == 0 || !a.open[0].final() {
+		return nil
+	}
+	n := 0
+	for _, d := range a.open {
+		if !d.final() {
+			break
+		}
+		e.fix(d)
+		if err := e.emitDecision(d); err != nil {
+			return err
+		}
+		n++
+	}
+	k := copy(a.open, a.open[n:])
+	clear(a.open[k:])
+	a.open = a.open[:k]
+	return nil
+}
+
 // finishAttribution settles the shadows due before the period's end, marks
-// the rest, and fills in every decision's actual P&L and saving (after the
-// trades are collected, on the same marks).
-func (e *Engine) finishAttribution() {
+// the rest, and fills in every open decision's actual P&L and saving
+// (after the trades are collected, on the same marks).
+func (e *Engine) finishAttribution() error {
 	a := e.attr
 	if a == nil {
-		return
+		return nil
 	}
 	e.settleShadows(e.end)
-	for _, d := range a.decisions {
-		if sh := d.sh; sh != nil {
-			if !sh.done {
-				sh.cash += e.marketValue(&sh.pos)
-				sh.done, sh.ending = true, EndOfRun
-			}
-			d.Counterfactual, d.Ending = sh.cash, sh.ending
+	for _, d := range a.open {
+		e.fix(d)
+		if err := e.emitDecision(d); err != nil {
+			return err
 		}
-		if p := d.pos; p != nil {
-			d.Actual = p.cash
-			if p.state != posClosed {
-				d.Actual += e.marketValue(p)
-			}
-		}
-		d.Saved = d.Actual - d.Counterfactual
-		e.res.Attribution = append(e.res.Attribution, d.Decision)
 	}
+	a.open = nil
 	e.res.ShadowsMax = int64(a.max)
+	return nil
 }

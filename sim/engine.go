@@ -66,6 +66,7 @@ type Engine struct {
 	plan          structPlan   // the entry's structure
 	cond          *condState   // conditions; nil without any
 	strat         Strategy     // Declarative unless UseStrategy
+	declarative   bool         // strat is the engine's own Declarative
 	mkt           Market       // the Strategy's view of the engine
 	posView       PositionView // reused for Strategy.Exit
 	lastStruct    *StructureConfig
@@ -74,8 +75,9 @@ type Engine struct {
 	todayOrd      int64      // …and its date ordinal
 	ordMemo       [16]ordMemo
 	ordNext       int
-	exitAt        int64 // strategy.exit.at, µs after local midnight; -1 without
-	legBuf        []leg // choose's scratch
+	exitAt        int64    // strategy.exit.at, µs after local midnight; -1 without
+	legBuf        []leg    // choose's scratch
+	expo          exposure // exposure's reused value
 
 	// Progress, if set, is called every few batches with the simulated time
 	// and the number of quotes applied so far.
@@ -87,6 +89,16 @@ type Engine struct {
 	// received: attribution stamps each decision with its event's seq.
 	EventSeq func() int64
 	attr     *attribution // nil: attribution switched off
+
+	// OnDecision, if set, receives each attributed decision's row as soon
+	// as it is final (its counterfactual ended and its actual P&L known),
+	// in decision order: Result.Attribution then stays empty. An error
+	// stops the run.
+	OnDecision func(Decision) error
+	// OnTrade, if set, receives each trades row as soon as its place in
+	// the table is known (trades.go), in table order: Result.Trades then
+	// stays empty (Result.TradeCount counts them). An error stops the run.
+	OnTrade func(Trade) error
 }
 
 // Result summarises a run.
@@ -105,11 +117,13 @@ type Result struct {
 	Signals     SignalOutcomes
 	Final       Snapshot
 	PeakEquity  float64
-	MaxDrawdown float64 // fraction of peak
-	Trades      []Trade
+	MaxDrawdown float64     // fraction of peak
+	Trades      []Trade     // sorted by OpenedAt; empty when Engine.OnTrade receives them
+	TradeCount  int64       // trades rows, handed on or in Trades
 	Replay      ReplayStats // replay strategy only
 	// Attribution is every attributed risk decision in decision order
-	// (attribution.go); empty when Config.NoAttribution.
+	// (attribution.go); empty when Config.NoAttribution or when
+	// Engine.OnDecision receives them.
 	Attribution []Decision
 	ShadowsMax  int64 // most counterfactual positions alive at once
 }
@@ -158,6 +172,7 @@ func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand
 	e.plan, _ = d.Strategy.Entry.plan()
 	e.cond = newCondState(&d.Strategy)
 	e.strat = Declarative{e}
+	e.declarative = true
 	e.mkt = Market{e}
 	e.exitAt = -1
 	if d.Strategy.Exit.At != "" {
@@ -224,6 +239,12 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 				return e.res, err
 			}
 			e.settleShadows(q.Time)
+			if err := e.flushDecisions(); err != nil {
+				return e.res, err
+			}
+			if err := e.flushTrades(); err != nil {
+				return e.res, err
+			}
 			group = q.Time
 			e.now = q.Time
 			e.noteInstant(q.Time)
@@ -364,6 +385,12 @@ func (e *Engine) afterQuotes() error {
 			return err
 		}
 	}
+	if err := e.flushDecisions(); err != nil {
+		return err
+	}
+	if err := e.flushTrades(); err != nil {
+		return err
+	}
 	if e.afterInstant != nil {
 		e.afterInstant()
 	}
@@ -398,24 +425,40 @@ func (e *Engine) monitor(pos *Position) error {
 		}
 		return nil
 	}
-	v := e.view(pos)
-	bid, ask := v.Bid, v.Ask
-	if why, err := e.strat.Exit(&e.mkt, v); err != nil || why != "" {
+	var (
+		bid, ask float64
+		why      string
+		err      error
+	)
+	if e.declarative {
+		// Declarative.Exit without filling a PositionView it never reads.
+		bid, ask = e.netQuote(pos)
+		why, err = e.exitRule(pos, bid, ask)
+	} else {
+		v := e.view(pos)
+		bid, ask = v.Bid, v.Ask
+		why, err = e.strat.Exit(&e.mkt, v)
+	}
+	if err != nil || why != "" {
 		if err != nil {
 			return fmt.Errorf("sim: strategy exit: %w", err)
 		}
 		return e.sendExit(pos, why)
 	}
-	act, err := e.rm.UpdateStop(pos.ExecID, bid, ask, now)
-	if err != nil {
-		return fmt.Errorf("sim: %w", err)
+	var act risk.Action
+	if pos.stop != nil { // looked up once, when the stop was added
+		act = e.rm.Stops().UpdateStop(pos.stop, bid, ask, now)
+	} else {
+		if act, err = e.rm.UpdateStop(pos.ExecID, bid, ask, now); err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
 	}
 	if act != risk.Exit {
 		return nil
 	}
 	pos.stopTriggered = true
 	reason := "trailing_stop"
-	if t, ok := e.rm.Stops().Get(pos.ExecID); ok && math.IsNaN(t.Best()) {
+	if t := pos.stop; t != nil && math.IsNaN(t.Best()) {
 		reason = "stop_loss" // fired before arming: the hard stop
 	}
 	e.attrStop(pos, reason)
@@ -695,6 +738,7 @@ func (e *Engine) filled(pos *Position, exit bool, net float64, reason string, ro
 		}); err != nil {
 			return fmt.Errorf("sim: %w", err)
 		}
+		pos.stop, _ = e.rm.Stops().Get(pos.ExecID) // nil: the layer is off
 		e.sched.add(item{at: pos.Expiry, class: classExpiry})
 		e.res.Signals.Opened++
 	}
@@ -722,7 +766,10 @@ func (e *Engine) close(pos *Position, exitPremium float64, reason string) error 
 		if err := e.rm.RemoveStop(utc(e.now), pos.ExecID, "position closed: "+reason); err != nil {
 			return fmt.Errorf("sim: %w", err)
 		}
+	} else {
+		e.rm.ForgetStop(pos.ExecID) // its trigger was its last event
 	}
+	pos.stop = nil
 	return nil
 }
 
@@ -883,17 +930,10 @@ func (e *Engine) finish() error {
 	}
 	e.res.Final = e.portfolioSnapshot()
 	e.res.PeakEquity = e.peak
-	for _, pos := range slices.Concat(e.pf.closed, e.pf.open) {
-		t := e.trade(pos)
-		if pos.state != posClosed {
-			t.PnL = pos.cash + e.marketValue(pos)
-			t.ExitPremium = nan
-		}
-		e.res.Trades = append(e.res.Trades, t)
+	if err := e.finishTrades(); err != nil {
+		return err
 	}
-	slices.SortStableFunc(e.res.Trades, func(a, b Trade) int { return cmpInt(a.OpenedAt, b.OpenedAt) })
-	e.finishAttribution()
-	return nil
+	return e.finishAttribution()
 }
 
 func (e *Engine) scheduleWake() {

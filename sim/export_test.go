@@ -49,3 +49,35 @@ func TradeBounds(tr Trade) (lo, hi float64) {
 	lo, hi = valueBounds(legs)
 	return premiumBounds(tr.Long, lo, hi)
 }
+
+// Retained counts what a run holds in memory that could grow with its
+// length, for the memory tests.
+type Retained struct {
+	Decisions   int // attributed decisions not yet handed on
+	Shadows     int // counterfactual positions alive
+	ShadowStops int // their private trailing stops
+	Closed      int // closed positions whose trades row is not handed on
+	Open        int // open positions
+	Stops       int // the risk manager's trailing stops
+	Schedule    int // scheduled events
+	Pending     int // orders waiting for quotes
+}
+
+// Retained is the run's current Retained.
+func (e *Engine) Retained() Retained {
+	r := Retained{Closed: len(e.pf.closed), Open: len(e.pf.open), Stops: e.rm.Stops().Len(),
+		Schedule: len(e.sched.items), Pending: len(e.pending)}
+	if a := e.attr; a != nil {
+		r.Decisions = len(a.open)
+		for _, l := range a.byUnder {
+			r.Shadows += len(l)
+		}
+		if a.stops != nil {
+			r.ShadowStops = a.stops.Len()
+		}
+	}
+	return r
+}
+
+// AfterInstant calls f after every instant's workflows.
+func (e *Engine) AfterInstant(f func()) { e.afterInstant = f }

@@ -1,7 +1,5 @@
 package sim
 
-import "github.com/optionsrisk/backtest/feeds"
-
 // This file owns the fill price model (broker.fill, see FillConfig): one net
 // price per share for the whole structure, single leg or spread.
 
@@ -58,7 +56,7 @@ func (e *Engine) netMid(pos *Position) float64 {
 }
 
 // slippage is one leg's slippage per share (broker.slippage).
-func (e *Engine) slippage(q *feeds.Quote) float64 {
+func (e *Engine) slippage(q *legQuote) float64 {
 	s := &e.cfg.Broker.Slippage
 	switch s.Model {
 	case "ticks":

@@ -75,6 +75,7 @@ func (p *PositionView) DTE() int { return p.e.dte(p.pos.Expiry) }
 // log, not from s; s.Exit still runs on the replayed positions.
 func (e *Engine) UseStrategy(s Strategy) {
 	e.strat = s
+	e.declarative = false
 	if e.cond == nil {
 		e.cond = &condState{} // Market.Vars reads the daily history
 	}

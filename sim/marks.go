@@ -31,7 +31,7 @@ type modelCache struct {
 // lastVol is the implied vol of a leg's last quote as feeds.ModelQuote
 // solves it: the vol that reprices its mid at its underlying price and
 // time, else the quote's IV, else 0.
-func (e *Engine) lastVol(c *feeds.Contract, last *feeds.Quote) float64 {
+func (e *Engine) lastVol(c *feeds.Contract, last *legQuote) float64 {
 	sigma := 0.0
 	exp := c.Expiry.UnixMicro()
 	if tLast := float64(exp-last.Time) / microsPerYear; tLast > 0 && last.UnderlyingPrice > 0 {
@@ -83,6 +83,12 @@ func (e *Engine) allFresh(pos *Position) bool {
 // markLeg values one leg: its quote when fresh, else the model (see
 // MarkConfig), floored at intrinsic value.
 func (e *Engine) markLeg(id feeds.ContractID) legMark {
+	// A fresh quote is its own mark: read it without the cache (the
+	// cached value would be this very quote's, as nothing but a new quote
+	// changes either).
+	if q := e.pf.quote(id); q.Time != 0 && e.fresh(id) {
+		return legMark{bid: q.Bid, ask: q.Ask, mid: mid(q), delta: q.Delta, gamma: q.Gamma}
+	}
 	if int(id) >= len(e.models) {
 		e.models = append(e.models, make([]modelCache, int(id)+1-len(e.models))...)
 	}
@@ -122,7 +128,7 @@ func (e *Engine) markLeg(id feeds.ContractID) legMark {
 // legs at the current spot (a call is worth at most the underlying).
 func (e *Engine) bounds(pos *Position) (lo, hi float64) {
 	lo, hi = pos.lo, pos.hi
-	s := e.pf.spot(pos.Symbol)
+	s := e.posSpot(pos)
 	var blo, bhi float64 // box of V
 	for _, l := range pos.Legs() {
 		up := l.strike
@@ -146,14 +152,39 @@ func (e *Engine) bounds(pos *Position) (lo, hi float64) {
 	return lo, hi
 }
 
+// posSpot is pf.spot(pos.Symbol) without the lookup by name: the
+// underlying of pos's first leg is pos.Symbol.
+func (e *Engine) posSpot(pos *Position) float64 {
+	if id := pos.legs[0].id; int(id) < len(e.pf.underOf) {
+		if u := e.pf.underOf[id]; u > 0 {
+			return e.pf.spots[u-1]
+		}
+	}
+	return e.pf.spot(pos.Symbol)
+}
+
 func clamp(x, lo, hi float64) float64 { return min(max(x, lo), hi) }
 
 // netMarks is pos's net premium per share as bid, ask and mid, each
 // inside the structure's bounds, and the number of legs marked by the
 // model. A bought leg is valued at its bid when selling the structure.
 func (e *Engine) netMarks(pos *Position) (bid, ask, mid float64, models int) {
-	for _, l := range pos.Legs() {
-		m := e.markLeg(l.id)
+	var ms [maxLegs]legMark
+	e.legMarks(pos, &ms)
+	return e.netFrom(pos, &ms)
+}
+
+// legMarks puts the mark of each of pos's legs in ms, in leg order.
+func (e *Engine) legMarks(pos *Position, ms *[maxLegs]legMark) {
+	for k, l := range pos.Legs() {
+		ms[k] = e.markLeg(l.id)
+	}
+}
+
+// netFrom is netMarks on the legs' marks ms (legMarks).
+func (e *Engine) netFrom(pos *Position, ms *[maxLegs]legMark) (bid, ask, mid float64, models int) {
+	for k, l := range pos.Legs() {
+		m := &ms[k]
 		if m.model {
 			models++
 		}
@@ -201,8 +232,15 @@ func (e *Engine) marketValue(pos *Position) float64 {
 // greeks are pos's delta and gamma in share equivalents: Σ over legs of
 // signed contracts × multiplier × per-share greek.
 func (e *Engine) greeks(pos *Position) (delta, gamma float64) {
-	for _, l := range pos.Legs() {
-		m := e.markLeg(l.id)
+	var ms [maxLegs]legMark
+	e.legMarks(pos, &ms)
+	return greeksFrom(pos, &ms)
+}
+
+// greeksFrom is greeks on the legs' marks ms (legMarks).
+func greeksFrom(pos *Position, ms *[maxLegs]legMark) (delta, gamma float64) {
+	for k, l := range pos.Legs() {
+		m := &ms[k]
 		n := float64(l.qty) * pos.Mult
 		delta += n * m.delta
 		gamma += n * m.gamma

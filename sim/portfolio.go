@@ -66,11 +66,13 @@ type Position struct {
 	cash          float64 // all cash flows of this position, commissions included
 	exitWanted    string  // exit reason waiting for the breaker to allow an order
 	stopTriggered bool
-	inflight      *order  // the position's latest order
-	seq           int64   // creation order
-	noMarket      bool    // a no_market row was recorded for the wanted exit
-	closedUntil   int64   // closed_market reject: no exit order before this
-	Width         float64 // largest strike distance of two legs of one right and expiry (structureWidth)
+	stop          *risk.TrailingStop // the risk manager's stop of this position; nil when none
+	exitAsked     bool               // attribution: the breaker's first block of its exit is attributed
+	inflight      *order             // the position's latest order
+	seq           int64              // creation order
+	noMarket      bool               // a no_market row was recorded for the wanted exit
+	closedUntil   int64              // closed_market reject: no exit order before this
+	Width         float64            // largest strike distance of two legs of one right and expiry (structureWidth)
 }
 
 // Legs returns the position's legs as (contract, signed qty) pairs.
@@ -85,13 +87,13 @@ func (p *Position) RealizedPnL() float64 { return p.cash }
 // depend on map iteration.
 type Portfolio struct {
 	contracts *feeds.Contracts
-	marks     []feeds.Quote // by ContractID; Time 0 = never quoted
-	underOf   []int32       // by ContractID: 1 + index in unders; 0 = not yet quoted
-	unders    []string      // underlyings in the order first quoted
-	spots     []float64     // latest underlying price quoted, by underlying
-	spotAt    []int64       // time of that price, by underlying
-	moved     []bool        // by underlying: quoted in the current instant
-	movedList []int32       // underlyings quoted in the current instant
+	marks     []legQuote // by ContractID; Time 0 = never quoted
+	underOf   []int32    // by ContractID: 1 + index in unders; 0 = not yet quoted
+	unders    []string   // underlyings in the order first quoted
+	spots     []float64  // latest underlying price quoted, by underlying
+	spotAt    []int64    // time of that price, by underlying
+	moved     []bool     // by underlying: quoted in the current instant
+	movedList []int32    // underlyings quoted in the current instant
 	// openSpot is each underlying's first price at or after the session
 	// open of the local day openDay (its midnight, µs): AM-settled options
 	// settle against it.
@@ -103,7 +105,10 @@ type Portfolio struct {
 	cash     float64
 	realized float64
 	open     []*Position // open order; closing removes in place
-	closed   []*Position
+	closed   []*Position // closed, trades row not yet handed on (flushTrades)
+	// closedNew: a position closed since the last flushTrades, or one
+	// waits only for the clock.
+	closedNew bool
 }
 
 func newPortfolio(contracts *feeds.Contracts, capital float64) *Portfolio {
@@ -118,7 +123,7 @@ func (p *Portfolio) mark(q *feeds.Quote) {
 	if id >= len(p.marks) {
 		p.grow(id + 1)
 	}
-	p.marks[id] = *q
+	p.marks[id] = legQuote{Time: q.Time, Bid: q.Bid, Ask: q.Ask, UnderlyingPrice: q.UnderlyingPrice, IV: q.IV, Delta: q.Delta, Gamma: q.Gamma}
 	u := p.underOf[id]
 	if u == 0 {
 		u = p.underlying(q.Contract)
@@ -167,14 +172,28 @@ func (p *Portfolio) grow(n int) {
 	p.underOf = slices.Grow(p.underOf, n-len(p.underOf))[:n]
 }
 
-func (p *Portfolio) quote(id feeds.ContractID) *feeds.Quote {
+func (p *Portfolio) quote(id feeds.ContractID) *legQuote {
 	if int(id) >= len(p.marks) {
 		p.grow(int(id) + 1)
 	}
 	return &p.marks[id]
 }
 
-func mid(q *feeds.Quote) float64 { return (q.Bid + q.Ask) / 2 }
+func mid(q *legQuote) float64 { return (q.Bid + q.Ask) / 2 }
+
+// legQuote is a contract's latest quote as the engine keeps it: the fields
+// of feeds.Quote it reads (56 of its 80 bytes: storing every quote is the
+// per-quote hot path, and a smaller table stays in cache).
+type legQuote struct {
+	Time            int64
+	Bid, Ask        float64
+	UnderlyingPrice float64
+	IV              float64
+	Delta, Gamma    float64
+}
+
+// Mid is feeds.Quote.Mid.
+func (q *legQuote) Mid() float64 { return (q.Bid + q.Ask) / 2 }
 
 func (p *Portfolio) add(pos *Position) {
 	p.open = append(p.open, pos)
@@ -193,6 +212,7 @@ func (p *Portfolio) remove(pos *Position) {
 		p.byUnder[u] = slices.Delete(p.byUnder[u], j, j+1)
 	}
 	p.closed = append(p.closed, pos)
+	p.closedNew = true
 }
 
 // flow books a cash flow of a position.
@@ -218,11 +238,13 @@ func (e *Engine) portfolioSnapshot() Snapshot {
 		if pos.state == posOpening {
 			continue
 		}
-		_, _, m, models := e.netMarks(pos)
+		var ms [maxLegs]legMark // each leg marked once for both
+		e.legMarks(pos, &ms)
+		_, _, m, models := e.netFrom(pos, &ms)
 		v := pos.sign() * m * pos.units()
 		mv += v
 		s.Unrealized += v + pos.cash
-		d, g := e.greeks(pos)
+		d, g := greeksFrom(pos, &ms)
 		s.Delta += d
 		s.Gamma += g
 		s.Open++
@@ -243,16 +265,22 @@ type exposure struct {
 
 var _ risk.Exposure = (*exposure)(nil)
 
+// The engine reuses one exposure: the limits checker reads it during the
+// call only.
 func (e *Engine) exposure() *exposure {
-	x := &exposure{}
+	x := &e.expo
+	*x = exposure{symbols: x.symbols[:0], symDelta: x.symDelta[:0], symValue: x.symValue[:0]}
 	mv := 0.0
 	for _, pos := range e.pf.open {
 		if pos.state == posOpening {
 			continue
 		}
-		d, g := e.greeks(pos)
+		var ms [maxLegs]legMark // each leg marked once for both
+		e.legMarks(pos, &ms)
+		d, g := greeksFrom(pos, &ms)
 		v := e.riskValue(pos, pos.EntryPremium)
-		mv += e.marketValue(pos)
+		_, _, m, _ := e.netFrom(pos, &ms)
+		mv += pos.sign() * m * pos.units()
 		x.delta += d
 		x.gamma += g
 		x.total += v

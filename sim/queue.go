@@ -1,7 +1,5 @@
 package sim
 
-import "container/heap"
-
 // class orders scheduled events that fall at the same instant. Quotes at an
 // instant are applied between classBeforeQuotes and classAfterQuotes: a
 // breaker wake-up or a broker answer due at t happens before the market data
@@ -29,14 +27,17 @@ type item struct {
 }
 
 // schedule is a min-heap by (at, class, seq). Never ordered by pointer or
-// goroutine timing, so a run replays identically.
+// goroutine timing, so a run replays identically. (at, class, seq) is a
+// total order (seq is unique), so the pop order is the heap's whatever
+// its layout. Typed by hand: no boxing of items through container/heap.
 type schedule struct {
 	items []item
 	seq   uint64
 }
 
 func (s *schedule) Len() int { return len(s.items) }
-func (s *schedule) Less(i, j int) bool {
+
+func (s *schedule) less(i, j int) bool {
 	a, b := &s.items[i], &s.items[j]
 	if a.at != b.at {
 		return a.at < b.at
@@ -46,20 +47,19 @@ func (s *schedule) Less(i, j int) bool {
 	}
 	return a.seq < b.seq
 }
-func (s *schedule) Swap(i, j int) { s.items[i], s.items[j] = s.items[j], s.items[i] }
-func (s *schedule) Push(x any)    { s.items = append(s.items, x.(item)) }
-func (s *schedule) Pop() any {
-	n := len(s.items) - 1
-	it := s.items[n]
-	s.items[n] = item{}
-	s.items = s.items[:n]
-	return it
-}
 
 func (s *schedule) add(it item) {
 	s.seq++
 	it.seq = s.seq
-	heap.Push(s, it)
+	s.items = append(s.items, it)
+	for j := len(s.items) - 1; j > 0; {
+		i := (j - 1) / 2
+		if !s.less(j, i) {
+			break
+		}
+		s.items[i], s.items[j] = s.items[j], s.items[i]
+		j = i
+	}
 }
 
 // peek returns the earliest item; ok is false when the schedule is empty.
@@ -70,7 +70,30 @@ func (s *schedule) peek() (item, bool) {
 	return s.items[0], true
 }
 
-func (s *schedule) pop() item { return heap.Pop(s).(item) }
+// pop removes and returns the earliest item.
+func (s *schedule) pop() item {
+	n := len(s.items) - 1
+	it := s.items[0]
+	s.items[0] = s.items[n]
+	s.items[n] = item{}
+	s.items = s.items[:n]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		j := l
+		if r := l + 1; r < n && s.less(r, l) {
+			j = r
+		}
+		if !s.less(j, i) {
+			break
+		}
+		s.items[i], s.items[j] = s.items[j], s.items[i]
+		i = j
+	}
+	return it
+}
 
 // before reports whether it runs before the quotes at instant t.
 func (it item) before(t int64) bool {

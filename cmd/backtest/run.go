@@ -130,7 +130,7 @@ func toJSON(o *runner.Outcome) runJSON {
 	r := o.Result
 	return runJSON{
 		RunID: o.RunID, RunDir: o.RunDir, PnL: r.Final.Equity - r.Capital,
-		Equity: r.Final.Equity, Trades: len(r.Trades), Orders: r.Orders, Filled: r.Filled, Rejected: r.Rejected,
+		Equity: r.Final.Equity, Trades: int(r.TradeCount), Orders: r.Orders, Filled: r.Filled, Rejected: r.Rejected,
 		Blocked: r.Blocked, Quotes: r.Quotes, MaxDD: r.MaxDrawdown, Events: o.Events, Quality: q,
 		Signals: o.Signals, Warnings: runWarnings(o), ElapsedMS: o.Elapsed.Milliseconds(),
 	}
@@ -140,7 +140,7 @@ func toJSON(o *runner.Outcome) runJSON {
 // nothing, with its main reason.
 func runWarnings(o *runner.Outcome) []string {
 	var w []string
-	if len(o.Result.Trades) == 0 {
+	if o.Result.TradeCount == 0 {
 		reason := "no entry signal outcomes were recorded"
 		if o.Signals != nil {
 			reason = o.Signals.MainReason()

@@ -71,10 +71,11 @@ func optTime(us int64) (t time.Time) {
 	return feeds.MicrosTime(us)
 }
 
-// writeTrades writes one trades row per position of the run.
-func writeTrades(w *lake.Writer[lake.TradeRow], runID string, trades []sim.Trade) error {
-	for i := range trades {
-		t := &trades[i]
+// tradeWriter hands each trades row to the trades table as the engine
+// delivers them (Engine.OnTrade: in table order, as soon as a row's place
+// is known): the run keeps no closed position longer than it must.
+func tradeWriter(w *lake.Writer[lake.TradeRow], runID string) func(sim.Trade) error {
+	return func(t sim.Trade) error {
 		side := "short"
 		if t.Long {
 			side = "long"
@@ -87,14 +88,16 @@ func writeTrades(w *lake.Writer[lake.TradeRow], runID string, trades []sim.Trade
 		}); err != nil {
 			return fmt.Errorf("runner: trades: %w", err)
 		}
+		return nil
 	}
-	return nil
 }
 
-// writeAttribution writes one attribution row per attributed risk decision.
-func writeAttribution(w *lake.Writer[lake.AttributionRow], runID string, ds []sim.Decision) error {
-	for i := range ds {
-		d := &ds[i]
+// attributionWriter hands each attributed risk decision to the
+// attribution table as soon as the engine knows it is final (in decision
+// order, as Engine.OnDecision delivers them): the run keeps only the
+// decisions still open in memory.
+func attributionWriter(w *lake.Writer[lake.AttributionRow], runID string) func(sim.Decision) error {
+	return func(d sim.Decision) error {
 		if err := w.Write(lake.AttributionRow{
 			RunID: runID, Seq: d.Seq, EventTime: feeds.MicrosTime(d.Time), Component: d.Component, EventType: d.Event,
 			Rule: d.Rule, ExecutionID: d.ExecutionID, Contract: d.Contract, ActualPnL: d.Actual,
@@ -102,8 +105,8 @@ func writeAttribution(w *lake.Writer[lake.AttributionRow], runID string, ds []si
 		}); err != nil {
 			return fmt.Errorf("runner: attribution: %w", err)
 		}
+		return nil
 	}
-	return nil
 }
 
 // legsJSON is a trade's legs as a JSON array, keys in a fixed order.

@@ -327,13 +327,9 @@ func simulate(ctx context.Context, o Options, l *scenarios.Loaded, cfg sim.Confi
 	}
 	eng.Progress = o.Progress
 	eng.EventSeq = events.Seq
+	eng.OnDecision = attributionWriter(attrib, id)
+	eng.OnTrade = tradeWriter(trades, id)
 	res, runErr := eng.Run(ctx)
-	if runErr == nil {
-		runErr = writeTrades(trades, id, res.Trades)
-	}
-	if runErr == nil {
-		runErr = writeAttribution(attrib, id, res.Attribution)
-	}
 	if runErr == nil && res.Quotes == 0 {
 		runErr = fmt.Errorf("%w: %s: the feed has no quotes between %s and %s", ErrBadInput, l.File,
 			l.Period.Start.Format("2006-01-02"), l.Period.End.Format("2006-01-02"))
