@@ -50,7 +50,7 @@ func (r *Run) loadAttribution(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
-	if err := snap.CreateView(ctx, r.DB, lake.AttributionTable); err != nil {
+	if err := r.createView(ctx, snap, lake.AttributionTable); err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
 	r.HasAttribution = true

@@ -149,7 +149,10 @@ type Run struct {
 	Loc      *time.Location // the session's zone, for days
 	Equity   []EquityPoint
 	Fills    []Fill
-	DB       *sql.DB // views risk_events, fills, equity of this run
+	// DB is the run's own connection to the process's reports database
+	// (db.go), with temporary views risk_events, fills, equity (and
+	// attribution) of this run.
+	DB *sql.Conn
 
 	// Attribution is the attribution table in seq order (attribution.go);
 	// HasAttribution is false for run folders written before it existed.
@@ -159,7 +162,7 @@ type Run struct {
 	columns map[string]bool // "view.column" of the loaded views' Delta schemas
 }
 
-// Close releases the DuckDB connection.
+// Close releases the DuckDB connection, and the run's views with it.
 func (r *Run) Close() error { return r.DB.Close() }
 
 // Load opens a run folder (published or staged).
@@ -193,7 +196,7 @@ func Load(ctx context.Context, dir string) (*Run, error) {
 			}
 		}
 	}
-	if r.DB, err = lake.OpenDuckDB(); err != nil {
+	if r.DB, err = connect(ctx); err != nil {
 		return nil, err
 	}
 	for _, t := range []string{lake.RiskEventsTable, lake.FillsTable, lake.EquityTable} {
@@ -202,7 +205,7 @@ func Load(ctx context.Context, dir string) (*Run, error) {
 			r.DB.Close()
 			return nil, fmt.Errorf("reports: %w", err)
 		}
-		if err := snap.CreateView(ctx, r.DB, t); err != nil {
+		if err := r.createView(ctx, snap, t); err != nil {
 			r.DB.Close()
 			return nil, fmt.Errorf("reports: %w", err)
 		}
