@@ -160,6 +160,11 @@ type Run struct {
 	HasAttribution bool
 
 	columns map[string]bool // "view.column" of the loaded views' Delta schemas
+
+	// Facts of risk_events read once for the summary and the charts
+	// (riskevents.go); nil until read.
+	counts *[]riskCount
+	steps  *[]riskStep
 }
 
 // Close releases the DuckDB connection, and the run's views with it.
