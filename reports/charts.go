@@ -937,11 +937,18 @@ func downsampleMinMax(xs, ys []float64, maxPts int) ([]float64, []float64) {
 	return append(ox, xs[n-1]), append(oy, ys[n-1])
 }
 
+// newChartCanvas makes the SVG canvas of a chart: svgCanvas, which writes
+// vgsvg's bytes faster (tests switch to vgsvg to compare).
+var newChartCanvas = func(w, h vg.Length) vg.CanvasWriterTo { return newSVGCanvas(w, h) }
+
+// vgsvgCanvas is gonum's own SVG canvas.
+func vgsvgCanvas(w, h vg.Length) vg.CanvasWriterTo { return vgsvg.New(w, h) }
+
 // renderSVG draws p as SVG fit for inlining in HTML: no XML prologue, no
 // comment, no xlink namespace, a generic font fallback, and a size set by
 // the page's CSS.
 func renderSVG(p *plot.Plot) (template.HTML, error) {
-	c := vgsvg.New(chartW, chartH)
+	c := newChartCanvas(chartW, chartH)
 	dc := draw.New(c)
 	// The legend goes in a strip right of the plot, where it cannot hide
 	// data; every chart keeps the strip so that their time axes line up.
