@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -99,5 +100,44 @@ func TestRunsHaveTheirOwnViews(t *testing.T) {
 		if err != nil {
 			t.Errorf("report %d: %v", i, err)
 		}
+	}
+}
+
+// A big run's report (a database of its own, DuckDB's default threads)
+// equals the report of the shared single-threaded database.
+func TestBigRunOwnDatabase(t *testing.T) {
+	a, sa := fixtureRun(t, "big")
+	want := renderHTML(t, a, sa)
+	defer reports.SetParallelRows(reports.SetParallelRows(0))
+	ctx := context.Background()
+	for range 2 { // the second Load checks the first one's database is not reused
+		r, err := reports.Load(ctx, a.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := reports.Summarize(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := renderHTML(t, r, s); !bytes.Equal(got, want) {
+			t.Error("the report of a run with its own database differs")
+		}
+		var threads int64
+		if err := r.DB.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&threads); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if runtime.NumCPU() > 1 && threads < 2 {
+			t.Errorf("a big run's database runs %d threads on %d CPUs", threads, runtime.NumCPU())
+		}
+	}
+	var threads int64
+	if err := a.DB.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&threads); err != nil {
+		t.Fatal(err)
+	}
+	if threads != 1 {
+		t.Errorf("the shared database runs %d threads, want 1", threads)
 	}
 }

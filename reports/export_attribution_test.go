@@ -17,3 +17,11 @@ func UseVGSVG(on bool) {
 
 // FormatG5 is appendG5 as a string.
 func FormatG5(v float64) string { return string(appendG5(nil, v)) }
+
+// SetParallelRows sets the size above which a run's report gets a DuckDB
+// database of its own; it returns the previous value.
+func SetParallelRows(n int64) int64 {
+	old := parallelRows
+	parallelRows = n
+	return old
+}

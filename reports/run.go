@@ -152,7 +152,8 @@ type Run struct {
 	// DB is the run's own connection to the process's reports database
 	// (db.go), with temporary views risk_events, fills, equity (and
 	// attribution) of this run.
-	DB *sql.Conn
+	DB  *sql.Conn
+	own *sql.DB // the database of a big run (db.go), closed with the run
 
 	// Attribution is the attribution table in seq order (attribution.go);
 	// HasAttribution is false for run folders written before it existed.
@@ -167,8 +168,17 @@ type Run struct {
 	steps  *[]riskStep
 }
 
-// Close releases the DuckDB connection, and the run's views with it.
-func (r *Run) Close() error { return r.DB.Close() }
+// Close releases the DuckDB connection, and the run's views with it (and
+// the run's own database, if it has one).
+func (r *Run) Close() error {
+	err := r.DB.Close()
+	if r.own != nil {
+		if err2 := r.own.Close(); err == nil {
+			err = err2
+		}
+	}
+	return err
+}
 
 // Load opens a run folder (published or staged).
 func Load(ctx context.Context, dir string) (*Run, error) {
@@ -201,31 +211,38 @@ func Load(ctx context.Context, dir string) (*Run, error) {
 			}
 		}
 	}
-	if r.DB, err = connect(ctx); err != nil {
+	snaps := make([]*lake.TableSnapshot, 3)
+	var rows int64
+	for i, t := range []string{lake.RiskEventsTable, lake.FillsTable, lake.EquityTable} {
+		if snaps[i], err = lake.Snapshot(filepath.Join(dir, t), -1); err != nil {
+			return nil, fmt.Errorf("reports: %w", err)
+		}
+		if n, ok := snaps[i].NumRecords(); ok && rows >= 0 {
+			rows += n
+		} else {
+			rows = -1 // unknown: take the big run's path
+		}
+	}
+	if r.DB, r.own, err = connect(ctx, rows); err != nil {
 		return nil, err
 	}
-	for _, t := range []string{lake.RiskEventsTable, lake.FillsTable, lake.EquityTable} {
-		snap, err := lake.Snapshot(filepath.Join(dir, t), -1)
-		if err != nil {
-			r.DB.Close()
+	for i, t := range []string{lake.RiskEventsTable, lake.FillsTable, lake.EquityTable} {
+		if err := r.createView(ctx, snaps[i], t); err != nil {
+			r.Close()
 			return nil, fmt.Errorf("reports: %w", err)
 		}
-		if err := r.createView(ctx, snap, t); err != nil {
-			r.DB.Close()
-			return nil, fmt.Errorf("reports: %w", err)
-		}
-		r.addColumns(t, snap)
+		r.addColumns(t, snaps[i])
 	}
 	if err := r.loadEquity(ctx); err != nil {
-		r.DB.Close()
+		r.Close()
 		return nil, err
 	}
 	if err := r.loadFills(ctx); err != nil {
-		r.DB.Close()
+		r.Close()
 		return nil, err
 	}
 	if err := r.loadAttribution(ctx); err != nil {
-		r.DB.Close()
+		r.Close()
 		return nil, err
 	}
 	return r, nil
