@@ -174,8 +174,14 @@ func attributionTables(r *Run, s *Summary) []reportTable {
 				fmtPct(objF(ro, "saved_share") * 100), fmtMoney(objF(ro, "largest_save")), fmtMoney(objF(ro, "largest_cost")), ""})
 		}
 	}
-	sorted := slices.Clone(r.Attribution)
-	slices.SortStableFunc(sorted, func(a, b Attributed) int { return cmp.Compare(a.Save, b.Save) })
+	// Decisions by saving, ascending (ties in seq order): indices sorted,
+	// not the decisions (a year of them, ~150 bytes each).
+	order := make([]int32, len(r.Attribution))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(r.Attribution[a].Save, r.Attribution[b].Save) })
+	sorted := func(i int) Attributed { return r.Attribution[order[i]] }
 	top := func(id, title string, ds []Attributed) reportTable {
 		t := reportTable{ID: id, Title: title,
 			Head:  []string{"seq", "time", "layer", "event", "rule", "execution id", "contract", "actual P&L", "counterfactual P&L", "saved", "counterfactual ended"},
@@ -190,11 +196,11 @@ func attributionTables(r *Run, s *Summary) []reportTable {
 		return t
 	}
 	var costly, valuable []Attributed
-	for i := 0; i < len(sorted) && i < 10 && sorted[i].Save < 0; i++ {
-		costly = append(costly, sorted[i])
+	for i := 0; i < len(order) && i < 10 && sorted(i).Save < 0; i++ {
+		costly = append(costly, sorted(i))
 	}
-	for i := len(sorted) - 1; i >= 0 && len(sorted)-i <= 10 && sorted[i].Save > 0; i-- {
-		valuable = append(valuable, sorted[i])
+	for i := len(order) - 1; i >= 0 && len(order)-i <= 10 && sorted(i).Save > 0; i-- {
+		valuable = append(valuable, sorted(i))
 	}
 	return []reportTable{wf,
 		top("attribution-costly", "The ten most expensive risk decisions", costly),

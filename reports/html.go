@@ -16,7 +16,10 @@ import (
 // headline metrics, the charts and the tables of report.md. The same run
 // gives the same bytes.
 func WriteHTML(ctx context.Context, w io.Writer, r *Run, s *Summary) error {
-	c := buildReportContent(r, s)
+	return writeHTML(ctx, w, r, s, buildReportContent(r, s))
+}
+
+func writeHTML(ctx context.Context, w io.Writer, r *Run, s *Summary, c reportContent) error {
 	charts, err := runCharts(ctx, r)
 	if err != nil {
 		return err
