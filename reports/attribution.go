@@ -3,7 +3,6 @@ package reports
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"image/color"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -54,24 +54,24 @@ func (r *Run) loadAttribution(ctx context.Context) error {
 		return fmt.Errorf("reports: %w", err)
 	}
 	r.HasAttribution = true
-	rows, err := r.DB.QueryContext(ctx, `SELECT seq, event_time, component, event_type, coalesce(rule, ''),
+	err = r.queryArrow(ctx, `SELECT seq, event_time, component, event_type, coalesce(rule, ''),
 		coalesce(execution_id, ''), coalesce(contract, ''), actual_pnl, counterfactual_pnl, saved,
-		coalesce(counterfactual_end, '') FROM attribution ORDER BY seq, execution_id`)
+		coalesce(counterfactual_end, '') FROM attribution ORDER BY seq, execution_id`,
+		func(rec arrow.RecordBatch) error {
+			c := colReader{rec: rec}
+			for i := range int(rec.NumRows()) {
+				r.Attribution = append(r.Attribution, Attributed{
+					Seq: c.i64(0, i), Time: c.time(1, i), Component: c.str(2, i), Event: c.str(3, i), Rule: c.str(4, i),
+					ExecutionID: c.str(5, i), Contract: c.str(6, i),
+					Actual: c.f64OrNaN(7, i), Counterfactual: c.f64OrNaN(8, i), Save: c.f64OrNaN(9, i), Ending: c.str(10, i),
+				})
+			}
+			return c.err
+		})
 	if err != nil {
 		return fmt.Errorf("reports: attribution: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var a Attributed
-		var act, cf, saved sql.NullFloat64
-		if err := rows.Scan(&a.Seq, &a.Time, &a.Component, &a.Event, &a.Rule, &a.ExecutionID, &a.Contract, &act, &cf, &saved, &a.Ending); err != nil {
-			return fmt.Errorf("reports: attribution: %w", err)
-		}
-		a.Time = a.Time.UTC()
-		a.Actual, a.Counterfactual, a.Save = nullF(act), nullF(cf), nullF(saved)
-		r.Attribution = append(r.Attribution, a)
-	}
-	return rows.Err()
+	return nil
 }
 
 // attributionStats is one group's figures.
