@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -313,13 +312,6 @@ func (r *Run) loadFills(ctx context.Context) error {
 		return fmt.Errorf("reports: fills: %w", err)
 	}
 	return nil
-}
-
-func nullF(v sql.NullFloat64) float64 {
-	if !v.Valid {
-		return math.NaN()
-	}
-	return v.Float64
 }
 
 // lookup walks a decoded YAML document by a dotted path.
