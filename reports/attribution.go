@@ -3,7 +3,6 @@ package reports
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"image/color"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -50,28 +50,28 @@ func (r *Run) loadAttribution(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
-	if err := snap.CreateView(ctx, r.DB, lake.AttributionTable); err != nil {
+	if err := r.createView(ctx, snap, lake.AttributionTable); err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
 	r.HasAttribution = true
-	rows, err := r.DB.QueryContext(ctx, `SELECT seq, event_time, component, event_type, coalesce(rule, ''),
+	err = r.queryArrow(ctx, `SELECT seq, event_time, component, event_type, coalesce(rule, ''),
 		coalesce(execution_id, ''), coalesce(contract, ''), actual_pnl, counterfactual_pnl, saved,
-		coalesce(counterfactual_end, '') FROM attribution ORDER BY seq, execution_id`)
+		coalesce(counterfactual_end, '') FROM attribution ORDER BY seq, execution_id`,
+		func(rec arrow.RecordBatch) error {
+			c := colReader{rec: rec}
+			for i := range int(rec.NumRows()) {
+				r.Attribution = append(r.Attribution, Attributed{
+					Seq: c.i64(0, i), Time: c.time(1, i), Component: c.str(2, i), Event: c.str(3, i), Rule: c.str(4, i),
+					ExecutionID: c.str(5, i), Contract: c.str(6, i),
+					Actual: c.f64OrNaN(7, i), Counterfactual: c.f64OrNaN(8, i), Save: c.f64OrNaN(9, i), Ending: c.str(10, i),
+				})
+			}
+			return c.err
+		})
 	if err != nil {
 		return fmt.Errorf("reports: attribution: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var a Attributed
-		var act, cf, saved sql.NullFloat64
-		if err := rows.Scan(&a.Seq, &a.Time, &a.Component, &a.Event, &a.Rule, &a.ExecutionID, &a.Contract, &act, &cf, &saved, &a.Ending); err != nil {
-			return fmt.Errorf("reports: attribution: %w", err)
-		}
-		a.Time = a.Time.UTC()
-		a.Actual, a.Counterfactual, a.Save = nullF(act), nullF(cf), nullF(saved)
-		r.Attribution = append(r.Attribution, a)
-	}
-	return rows.Err()
+	return nil
 }
 
 // attributionStats is one group's figures.
@@ -174,8 +174,14 @@ func attributionTables(r *Run, s *Summary) []reportTable {
 				fmtPct(objF(ro, "saved_share") * 100), fmtMoney(objF(ro, "largest_save")), fmtMoney(objF(ro, "largest_cost")), ""})
 		}
 	}
-	sorted := slices.Clone(r.Attribution)
-	slices.SortStableFunc(sorted, func(a, b Attributed) int { return cmp.Compare(a.Save, b.Save) })
+	// Decisions by saving, ascending (ties in seq order): indices sorted,
+	// not the decisions (a year of them, ~150 bytes each).
+	order := make([]int32, len(r.Attribution))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(r.Attribution[a].Save, r.Attribution[b].Save) })
+	sorted := func(i int) Attributed { return r.Attribution[order[i]] }
 	top := func(id, title string, ds []Attributed) reportTable {
 		t := reportTable{ID: id, Title: title,
 			Head:  []string{"seq", "time", "layer", "event", "rule", "execution id", "contract", "actual P&L", "counterfactual P&L", "saved", "counterfactual ended"},
@@ -190,11 +196,11 @@ func attributionTables(r *Run, s *Summary) []reportTable {
 		return t
 	}
 	var costly, valuable []Attributed
-	for i := 0; i < len(sorted) && i < 10 && sorted[i].Save < 0; i++ {
-		costly = append(costly, sorted[i])
+	for i := 0; i < len(order) && i < 10 && sorted(i).Save < 0; i++ {
+		costly = append(costly, sorted(i))
 	}
-	for i := len(sorted) - 1; i >= 0 && len(sorted)-i <= 10 && sorted[i].Save > 0; i-- {
-		valuable = append(valuable, sorted[i])
+	for i := len(order) - 1; i >= 0 && len(order)-i <= 10 && sorted(i).Save > 0; i-- {
+		valuable = append(valuable, sorted(i))
 	}
 	return []reportTable{wf,
 		top("attribution-costly", "The ten most expensive risk decisions", costly),

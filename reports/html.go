@@ -16,7 +16,10 @@ import (
 // headline metrics, the charts and the tables of report.md. The same run
 // gives the same bytes.
 func WriteHTML(ctx context.Context, w io.Writer, r *Run, s *Summary) error {
-	c := buildReportContent(r, s)
+	return writeHTML(ctx, w, r, s, buildReportContent(r, s))
+}
+
+func writeHTML(ctx context.Context, w io.Writer, r *Run, s *Summary, c reportContent) error {
 	charts, err := runCharts(ctx, r)
 	if err != nil {
 		return err
@@ -89,6 +92,7 @@ func WriteCompareHTML(ctx context.Context, w io.Writer, runs []*Run, sums []*Sum
 	for i := range page.Tables[0].Rows {
 		page.Tables[0].Rows[i][0].Swatch = colorCSS(i)
 	}
+	page.Tables[0].Body = tableBody(page.Tables[0].Rows) // "": swatches are the template's
 	return renderPage(w, page)
 }
 
@@ -130,6 +134,10 @@ type htmlTable struct {
 	Wide            bool // spans the page: many columns
 	Head            []htmlCell
 	Rows            [][]htmlCell
+	// Body is Rows rendered (tableBody) when no cell has a Swatch: a long
+	// table through the template's reflection cost more than the rest of
+	// the page. Empty: the template renders Rows.
+	Body template.HTML
 }
 
 func htmlTableOf(t reportTable) htmlTable {
@@ -145,7 +153,67 @@ func htmlTableOf(t reportTable) htmlTable {
 		}
 		h.Rows = append(h.Rows, cells)
 	}
+	h.Body = tableBody(h.Rows)
 	return h
+}
+
+// tableBody renders rows as the "table" template does ("\n<tr><td>…</td></tr>"
+// a row, cells escaped as html/template escapes text), or "" when a cell
+// has a Swatch (a CSS value in an attribute: left to the template).
+func tableBody(rows [][]htmlCell) template.HTML {
+	n := 0
+	for _, row := range rows {
+		for _, c := range row {
+			if c.Swatch != "" {
+				return ""
+			}
+			n += len(c.Text) + 24
+		}
+		n += 10
+	}
+	b := make([]byte, 0, n)
+	for _, row := range rows {
+		b = append(b, "\n<tr>"...)
+		for _, c := range row {
+			if c.Num {
+				b = append(b, `<td class="num">`...)
+			} else {
+				b = append(b, "<td>"...)
+			}
+			b = appendHTMLText(b, c.Text)
+			b = append(b, "</td>"...)
+		}
+		b = append(b, "</tr>"...)
+	}
+	return template.HTML(b)
+}
+
+// htmlTextEscapes are html/template's replacements in text and quoted
+// attribute values (its htmlReplacementTable).
+var htmlTextEscapes = [...]string{
+	0:    "\uFFFD",
+	'"':  "&#34;",
+	'&':  "&amp;",
+	'\'': "&#39;",
+	'+':  "&#43;",
+	'<':  "&lt;",
+	'>':  "&gt;",
+}
+
+// appendHTMLText appends s escaped as html/template escapes a string in
+// a text node: the runes of htmlTextEscapes replaced, every other byte
+// (invalid UTF-8 too) kept.
+func appendHTMLText(b []byte, s string) []byte {
+	written := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if int(c) < len(htmlTextEscapes) && htmlTextEscapes[c] != "" {
+			b = append(b, s[written:i]...)
+			b = append(b, htmlTextEscapes[c]...)
+			written = i + 1
+		}
+	}
+	return append(b, s[written:]...)
 }
 
 func renderPage(w io.Writer, p htmlPage) error {
@@ -209,8 +277,8 @@ var pageTemplate = template.Must(template.New("page").Parse(strings.TrimSpace(`
 <h3>{{.Title}}</h3>
 <table>
 <thead><tr>{{range .Head}}<th{{if .Num}} class="num"{{end}}>{{.Text}}</th>{{end}}</tr></thead>
-<tbody>{{range .Rows}}
-<tr>{{range .}}<td{{if .Num}} class="num"{{end}}>{{if .Swatch}}<span class="swatch" style="background: {{.Swatch}}"></span>{{end}}{{.Text}}</td>{{end}}</tr>{{end}}
+<tbody>{{if .Body}}{{.Body}}{{else}}{{range .Rows}}
+<tr>{{range .}}<td{{if .Num}} class="num"{{end}}>{{if .Swatch}}<span class="swatch" style="background: {{.Swatch}}"></span>{{end}}{{.Text}}</td>{{end}}</tr>{{end}}{{end}}
 </tbody>
 </table>{{if not .Rows}}
 <p class="none">none</p>{{end}}{{if .Note}}

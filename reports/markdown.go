@@ -43,7 +43,10 @@ type reportContent struct {
 // WriteMarkdown writes report.md: the headline and tables of report.html
 // (without charts), for pull requests. It holds no wall-clock values.
 func WriteMarkdown(w io.Writer, r *Run, s *Summary) error {
-	c := buildReportContent(r, s)
+	return writeMarkdown(w, buildReportContent(r, s))
+}
+
+func writeMarkdown(w io.Writer, c reportContent) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", mdLine(c.Title))
 	if c.Description != "" {

@@ -8,11 +8,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/goccy/go-yaml"
 
 	"github.com/optionsrisk/backtest/lake"
@@ -149,7 +149,11 @@ type Run struct {
 	Loc      *time.Location // the session's zone, for days
 	Equity   []EquityPoint
 	Fills    []Fill
-	DB       *sql.DB // views risk_events, fills, equity of this run
+	// DB is the run's own connection to the process's reports database
+	// (db.go), with temporary views risk_events, fills, equity (and
+	// attribution) of this run.
+	DB  *sql.Conn
+	own *sql.DB // the database of a big run (db.go), closed with the run
 
 	// Attribution is the attribution table in seq order (attribution.go);
 	// HasAttribution is false for run folders written before it existed.
@@ -157,10 +161,24 @@ type Run struct {
 	HasAttribution bool
 
 	columns map[string]bool // "view.column" of the loaded views' Delta schemas
+
+	// Facts of risk_events read once for the summary and the charts
+	// (riskevents.go); nil until read.
+	counts *[]riskCount
+	steps  *[]riskStep
 }
 
-// Close releases the DuckDB connection.
-func (r *Run) Close() error { return r.DB.Close() }
+// Close releases the DuckDB connection, and the run's views with it (and
+// the run's own database, if it has one).
+func (r *Run) Close() error {
+	err := r.DB.Close()
+	if r.own != nil {
+		if err2 := r.own.Close(); err == nil {
+			err = err2
+		}
+	}
+	return err
+}
 
 // Load opens a run folder (published or staged).
 func Load(ctx context.Context, dir string) (*Run, error) {
@@ -193,31 +211,38 @@ func Load(ctx context.Context, dir string) (*Run, error) {
 			}
 		}
 	}
-	if r.DB, err = lake.OpenDuckDB(); err != nil {
+	snaps := make([]*lake.TableSnapshot, 3)
+	var rows int64
+	for i, t := range []string{lake.RiskEventsTable, lake.FillsTable, lake.EquityTable} {
+		if snaps[i], err = lake.Snapshot(filepath.Join(dir, t), -1); err != nil {
+			return nil, fmt.Errorf("reports: %w", err)
+		}
+		if n, ok := snaps[i].NumRecords(); ok && rows >= 0 {
+			rows += n
+		} else {
+			rows = -1 // unknown: take the big run's path
+		}
+	}
+	if r.DB, r.own, err = connect(ctx, rows); err != nil {
 		return nil, err
 	}
-	for _, t := range []string{lake.RiskEventsTable, lake.FillsTable, lake.EquityTable} {
-		snap, err := lake.Snapshot(filepath.Join(dir, t), -1)
-		if err != nil {
-			r.DB.Close()
+	for i, t := range []string{lake.RiskEventsTable, lake.FillsTable, lake.EquityTable} {
+		if err := r.createView(ctx, snaps[i], t); err != nil {
+			r.Close()
 			return nil, fmt.Errorf("reports: %w", err)
 		}
-		if err := snap.CreateView(ctx, r.DB, t); err != nil {
-			r.DB.Close()
-			return nil, fmt.Errorf("reports: %w", err)
-		}
-		r.addColumns(t, snap)
+		r.addColumns(t, snaps[i])
 	}
 	if err := r.loadEquity(ctx); err != nil {
-		r.DB.Close()
+		r.Close()
 		return nil, err
 	}
 	if err := r.loadFills(ctx); err != nil {
-		r.DB.Close()
+		r.Close()
 		return nil, err
 	}
 	if err := r.loadAttribution(ctx); err != nil {
-		r.DB.Close()
+		r.Close()
 		return nil, err
 	}
 	return r, nil
@@ -245,21 +270,22 @@ func (r *Run) loadEquity(ctx context.Context) error {
 	if r.hasColumn(lake.EquityTable, "model_marks") {
 		modelMarksCol = "model_marks"
 	}
-	rows, err := r.DB.QueryContext(ctx, `SELECT time, equity, cash, realized_pnl, unrealized_pnl, portfolio_delta,
-		portfolio_gamma, drawdown, open_positions, coalesce(underlying_price, 'NaN'::DOUBLE), `+modelMarksCol+` FROM equity ORDER BY time`)
+	err := r.queryArrow(ctx, `SELECT time, equity, cash, realized_pnl, unrealized_pnl, portfolio_delta,
+		portfolio_gamma, drawdown, open_positions, coalesce(underlying_price, 'NaN'::DOUBLE), `+modelMarksCol+` FROM equity ORDER BY time`,
+		func(rec arrow.RecordBatch) error {
+			c := colReader{rec: rec}
+			for i := range int(rec.NumRows()) {
+				r.Equity = append(r.Equity, EquityPoint{
+					Time: c.time(0, i), Equity: c.f64(1, i), Cash: c.f64(2, i), Realized: c.f64(3, i), Unrealized: c.f64(4, i),
+					Delta: c.f64(5, i), Gamma: c.f64(6, i), DD: c.f64(7, i), Open: c.i64(8, i), Underlying: c.f64(9, i), ModelMarks: c.i64(10, i),
+				})
+			}
+			return c.err
+		})
 	if err != nil {
 		return fmt.Errorf("reports: equity: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var p EquityPoint
-		if err := rows.Scan(&p.Time, &p.Equity, &p.Cash, &p.Realized, &p.Unrealized, &p.Delta, &p.Gamma, &p.DD, &p.Open, &p.Underlying, &p.ModelMarks); err != nil {
-			return fmt.Errorf("reports: equity: %w", err)
-		}
-		p.Time = p.Time.UTC()
-		r.Equity = append(r.Equity, p)
-	}
-	return rows.Err()
+	return nil
 }
 
 func (r *Run) loadFills(ctx context.Context) error {
@@ -267,37 +293,25 @@ func (r *Run) loadFills(ctx context.Context) error {
 	if r.hasColumn(lake.FillsTable, "mid_price") {
 		midCol = "mid_price"
 	}
-	rows, err := r.DB.QueryContext(ctx, `SELECT seq, order_time, fill_time, coalesce(execution_id, ''), coalesce(contract, ''),
+	err := r.queryArrow(ctx, `SELECT seq, order_time, fill_time, coalesce(execution_id, ''), coalesce(contract, ''),
 		coalesce(side, ''), coalesce(intent, ''), qty, requested_price, fill_price, slippage, commission,
-		coalesce(status, ''), coalesce(reason, ''), coalesce(multiplier, 100), `+midCol+` FROM fills ORDER BY seq`)
+		coalesce(status, ''), coalesce(reason, ''), coalesce(multiplier, 100), `+midCol+` FROM fills ORDER BY seq`,
+		func(rec arrow.RecordBatch) error {
+			c := colReader{rec: rec}
+			for i := range int(rec.NumRows()) {
+				r.Fills = append(r.Fills, Fill{
+					Seq: c.i64(0, i), OrderTime: c.timeOrZero(1, i), FillTime: c.timeOrZero(2, i),
+					ExecutionID: c.str(3, i), Contract: c.str(4, i), Side: c.str(5, i), Intent: c.str(6, i), Qty: c.i64(7, i),
+					Requested: c.f64OrNaN(8, i), Price: c.f64OrNaN(9, i), Slippage: c.f64OrNaN(10, i), Commission: c.f64OrNaN(11, i),
+					Status: c.str(12, i), Reason: c.str(13, i), Multiplier: c.f64(14, i), Mid: c.f64OrNaN(15, i),
+				})
+			}
+			return c.err
+		})
 	if err != nil {
 		return fmt.Errorf("reports: fills: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var f Fill
-		var ot, ft sql.NullTime
-		var req, px, slip, comm, mid sql.NullFloat64
-		if err := rows.Scan(&f.Seq, &ot, &ft, &f.ExecutionID, &f.Contract, &f.Side, &f.Intent, &f.Qty, &req, &px, &slip, &comm, &f.Status, &f.Reason, &f.Multiplier, &mid); err != nil {
-			return fmt.Errorf("reports: fills: %w", err)
-		}
-		if ot.Valid {
-			f.OrderTime = ot.Time.UTC()
-		}
-		if ft.Valid {
-			f.FillTime = ft.Time.UTC()
-		}
-		f.Requested, f.Price, f.Slippage, f.Commission, f.Mid = nullF(req), nullF(px), nullF(slip), nullF(comm), nullF(mid)
-		r.Fills = append(r.Fills, f)
-	}
-	return rows.Err()
-}
-
-func nullF(v sql.NullFloat64) float64 {
-	if !v.Valid {
-		return math.NaN()
-	}
-	return v.Float64
+	return nil
 }
 
 // lookup walks a decoded YAML document by a dotted path.

@@ -145,28 +145,23 @@ func Summarize(ctx context.Context, r *Run) (*Summary, error) {
 	return &Summary{Results: res, Run: run}, nil
 }
 
-// eventCounts is the GROUP BY component, event_type of risk_events.
+// eventCounts is count(*) of risk_events by component and event_type.
 func (r *Run) eventCounts(ctx context.Context) (Object, error) {
-	rows, err := r.DB.QueryContext(ctx, `SELECT component, event_type, count(*) FROM risk_events GROUP BY ALL`)
+	counts, err := r.riskCounts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reports: events: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
 	out := Object{}
-	for rows.Next() {
-		var comp, typ string
-		var n int64
-		if err := rows.Scan(&comp, &typ, &n); err != nil {
-			return nil, err
-		}
-		m, _ := out[comp].(Object)
+	for _, c := range counts {
+		m, _ := out[c.Component].(Object)
 		if m == nil {
 			m = Object{}
-			out[comp] = m
+			out[c.Component] = m
 		}
-		m[typ] = n
+		n, _ := m[c.Type].(int64)
+		m[c.Type] = n + c.N
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // stopMetrics: the average give-back from the best premium to the exit fill
@@ -216,12 +211,10 @@ func (r *Run) stopMetrics(ctx context.Context, trades []Trade) (Object, error) {
 // breakerMetrics: trips, halts and the time spent open and half_open, from
 // the state changes (an interval still running ends at the last snapshot).
 func (r *Run) breakerMetrics(ctx context.Context) (Object, error) {
-	rows, err := r.DB.QueryContext(ctx, `SELECT event_time, state_to FROM risk_events
-		WHERE component = 'circuit_breaker' AND event_type = 'state_change' ORDER BY seq`)
+	steps, err := r.riskSteps(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reports: breaker: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
 	var trips, halts int64
 	var inOpen, inHalf time.Duration
 	state, since := "closed", time.Time{}
@@ -233,12 +226,14 @@ func (r *Run) breakerMetrics(ctx context.Context) (Object, error) {
 			inHalf += until.Sub(since)
 		}
 	}
-	for rows.Next() {
-		var at time.Time
-		var to string
-		if err := rows.Scan(&at, &to); err != nil {
-			return nil, err
+	for _, s := range steps {
+		if s.Component != "circuit_breaker" {
+			continue
 		}
+		if !s.To.Valid {
+			return nil, fmt.Errorf("reports: breaker: a state_change at %s has no state_to", s.At.Format(time.RFC3339Nano))
+		}
+		at, to := s.At, s.To.String
 		account(at)
 		state, since = to, at
 		switch to {
@@ -248,9 +243,6 @@ func (r *Run) breakerMetrics(ctx context.Context) (Object, error) {
 			halts++
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
 	if n := len(r.Equity); n > 0 && r.Equity[n-1].Time.After(since) {
 		account(r.Equity[n-1].Time)
 	}
@@ -259,29 +251,25 @@ func (r *Run) breakerMetrics(ctx context.Context) (Object, error) {
 
 // limitsMetrics: checks, and rejections and warnings by rule.
 func (r *Run) limitsMetrics(ctx context.Context) (Object, error) {
-	rows, err := r.DB.QueryContext(ctx, `SELECT event_type, coalesce(rule, ''), count(*) FROM risk_events
-		WHERE component = 'portfolio_limits' GROUP BY ALL`)
+	counts, err := r.riskCounts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reports: limits: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
 	rej, warn := Object{}, Object{}
 	var allowed, rejected int64
-	for rows.Next() {
-		var typ, rule string
-		var n int64
-		if err := rows.Scan(&typ, &rule, &n); err != nil {
-			return nil, err
+	for _, c := range counts {
+		if c.Component != "portfolio_limits" {
+			continue
 		}
-		switch typ {
+		switch c.Type {
 		case "allowed":
-			allowed += n
+			allowed += c.N
 		case "rejected":
-			rejected += n
-			rej[rule] = n
+			rejected += c.N
+			rej[c.Rule] = c.N
 		case "warning":
-			warn[rule] = n
+			warn[c.Rule] = c.N
 		}
 	}
-	return Object{"checks": allowed + rejected, "allowed": allowed, "rejections": rej, "warnings": warn}, rows.Err()
+	return Object{"checks": allowed + rejected, "allowed": allowed, "rejections": rej, "warnings": warn}, nil
 }

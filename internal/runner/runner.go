@@ -457,10 +457,7 @@ func WriteReports(ctx context.Context, dir string) error {
 		return fmt.Errorf("runner: %w", err)
 	}
 	var md, html bytes.Buffer
-	if err := reports.WriteMarkdown(&md, r, sum); err != nil {
-		return err
-	}
-	if err := reports.WriteHTML(ctx, &html, r, sum); err != nil {
+	if err := reports.WriteRunReports(ctx, &md, &html, r, sum); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644); err != nil {
