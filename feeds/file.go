@@ -456,7 +456,7 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 		} else {
 			err = s.decode(rec)
 		}
-		s.cur.pf.done(rec)
+		rec.Release()
 		if err != nil {
 			s.err = err
 			return nil, err
