@@ -29,9 +29,10 @@ cover:
 bench:
 	$(GO) test $(GOTAGS) -run='^$$' -bench=. -benchmem $(PKGS)
 
-# The scale benchmark: 10M, 30M and 100M-quote Parquet feeds (about 6 GB in
+# The scale benchmark: 10M, 30M and 100M-quote Parquet feeds (about 4 GB in
 # a temporary folder, deleted after), the full stack against DuckDB's bare
-# Arrow scan, each measured in a fresh process. SIZES=1M,3M for a quick look.
+# Arrow scan, each measured three times in a fresh process (median), then one
+# run against a 16-configuration sweep. SIZES=1M,3M for a quick look.
 SIZES ?= 10M,30M,100M
 bench-scale: build
 	uptime

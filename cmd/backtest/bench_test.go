@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/optionsrisk/backtest/scenarios"
+)
+
+// The benchmark's scenario parses with either feed, keeps an odd file path
+// intact, and trades: its limits are in share units (a delta limit of 5
+// refused every entry of the old benchmark).
+func TestBenchScenario(t *testing.T) {
+	l, err := scenarios.Parse("bench_scale.yaml", []byte(benchScenario(3, "")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Feed.Synthetic == nil || len(l.Feed.Synthetic.Days) != 3 {
+		t.Fatalf("synthetic feed %+v, want 3 days", l.Feed.Synthetic)
+	}
+	path := `/tmp/a dir/it's "x".parquet`
+	l, err = scenarios.Parse("bench_scale.yaml", []byte(benchScenario(3, path)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Feed.File == nil || l.Feed.File.Path != path || l.Feed.Synthetic != nil {
+		t.Fatalf("feed %+v, want the file %q", l.Feed, path)
+	}
+	if !strings.Contains(benchScenario(1, ""), "max_portfolio_delta: 500") {
+		t.Fatal("limits not in share units")
+	}
+}
+
+func TestBenchMedianAndPeak(t *testing.T) {
+	ms := []measured{
+		{res: benchChild{Seconds: 3, PeakRSS: 10}, cpu: 3},
+		{res: benchChild{Seconds: 1, PeakRSS: 30}, cpu: 1},
+		{res: benchChild{Seconds: 2, PeakRSS: 20}, cpu: 2},
+	}
+	if m := median(ms); m.res.Seconds != 2 || m.cpu != 2 {
+		t.Fatalf("median %+v", m)
+	}
+	if ms[0].res.Seconds != 3 {
+		t.Fatal("median reordered its input")
+	}
+	if h := highestRSS(ms); h != 30 {
+		t.Fatalf("highest RSS %d", h)
+	}
+}
+
+// maxRSS is this process's own peak: at least its current resident size.
+func TestMaxRSS(t *testing.T) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	var cur int64
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			cur, _ = strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		}
+	}
+	if got := maxRSS(); cur == 0 || got < cur {
+		t.Fatalf("maxRSS %d KiB, current RSS %d KiB", got, cur)
+	}
+}
