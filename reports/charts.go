@@ -717,6 +717,9 @@ func breakerPlot(ax timeAxis, changes []breakerChange) (*plot.Plot, error) {
 }
 
 // num reads a YAML number (the decoder gives uint64, int64 or float64).
+// yamlNum is a number of the run's scenario.yaml: an integer, a float, or
+// a float the resolved scenario wrote in exponent form (1e+06), which YAML
+// reads back as text.
 func yamlNum(v any) (float64, bool) {
 	switch x := v.(type) {
 	case float64:
@@ -727,6 +730,9 @@ func yamlNum(v any) (float64, bool) {
 		return float64(x), true
 	case int:
 		return float64(x), true
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
 	}
 	return 0, false
 }

@@ -74,22 +74,7 @@ func numericAxes(runs []*Run, settings []string) []sweepAxis {
 	return axes
 }
 
-func settingNumber(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case string:
-		f, err := strconv.ParseFloat(x, 64)
-		return f, err == nil
-	}
-	return 0, false
-}
+func settingNumber(v any) (float64, bool) { return yamlNum(v) }
 
 // baselineRun is the run without overrides, if the comparison has one.
 func baselineRun(runs []*Run) int {

@@ -197,10 +197,8 @@ func Load(ctx context.Context, dir string) (*Run, error) {
 		return nil, fmt.Errorf("reports: %s: %w", filepath.Join(dir, "scenario.yaml"), err)
 	}
 	r.Capital = 100000
-	if c, ok := lookup(r.Scenario, "capital").(float64); ok && c > 0 {
+	if c, ok := yamlNum(lookup(r.Scenario, "capital")); ok && c > 0 {
 		r.Capital = c
-	} else if c, ok := lookup(r.Scenario, "capital").(uint64); ok && c > 0 {
-		r.Capital = float64(c)
 	}
 	r.Loc, _ = time.LoadLocation("America/New_York")
 	if s, ok := lookup(r.Scenario, "period.session").(string); ok {
