@@ -29,7 +29,7 @@ cover:
 bench:
 	$(GO) test $(GOTAGS) -run='^$$' -bench=. -benchmem $(PKGS)
 
-# The scale benchmark: 10M, 30M and 100M-quote Parquet feeds (about 4 GB in
+# The scale benchmark: 10M, 30M and 100M-quote Parquet feeds (about 4.2 GB in
 # a temporary folder, deleted after), the full stack against DuckDB's bare
 # Arrow scan, each measured three times in a fresh process (median), then one
 # run against a 16-configuration sweep. SIZES=1M,3M for a quick look.

@@ -175,7 +175,7 @@ the child's own address space only); for the full run also the peak when the
 replay ended, before the reports are written. With --sweep (the default) it
 then times, on the first size's feed, ` + "`backtest run`" + ` against a 16-configuration
 ` + "`backtest sweep`" + ` of the same scenario. The feeds are deleted at the end unless --keep.`,
-		Example: `  backtest bench                       # 10M, 30M and 100M quotes (needs ~4 GB of disk)
+		Example: `  backtest bench                       # 10M, 30M and 100M quotes (needs ~4.2 GB of disk)
   backtest bench --sizes 1M,2M --keep  # a quick look`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
