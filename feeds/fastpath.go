@@ -287,10 +287,10 @@ func (s *fileSource) openNative(cur *fileCursor) (string, bool, error) {
 	// The contract table comes from the footer read in Go (footer.go), not
 	// from DuckDB's parquet_kv_metadata (one more parse of the whole footer).
 	f, err := s.footer(cur.file)
-	if err != nil {
-		return "", false, &FileError{File: cur.file, Msg: "footer: " + err.Error()}
-	}
 	s.dropFooter() // its last use
+	if err != nil {
+		return "", false, nil // arrow-go cannot read it: the generic path (DuckDB) reads the file
+	}
 	raw := f.contracts()
 	if raw == nil {
 		return "", false, nil

@@ -478,6 +478,7 @@ func (s *fileSource) openFile(u readUnit) (*fileCursor, error) {
 		// No good row in any file: no query (DuckDB refuses a header-only file); the
 		// scan's bad rows are reported as for any file.
 		cur.q = &query{}
+		s.dropFooter()
 		return cur, nil
 	}
 	cur.q = q
@@ -521,6 +522,7 @@ func (s *fileSource) openFile(u readUnit) (*fileCursor, error) {
 		return nil, engineError(s.ctx, file, s.format, err)
 	}
 	cur.pf = startPrefetch(rr)
+	s.dropFooter() // footer.go: not kept while the unit is read
 	return cur, nil
 }
 

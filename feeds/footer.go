@@ -3,6 +3,7 @@ package feeds
 import (
 	"fmt"
 	"maps"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -107,27 +108,23 @@ func (f *parquetFooter) declared(timeCol string) *fileSpan {
 	if !ts.IsAdjustedToUTC() {
 		return nil
 	}
-	var scale int64 // to microseconds: × scale, or ÷ −scale
+	// us converts a statistic to microseconds as DuckDB's epoch_us reads the
+	// column (toward zero for nanoseconds); ok=false where it would overflow.
+	var us func(v int64) (int64, bool)
 	switch ts.TimeUnit() {
 	case schema.TimeUnitMillis:
-		scale = 1000
+		us = func(v int64) (int64, bool) {
+			if v > math.MaxInt64/1000 || v < math.MinInt64/1000 {
+				return 0, false
+			}
+			return v * 1000, true
+		}
 	case schema.TimeUnitMicros:
-		scale = 1
+		us = func(v int64) (int64, bool) { return v, true }
 	case schema.TimeUnitNanos:
-		scale = -1000
+		us = func(v int64) (int64, bool) { return v / 1000, true }
 	default:
 		return nil
-	}
-	us := func(v int64) int64 {
-		if scale > 0 {
-			return v * scale
-		}
-		// Floor division, as DuckDB's epoch_us of a nanosecond timestamp.
-		q := v / -scale
-		if v%-scale < 0 {
-			q--
-		}
-		return q
 	}
 	sp := &fileSpan{file: path, inOrder: true}
 	for i := range md.NumRowGroups() {
@@ -153,7 +150,11 @@ func (f *parquetFooter) declared(timeCol string) *fileSpan {
 		if !ok {
 			return nil
 		}
-		lo, hi := us(i64.Min()), us(i64.Max())
+		lo, ok1 := us(i64.Min())
+		hi, ok2 := us(i64.Max())
+		if !ok1 || !ok2 {
+			return nil
+		}
 		if sp.rows > 0 && lo < sp.max {
 			return nil // row groups overlap or go back in time
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -206,5 +207,101 @@ func TestNativeTypesMatchDescribe(t *testing.T) {
 	}
 	if _, ok := f2.nativeTypes(); ok {
 		t.Fatal("a file without the contract column taken for native")
+	}
+}
+
+// writeUnitRows writes quotes as a native-like file whose time column is in
+// unit (declared sorted).
+func writeUnitRows(t *testing.T, path string, qs []Quote, cs *Contracts, unit arrow.TimeUnit) {
+	t.Helper()
+	fields := NativeSchema().Fields()
+	fields[0].Type = &arrow.TimestampType{Unit: unit, TimeZone: "UTC"}
+	sc := arrow.NewSchema(fields, nil)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw, err := pqarrow.NewFileWriter(sc, f, nativeProps(true, 1000), pqarrow.NewArrowWriterProperties())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &nativeWriter{fw: fw, rb: array.NewRecordBuilder(memory.DefaultAllocator, sc)}
+	defer w.rb.Release()
+	for i := range qs {
+		q := qs[i]
+		switch unit {
+		case arrow.Millisecond:
+			q.Time /= 1000
+		case arrow.Nanosecond:
+			q.Time *= 1000
+		}
+		w.append(&q, cs.Get(q.Contract))
+		if w.rows == 1000 {
+			if err := w.flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A declared file in milliseconds or nanoseconds: its span from the footer
+// is the instants DuckDB reads (epoch_us), and its quotes are the source's.
+func TestDeclaredOrderTimeUnits(t *testing.T) {
+	want, wc := synthQuotes(t)
+	for _, u := range []arrow.TimeUnit{arrow.Millisecond, arrow.Nanosecond} {
+		p := filepath.Join(t.TempDir(), "u.parquet")
+		writeUnitRows(t, p, want, wc, u)
+		src, err := OpenFile(context.Background(), FileConfig{Path: p, Format: FormatParquet, Columns: map[string]string{
+			"time": "time", "symbol": "symbol", "bid": "bid", "ask": "ask", "underlying_price": "underlying_price",
+			"iv": "iv", "delta": "delta", "gamma": "gamma", "vega": "vega", "theta": "theta"}}, Reject, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := drain(t, src)
+		fs := src.(*canonical).src.(*fileSource)
+		if len(fs.units) != 1 || !fs.units[0].declared {
+			t.Errorf("%v: units %+v, want one declared", u, fs.units)
+		}
+		assertSameQuotes(t, want, wc, got, src.Contracts())
+		src.Close()
+	}
+
+	// Nanoseconds before 1970 go toward zero, as DuckDB reads them.
+	sc := arrow.NewSchema([]arrow.Field{{Name: "t", Type: &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "UTC"}}}, nil)
+	p := filepath.Join(t.TempDir(), "ns.parquet")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw, err := pqarrow.NewFileWriter(sc, f, nativeProps(true, 10), pqarrow.NewArrowWriterProperties())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	for _, v := range []int64{-1500, -1000, 1500} {
+		b.Field(0).(*array.TimestampBuilder).Append(arrow.Timestamp(v))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	if err := fw.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fs := &fileSource{}
+	ff, err := fs.footer(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ff.declared("t"); d == nil || d.min != -1 || d.max != 1 || d.rows != 3 {
+		t.Fatalf("span %+v, want min -1 max 1 rows 3 (µs, toward zero)", d)
 	}
 }

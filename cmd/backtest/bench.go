@@ -373,7 +373,9 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool, repeat
 			if err != nil {
 				return measured{}, fmt.Errorf("bench %s: peak RSS: %w", what, err)
 			}
-			m.res.PeakRSS, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			if m.res.PeakRSS, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err != nil {
+				return measured{}, fmt.Errorf("bench %s: peak RSS: %w", what, err)
+			}
 		}
 		return m, nil
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,5 +66,27 @@ func TestMaxRSS(t *testing.T) {
 	}
 	if got := maxRSS(); cur == 0 || got < cur {
 		t.Fatalf("maxRSS %d KiB, current RSS %d KiB", got, cur)
+	}
+}
+
+// Every command but sweep runs with GOGC 50, also when flags come first.
+func TestGCPolicy(t *testing.T) {
+	t.Setenv("GOGC", "")
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"run", "spy_crash"}, gcPercent},
+		{[]string{"sweep", "spy_crash", "--grid", "seed=1,2"}, 100},
+		{[]string{"--data-root", "x", "sweep", "spy_crash"}, 100},
+		{[]string{"--data-root", "sweep", "run", "spy_crash"}, gcPercent},
+	} {
+		debug.SetGCPercent(100)
+		gcPolicy(newRoot(io.Discard, io.Discard), c.args)
+		if got := debug.SetGCPercent(100); got != c.want {
+			t.Errorf("%v: GOGC %d, want %d", c.args, got, c.want)
+		}
 	}
 }

@@ -15,9 +15,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
-	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -59,8 +57,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	gcPolicy(args)
 	root := newRoot(stdout, stderr)
+	gcPolicy(root, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -89,11 +87,11 @@ func exitCode(err error) int {
 // one heap, and collections would cost more than they save.
 const gcPercent = 50
 
-func gcPolicy(args []string) {
+func gcPolicy(root *cobra.Command, args []string) {
 	if os.Getenv("GOGC") != "" {
 		return
 	}
-	if i := slices.IndexFunc(args, func(a string) bool { return !strings.HasPrefix(a, "-") }); i >= 0 && args[i] == "sweep" {
+	if c, _, err := root.Find(args); err == nil && c.Name() == "sweep" {
 		return
 	}
 	debug.SetGCPercent(gcPercent)
