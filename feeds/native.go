@@ -97,12 +97,11 @@ func WriteParquet(ctx context.Context, src Source, path string) (n int64, err er
 		}
 		cs := src.Contracts()
 		for i := range b.Quotes {
-			if t := b.Quotes[i].Time; n > 0 && t < last {
+			if n > 0 && b.Quotes[i].Time < last {
 				fw.Close()
 				return n, fmt.Errorf("feeds: write %s: quote %d is earlier than the one before: the source is not in time order", path, n+1)
-			} else {
-				last = t
 			}
+			last = b.Quotes[i].Time
 			w.append(&b.Quotes[i], cs.Get(b.Quotes[i].Contract))
 			n++
 			if w.rows == nativeRowGroupRows {

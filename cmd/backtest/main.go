@@ -82,9 +82,9 @@ func exitCode(err error) int {
 // gcPercent is Go's GC target (GOGC) of every command but sweep, unless the
 // environment sets GOGC: the heap may grow 50 % over its live data before a
 // collection, not 100 %. A run's live heap is small and allocates little, so
-// this costs a few percent of CPU and keeps the peak RSS of a long run
-// ~25 % lower (backtest bench). A sweep keeps Go's default: its engines share
-// one heap, and collections would cost more than they save.
+// this costs a few percent of CPU and keeps a long run's heap closer to its
+// live data. A sweep keeps Go's default: its engines share one heap, and
+// collections would cost more than they save.
 const gcPercent = 50
 
 func gcPolicy(root *cobra.Command, args []string) {
