@@ -2,7 +2,6 @@ package feeds
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -89,6 +88,10 @@ func (s *fileSource) openFast(cur *fileCursor) (string, error) {
 		return "", engineError(s.ctx, cur.file, s.format, err)
 	}
 	cur.fast, cur.syms = true, list
+	cur.ids = make([]ContractID, len(list))
+	for i := range cur.ids {
+		cur.ids[i] = noContract
+	}
 	if len(list) == 0 {
 		// No symbol at all: every row is malformed; the slow path reports them.
 		cur.fast = false
@@ -155,7 +158,7 @@ func (s *fileSource) decodeFast(rec arrow.RecordBatch) error {
 	n := int(rec.NumRows())
 	bid, ask, up, iv, delta, gamma, vega, theta := f[0][:n], f[1][:n], f[2][:n], f[3][:n], f[4][:n], f[5][:n], f[6][:n], f[7][:n]
 	timeV, codeV = timeV[:n], codeV[:n]
-	syms := cur.syms
+	ids := cur.ids
 	out := s.batch.Quotes
 	if cap(out)-len(out) < n {
 		out = append(make([]Quote, 0, len(out)+max(n, 4096)), out...)
@@ -165,11 +168,10 @@ func (s *fileSource) decodeFast(rec arrow.RecordBatch) error {
 		cur.row++
 		cur.recRow = i
 		code := codeV[i]
-		if int(code) >= len(syms) {
+		if int(code) >= len(ids) {
 			s.batch.Quotes = out
 			return fmt.Errorf("feeds: %s: row %d: symbol code %d out of range", cur.file, cur.row, code)
 		}
-		sm := &syms[code]
 		tm := timeV[i]
 		if !timeUTC {
 			tm = s.tz.instant(tm)
@@ -177,7 +179,7 @@ func (s *fileSource) decodeFast(rec arrow.RecordBatch) error {
 		q := Quote{Time: tm, Bid: bid[i], Ask: ask[i], UnderlyingPrice: up[i], IV: iv[i], Delta: delta[i],
 			Gamma: gamma[i], Vega: vega[i], Theta: theta[i]}
 		// Fast accept: every check of checkQuote and orderCheck, in one branch.
-		id := sm.id
+		id := ids[code]
 		sum := q.Bid + q.Ask + q.UnderlyingPrice + q.IV + q.Delta + q.Gamma + q.Vega + q.Theta
 		if id != noContract && !cur.slow && sum-sum == 0 && q.Bid > 0 && q.Bid <= q.Ask && q.UnderlyingPrice > 0 &&
 			q.Delta >= -1 && q.Delta <= 1 && q.Gamma >= 0 && q.Vega >= 0 && q.IV >= 0 && q.IV <= maxIV &&
@@ -189,7 +191,7 @@ func (s *fileSource) decodeFast(rec arrow.RecordBatch) error {
 			continue
 		}
 		s.batch.Quotes = out
-		if err := s.acceptSlow(cur, sm, &q); err != nil {
+		if err := s.acceptCode(cur, code, &q); err != nil {
 			return err
 		}
 		out = s.batch.Quotes
@@ -261,7 +263,7 @@ func (s *fileSource) decodeFastNulls(rec arrow.RecordBatch) error {
 			continue
 		}
 		code := cA.Value(i)
-		if int(code) >= len(cur.syms) {
+		if int(code) >= len(cur.ids) {
 			return fmt.Errorf("feeds: %s: row %d: symbol code %d out of range", cur.file, cur.row, code)
 		}
 		tm := tA.Value(i)
@@ -270,7 +272,7 @@ func (s *fileSource) decodeFastNulls(rec arrow.RecordBatch) error {
 		}
 		v := func(j int) float64 { return rec.Column(fastBid + j).(*array.Float64).Value(i) }
 		q := Quote{Time: tm, Bid: v(0), Ask: v(1), UnderlyingPrice: v(2), IV: v(3), Delta: v(4), Gamma: v(5), Vega: v(6), Theta: v(7)}
-		if err := s.acceptSlow(cur, &cur.syms[code], &q); err != nil {
+		if err := s.acceptCode(cur, code, &q); err != nil {
 			return err
 		}
 	}
@@ -291,40 +293,23 @@ func (s *fileSource) openNative(cur *fileCursor) (string, bool, error) {
 	if err != nil {
 		return "", false, nil // arrow-go cannot read it: the generic path (DuckDB) reads the file
 	}
-	raw := f.contracts()
+	raw, v1 := f.contracts()
 	if raw == nil {
 		return "", false, nil
 	}
-	var table []NativeContract
-	if err := json.Unmarshal([]byte(*raw), &table); err != nil {
-		return "", false, fmt.Errorf("feeds: %s: footer %s: %w", cur.file, NativeContractsKey, err)
+	table, err := newNativeTable(*raw, v1)
+	if err != nil {
+		key := NativeContractsKey
+		if v1 {
+			key = nativeContractsKeyV1
+		}
+		return "", false, fmt.Errorf("feeds: %s: footer %s: %w", cur.file, key, err)
 	}
-	list := make([]symMeta, len(table))
-	for i, nc := range table {
-		sm := &list[i]
-		sm.id = noContract
-		sm.c = Contract{Symbol: nc.Symbol, Underlying: nc.Underlying, Expiry: MicrosTime(nc.ExpiryUS), Strike: nc.Strike, Multiplier: nc.Multiplier}
-		root := nc.Underlying
-		if occ, err := ParseOCC(nc.Symbol); err == nil {
-			sm.c.Root, root = occ.Root, occ.Root
-		}
-		sm.c.Settlement = s.roots.settlement(root, sm.c.Expiry)
-		switch nc.Right {
-		case "C":
-			sm.c.Right = Call
-		case "P":
-			sm.c.Right = Put
-		default:
-			sm.out, sm.bad = outRight, badField{kind: KindMalformed, field: ColRight, msg: fmt.Sprintf("footer contract %d: want C or P, found %q", i, nc.Right)}
-		}
-		if nc.Symbol == "" {
-			sm.out, sm.bad = outSymbol, badField{kind: KindMalformed, field: ColSymbol, msg: fmt.Sprintf("footer contract %d has no symbol", i)}
-		}
-		if !(nc.Multiplier > 0) {
-			sm.out, sm.bad = outMultiplier, badField{kind: KindNonpositive, field: ColMultiplier, msg: fmt.Sprintf("footer contract %d: want multiplier > 0, found %v", i, nc.Multiplier)}
-		}
+	cur.fast, cur.native = true, table
+	cur.ids = make([]ContractID, table.len())
+	for i := range cur.ids {
+		cur.ids[i] = noContract
 	}
-	cur.fast, cur.syms = true, list
 	e := &q.exprs
 	return fmt.Sprintf("SELECT %s AS c0, \"contract\"::UINTEGER AS c1, %s, %s, %s, %s, %s, %s, %s, %s FROM %s",
 		e[outTime], e[outBid], e[outAsk], e[outUnderlyingPrice], e[outIV], e[outDelta], e[outGamma],

@@ -276,6 +276,7 @@ func checkGlobFree(files []string) error {
 }
 
 type fileSource struct {
+	retire retirer // forgets the contracts that expired long ago
 	// lastMeta[id] is the raw contract columns last accepted for contract
 	// id (CSV path): a row with other values is checked against the
 	// contract's first definition.
@@ -359,9 +360,14 @@ type fileCursor struct {
 	recRow int // the current row's index in the record
 	// compute: greeks are computed from the mid (iv.go); slow: every row takes the full checks.
 	compute, slow bool
-	// Parquet fast path: the symbol arrives as an index into syms (see openFast).
-	fast bool
-	syms []symMeta
+	// Parquet fast path: the symbol arrives as a code, an index into ids
+	// (the contract ID, noContract until a row is accepted) and into syms
+	// (see openFast) or, for a native file, into native (nativetable.go).
+	fast   bool
+	ids    []ContractID
+	syms   []symMeta
+	native *nativeTable
+	lazy   map[uint32]*symMeta
 }
 
 func (s *fileSource) Contracts() *Contracts  { return s.contracts }
@@ -394,6 +400,11 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 	}
 	if s.err != nil {
 		return nil, s.err
+	}
+	if n := len(s.batch.Quotes); n > 0 {
+		// The previous batch is handed on: retire what expired long
+		// before it (retire.go).
+		s.retire.step(s.contracts, s.batch.Quotes[n-1].Time)
 	}
 	s.batch.Quotes = s.batch.Quotes[:0]
 	for len(s.batch.Quotes) == 0 {

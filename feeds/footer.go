@@ -56,9 +56,14 @@ func (s *fileSource) footer(path string) (*parquetFooter, error) {
 
 func (s *fileSource) dropFooter() { s.lastFooter = nil }
 
-// contracts is the native contract table (JSON), nil if absent.
-func (f *parquetFooter) contracts() *string {
-	return f.md.KeyValueMetadata().FindValue(NativeContractsKey)
+// contracts is the native contract table (decodeContractTable), nil if
+// absent; v1: the plain JSON of files written before v2.
+func (f *parquetFooter) contracts() (raw *string, v1 bool) {
+	kv := f.md.KeyValueMetadata()
+	if raw = kv.FindValue(NativeContractsKey); raw != nil {
+		return raw, false
+	}
+	return kv.FindValue(nativeContractsKeyV1), true
 }
 
 // nativeDuckTypes are DuckDB's column types of a file in NativeSchema

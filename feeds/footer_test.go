@@ -21,6 +21,20 @@ import (
 // rowGroup rows per row group, declaring the time order or not.
 func writeNativeRows(t *testing.T, path string, qs []Quote, cs *Contracts, rowGroup int, declare bool) {
 	t.Helper()
+	writeNative(t, path, qs, cs, rowGroup, declare, func(table string) (string, string) {
+		return nativeContractsKeyV1, table // files written before v2
+	})
+}
+
+// writeNativeTable writes qs as a native file whose footer table entry is
+// what table returns for the plain JSON table.
+func writeNativeTable(t *testing.T, path string, qs []Quote, cs *Contracts, table func(string) (string, string)) {
+	t.Helper()
+	writeNative(t, path, qs, cs, nativeRowGroupRows, true, table)
+}
+
+func writeNative(t *testing.T, path string, qs []Quote, cs *Contracts, rowGroup int, declare bool, entry func(string) (string, string)) {
+	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +58,7 @@ func writeNativeRows(t *testing.T, path string, qs []Quote, cs *Contracts, rowGr
 		t.Fatal(err)
 	}
 	table, _ := json.Marshal(w.table)
-	if err := fw.AppendKeyValueMetadata(NativeContractsKey, string(table)); err != nil {
+	if err := fw.AppendKeyValueMetadata(entry(string(table))); err != nil {
 		t.Fatal(err)
 	}
 	if err := fw.Close(); err != nil {
@@ -303,5 +317,58 @@ func TestDeclaredOrderTimeUnits(t *testing.T) {
 	}
 	if d := ff.declared("t"); d == nil || d.min != -1 || d.max != 1 || d.rows != 3 {
 		t.Fatalf("span %+v, want min -1 max 1 rows 3 (µs, toward zero)", d)
+	}
+}
+
+// WriteParquet stores the contract table compressed (v2); files written
+// before hold it as plain JSON (v1, what writeNativeRows writes) and both
+// read to the same quotes (TestDeclaredTimeOrderSkipsTheScan). A damaged
+// table fails the read, naming the key.
+func TestContractTableEncodings(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "v2.parquet")
+	if _, err := WriteParquet(context.Background(), must(NewSynthetic(smallSynth(), 11)), path); err != nil {
+		t.Fatal(err)
+	}
+	s := &fileSource{}
+	f, err := s.footer(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, v1 := f.contracts()
+	if raw == nil || v1 {
+		t.Fatalf("footer: table %v, v1 %v; want the %s key", raw != nil, v1, NativeContractsKey)
+	}
+	table, err := decodeContractTable(*raw, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, wc := synthQuotes(t)
+	if len(table) != wc.Len() || table[0].Symbol != wc.Get(0).Symbol {
+		t.Fatalf("table of %d contracts (first %+v), want %d (first %s)", len(table), table[0], wc.Len(), wc.Get(0).Symbol)
+	}
+	plain, _ := json.Marshal(table)
+	if len(*raw)*4 > len(plain) {
+		t.Errorf("encoded table is %d bytes, plain JSON %d: want at least 4× smaller", len(*raw), len(plain))
+	}
+	if got, err := decodeContractTable(string(plain), true); err != nil || len(got) != len(table) {
+		t.Errorf("v1 decode: %d contracts, %v", len(got), err)
+	}
+	extra, _ := encodeContractTable(table)
+	for _, bad := range []string{"not base64!", (*raw)[:len(*raw)/2], string(plain)} {
+		if _, err := decodeContractTable(bad, false); err == nil {
+			t.Errorf("decode of %.20q...: no error", bad)
+		}
+	}
+	if extra != *raw {
+		t.Errorf("encoding is not deterministic")
+	}
+
+	// A file whose v2 table is damaged: the read fails and names the key.
+	qs, cs := synthQuotes(t)
+	damaged := filepath.Join(dir, "damaged.parquet")
+	writeNativeTable(t, damaged, qs, cs, func(string) (string, string) { return NativeContractsKey, "H4sIAAAA" })
+	if _, _, _, err := openDrainC(t, damaged, Reject); err == nil || !strings.Contains(err.Error(), NativeContractsKey) {
+		t.Fatalf("damaged table: %v, want an error naming %s", err, NativeContractsKey)
 	}
 }

@@ -29,10 +29,17 @@ type canonical struct {
 	src       Source
 	contracts *Contracts
 	remap     []ContractID // src ID → canonical ID (noContract = not yet)
-	buf       []Quote      // the held-back instant, then the batch read
-	out       Batch
-	eof       bool
-	err       error
+	// srcSym is each src ID's symbol, pend its contract until mapped,
+	// both copied as the batch that interned it arrives: the source may
+	// retire its contracts (retire.go) while their quotes still come.
+	srcSym []string
+	pend   map[ContractID]Contract
+	known  int     // src IDs below it are copied
+	retire retirer // of contracts, driven by the Tee that copies them
+	buf    []Quote // the held-back instant, then the batch read
+	out    Batch
+	eof    bool
+	err    error
 	// The previous instant's source IDs in arrival order and the order that
 	// sorts them: most instants list the same contracts in the same order.
 	prevSeq  []ContractID
@@ -67,6 +74,7 @@ func (c *canonical) Next(ctx context.Context) (*Batch, error) {
 			c.err = err
 			return nil, err
 		}
+		c.copyNew()
 		c.buf = append(c.buf, b.Quotes...)
 		// Emit every complete instant; hold back the last one, which the
 		// next batch may continue.
@@ -109,9 +117,8 @@ func (c *canonical) emit(g []Quote) {
 			c.prevSeq = append(c.prevSeq, g[i].Contract)
 			c.perm = append(c.perm, int32(i))
 		}
-		tab := c.src.Contracts()
 		slices.SortStableFunc(c.perm, func(a, b int32) int {
-			return strings.Compare(tab.Get(g[a].Contract).Symbol, tab.Get(g[b].Contract).Symbol)
+			return strings.Compare(c.srcSym[g[a].Contract], c.srcSym[g[b].Contract])
 		})
 		c.prevPerm, c.perm = c.perm, c.prevPerm
 		perm = c.prevPerm
@@ -128,11 +135,36 @@ func (c *canonical) mapID(id ContractID) ContractID {
 		c.remap = append(c.remap, noContract)
 	}
 	if c.remap[id] == noContract {
-		k := c.src.Contracts().Get(id)
-		if k == nil {
+		k, ok := c.pend[id]
+		if !ok {
 			panic("feeds: source returned a quote for a contract it has not interned")
 		}
-		c.remap[id] = c.contracts.Intern(*k)
+		delete(c.pend, id)
+		c.remap[id] = c.contracts.Intern(k)
 	}
 	return c.remap[id]
 }
+
+// copyNew copies the contracts the source interned since the last batch.
+func (c *canonical) copyNew() {
+	tab := c.src.Contracts()
+	for id := c.known; id < tab.Len(); id++ {
+		k := tab.Get(ContractID(id))
+		if k == nil {
+			continue // retired before any quote of it came (not by a file source)
+		}
+		for id >= len(c.srcSym) {
+			c.srcSym = append(c.srcSym, "")
+		}
+		c.srcSym[id] = k.Symbol
+		if c.pend == nil {
+			c.pend = make(map[ContractID]Contract)
+		}
+		c.pend[ContractID(id)] = *k
+	}
+	c.known = tab.Len()
+}
+
+// retireBefore lets the Tee that copied every contract of the canonical
+// table retire it (retire.go): nothing else reads it.
+func (c *canonical) retireBefore(now int64) { c.retire.step(c.contracts, now) }

@@ -3,6 +3,8 @@ package feeds
 import (
 	"context"
 	"fmt"
+	"maps"
+	"math"
 	"time"
 )
 
@@ -52,13 +54,23 @@ type Contract struct {
 // Contracts is an interning table: each distinct OCC symbol gets the next ContractID, in the
 // order the symbols are first interned (so IDs are deterministic for a deterministic stream).
 // It is owned by one source and is not safe for concurrent mutation.
+//
+// A long feed lists far more contracts than are ever alive at once (a weekly chain lists
+// about 6,000 contracts a year), so a reader that streams the feed retires the contracts
+// that expired long ago (Retire): the table's memory follows the contracts alive, not the
+// length of the feed.
 type Contracts struct {
 	// chunks hold the contracts by ID, contractChunk a chunk: growing never
 	// copies or doubles the table (a long feed lists tens of thousands), and
-	// a pointer from Get stays valid.
+	// a pointer from Get stays valid. A retired chunk is nil.
 	chunks [][]Contract
-	n      int
-	bySym  map[string]ContractID
+	// maxExpiry is each chunk's latest expiry (µs): a chunk is retired
+	// once its every contract expired before the cutoff.
+	maxExpiry []int64
+	live      int // first chunk not retired
+	n         int
+	bySym     map[string]ContractID
+	dropped   int // symbols deleted from bySym since it was last rebuilt
 }
 
 const contractChunk = 1024
@@ -70,10 +82,18 @@ func NewContracts() *Contracts {
 
 // Intern returns the ID of c.Symbol, adding c (with ID set) when the symbol is new. The
 // other fields of an already interned symbol are not compared: the first definition wins.
+// A retired symbol is new again: it gets a new ID.
 func (t *Contracts) Intern(c Contract) ContractID {
 	if id, ok := t.bySym[c.Symbol]; ok {
 		return id
 	}
+	return t.add(c)
+}
+
+// add appends c under the next ID, even when its symbol has an ID already
+// (a Tee reader copies a table whose source retired a symbol and interned
+// it again): Lookup then finds the new ID.
+func (t *Contracts) add(c Contract) ContractID {
 	if t.n >= 1<<32-1 {
 		panic("feeds: contract table full")
 	}
@@ -81,21 +101,72 @@ func (t *Contracts) Intern(c Contract) ContractID {
 	c.ID = id
 	if t.n%contractChunk == 0 {
 		t.chunks = append(t.chunks, make([]Contract, 0, contractChunk))
+		t.maxExpiry = append(t.maxExpiry, math.MinInt64)
 	}
-	last := &t.chunks[len(t.chunks)-1]
-	*last = append(*last, c)
+	last := len(t.chunks) - 1
+	t.chunks[last] = append(t.chunks[last], c)
+	t.maxExpiry[last] = max(t.maxExpiry[last], c.Expiry.UnixMicro())
 	t.n++
 	t.bySym[c.Symbol] = id
 	return id
 }
 
-// Get returns the contract with the given ID, or nil when it is unknown. The pointee must not
-// be modified.
+// Get returns the contract with the given ID, or nil when it is unknown or retired. The
+// pointee must not be modified.
 func (t *Contracts) Get(id ContractID) *Contract {
 	if int(id) >= t.n {
 		return nil
 	}
-	return &t.chunks[id/contractChunk][id%contractChunk]
+	ch := t.chunks[id/contractChunk]
+	if ch == nil {
+		return nil
+	}
+	return &ch[id%contractChunk]
+}
+
+// Retire forgets the contracts that expired before cutoff (UTC µs), a whole chunk of IDs
+// at a time: a chunk goes once it is full and its every contract expired before cutoff
+// (a long-dated contract keeps its chunk). Get returns nil for a retired ID, Lookup no
+// longer finds its symbol, and IDs are never reused. It returns the contracts retired.
+// Pointers that Get returned earlier stay valid.
+func (t *Contracts) Retire(cutoff int64) int {
+	n := 0
+	full := t.n / contractChunk // chunks [0, full) are full
+	for i := t.live; i < full; i++ {
+		if t.chunks[i] == nil || t.maxExpiry[i] >= cutoff {
+			continue
+		}
+		for k := range t.chunks[i] {
+			if c := &t.chunks[i][k]; t.bySym[c.Symbol] == c.ID { // not interned again since
+				delete(t.bySym, c.Symbol)
+			}
+		}
+		t.chunks[i] = nil
+		t.dropped += contractChunk
+		n += contractChunk
+	}
+	for t.live < full && t.chunks[t.live] == nil {
+		t.live++
+	}
+	// A Go map keeps its buckets after deletes: rebuild it once it holds
+	// more deleted room than live symbols.
+	if t.dropped > len(t.bySym) && t.dropped >= contractChunk {
+		m := make(map[string]ContractID, len(t.bySym))
+		maps.Copy(m, t.bySym)
+		t.bySym, t.dropped = m, 0
+	}
+	return n
+}
+
+// Retired reports the contracts retired so far.
+func (t *Contracts) Retired() int {
+	n := 0
+	for _, ch := range t.chunks {
+		if ch == nil {
+			n += contractChunk
+		}
+	}
+	return n
 }
 
 // Lookup returns the ID of an OCC symbol.

@@ -87,6 +87,11 @@ func (t *tee) run(ctx context.Context) {
 			it.newContracts = append(it.newContracts, *cs.Get(ContractID(id)))
 		}
 		known = cs.Len()
+		if c, ok := t.src.(*canonical); ok && len(it.quotes) > 0 {
+			// Every contract of c's table is copied: c may retire the
+			// old ones (retire.go); the readers' tables keep them.
+			c.retireBefore(it.quotes[len(it.quotes)-1].Time)
+		}
 		q := t.src.Quality()
 		if quality == nil || !maps.Equal(q, quality) {
 			quality = maps.Clone(q)
@@ -188,7 +193,7 @@ func (r *teeReader) Next(ctx context.Context) (*Batch, error) {
 		return nil, r.err
 	}
 	for _, c := range it.newContracts {
-		r.contracts.Intern(c)
+		r.contracts.add(c) // c.ID: the source's IDs are dense
 	}
 	if it.quality != nil {
 		r.quality = it.quality
