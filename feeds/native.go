@@ -172,6 +172,9 @@ const nativeContractsKeyV1 = "feeds.contracts.v1"
 
 // encodeContractTable is the footer value of a contract table (NativeContractsKey).
 func encodeContractTable(table []NativeContract) (string, error) {
+	if table == nil {
+		table = []NativeContract{} // [], not null
+	}
 	var b strings.Builder
 	b64 := base64.NewEncoder(base64.StdEncoding, &b)
 	gz, _ := gzip.NewWriterLevel(b64, gzip.DefaultCompression) // a valid level: no error
@@ -207,7 +210,14 @@ func eachContract(raw string, v1 bool, f func(*NativeContract)) error {
 		r = gz
 	}
 	dec := json.NewDecoder(r)
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+	tok, err := dec.Token()
+	if err == nil && tok == nil { // null: a file without rows written before v2
+		if _, err := dec.Token(); err != io.EOF {
+			return errors.New("data after the table")
+		}
+		return nil
+	}
+	if err != nil || tok != json.Delim('[') {
 		return fmt.Errorf("want a JSON array (%v)", err)
 	}
 	for dec.More() {
