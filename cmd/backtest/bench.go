@@ -15,10 +15,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -103,6 +106,55 @@ type benchChild struct {
 	SimRSS int64 `json:"sim_rss_kib,omitempty"`
 	// PeakRSS is the process's peak RSS (KiB) at its end (maxRSS).
 	PeakRSS int64 `json:"peak_rss_kib"`
+	// GoLive is the largest Go live heap (KiB) a garbage collection left
+	// (goLivePeak): what of PeakRSS is Go's data, not DuckDB's or the
+	// binary's.
+	GoLive int64 `json:"go_live_kib,omitempty"`
+}
+
+// liveHeap samples Go's live heap after every garbage collection (a
+// finalizer re-armed each cycle) and keeps the largest.
+type liveHeap struct {
+	mu      sync.Mutex
+	peak    uint64
+	stopped bool
+}
+
+func goLivePeak() *liveHeap {
+	h := &liveHeap{}
+	h.arm()
+	return h
+}
+
+func (h *liveHeap) arm() {
+	runtime.SetFinalizer(new([16]byte), func(*[16]byte) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.stopped {
+			return
+		}
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(s)
+		if s[0].Value.Kind() == metrics.KindUint64 {
+			h.peak = max(h.peak, s[0].Value.Uint64())
+		}
+		h.arm()
+	})
+}
+
+// KiB is the largest live heap so far, in KiB.
+func (h *liveHeap) KiB() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return int64(h.peak / 1024)
+}
+
+// Stop ends the sampling and returns KiB.
+func (h *liveHeap) Stop() int64 {
+	h.mu.Lock()
+	h.stopped = true
+	h.mu.Unlock()
+	return h.KiB()
 }
 
 // maxRSS is this process's peak resident memory in KiB. On Linux it is
@@ -257,6 +309,7 @@ func benchFull(c *cobra.Command, feed string, days int, workdir string) error {
 		return err
 	}
 	start := time.Now()
+	live := goLivePeak()
 	var simRSS int64
 	var first, replayEnd time.Duration
 	// BACKTEST_HEAPPROFILE=FILE BACKTEST_HEAPAT=N: a heap profile once N quotes are replayed.
@@ -282,7 +335,7 @@ func benchFull(c *cobra.Command, feed string, days int, workdir string) error {
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: out.Result.Quotes, Seconds: time.Since(start).Seconds(), SimRSS: simRSS, PeakRSS: maxRSS()})
+	return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: out.Result.Quotes, Seconds: time.Since(start).Seconds(), SimRSS: simRSS, PeakRSS: maxRSS(), GoLive: live.Stop()})
 }
 
 type benchRow struct {
@@ -291,6 +344,7 @@ type benchRow struct {
 	fullCPU    float64    // user+system seconds of that child
 	scanCPU    float64
 	fullRSS    int64 // the highest peak of the measurements (KiB)
+	fullLive   int64 // the highest Go live heap of the measurements (KiB)
 	scanRSS    int64
 }
 
@@ -322,6 +376,14 @@ func highestRSS(ms []measured) int64 {
 	var m int64
 	for _, x := range ms {
 		m = max(m, x.res.PeakRSS)
+	}
+	return m
+}
+
+func highestLive(ms []measured) int64 {
+	var m int64
+	for _, x := range ms {
+		m = max(m, x.res.GoLive)
 	}
 	return m
 }
@@ -425,7 +487,7 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool, repeat
 		os.RemoveAll(work)
 		ms, mf := median(scans), median(fulls)
 		rows = append(rows, benchRow{size: size, scan: ms.res, scanCPU: ms.cpu, scanRSS: highestRSS(scans),
-			full: mf.res, fullCPU: mf.cpu, fullRSS: highestRSS(fulls)})
+			full: mf.res, fullCPU: mf.cpu, fullRSS: highestRSS(fulls), fullLive: highestLive(fulls)})
 		if si == 0 && sweep {
 			yml := filepath.Join(dir, "bench_scale.yaml")
 			if err := os.WriteFile(yml, []byte(benchScenario(days, feed)), 0o644); err != nil {
@@ -467,11 +529,11 @@ func printBench(w io.Writer, rows []benchRow, sw *benchSweep, repeat int) error 
 		fmt.Fprintf(w, "median of %d measurements; peak RSS: the highest\n", repeat)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "quotes\tfull s\tfull CPU s\tfull quotes/s\treplay peak RSS MiB\tfull peak RSS MiB\tscan s\tscan CPU s\tscan quotes/s\tscan peak RSS MiB\tfull/scan\tfull s per 10M\t")
+	fmt.Fprintln(tw, "quotes\tfull s\tfull CPU s\tfull quotes/s\treplay peak RSS MiB\tfull peak RSS MiB\tfull Go live MiB\tscan s\tscan CPU s\tscan quotes/s\tscan peak RSS MiB\tfull/scan\tfull s per 10M\t")
 	for _, r := range rows {
 		fq := float64(r.full.Quotes) / r.full.Seconds
 		sq := float64(r.scan.Quotes) / r.scan.Seconds
-		fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.2fM\t%d\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%.0f%%\t%.2f\t\n", r.full.Quotes, r.full.Seconds, r.fullCPU, fq/1e6, r.full.SimRSS/1024, r.fullRSS/1024,
+		fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.2fM\t%d\t%d\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%.0f%%\t%.2f\t\n", r.full.Quotes, r.full.Seconds, r.fullCPU, fq/1e6, r.full.SimRSS/1024, r.fullRSS/1024, r.fullLive/1024,
 			r.scan.Seconds, r.scanCPU, sq/1e6, r.scanRSS/1024, 100*fq/sq, r.full.Seconds/float64(r.full.Quotes)*1e7)
 	}
 	if err := tw.Flush(); err != nil {

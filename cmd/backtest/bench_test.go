@@ -3,10 +3,12 @@ package main
 import (
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/optionsrisk/backtest/scenarios"
 )
@@ -37,9 +39,9 @@ func TestBenchScenario(t *testing.T) {
 
 func TestBenchMedianAndPeak(t *testing.T) {
 	ms := []measured{
-		{res: benchChild{Seconds: 3, PeakRSS: 10}, cpu: 3},
-		{res: benchChild{Seconds: 1, PeakRSS: 30}, cpu: 1},
-		{res: benchChild{Seconds: 2, PeakRSS: 20}, cpu: 2},
+		{res: benchChild{Seconds: 3, PeakRSS: 10, GoLive: 7}, cpu: 3},
+		{res: benchChild{Seconds: 1, PeakRSS: 30, GoLive: 5}, cpu: 1},
+		{res: benchChild{Seconds: 2, PeakRSS: 20, GoLive: 6}, cpu: 2},
 	}
 	if m := median(ms); m.res.Seconds != 2 || m.cpu != 2 {
 		t.Fatalf("median %+v", m)
@@ -49,6 +51,30 @@ func TestBenchMedianAndPeak(t *testing.T) {
 	}
 	if h := highestRSS(ms); h != 30 {
 		t.Fatalf("highest RSS %d", h)
+	}
+	if h := highestLive(ms); h != 7 {
+		t.Fatalf("highest Go live heap %d", h)
+	}
+}
+
+// goLivePeak sees a live heap that a collection found and that is gone by
+// the time it reports.
+func TestGoLivePeak(t *testing.T) {
+	h := goLivePeak()
+	big := make([]byte, 64<<20)
+	for i := range big {
+		big[i] = byte(i)
+	}
+	runtime.GC()
+	runtime.KeepAlive(big)
+	big = nil
+	// Finalizers run on their own goroutine, after the collection.
+	for i := 0; i < 200 && h.KiB() < 64<<10; i++ {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := h.Stop(); got < 64<<10 {
+		t.Fatalf("peak live heap %d KiB, want at least the 65,536 KiB held across a collection", got)
 	}
 }
 
