@@ -214,7 +214,8 @@ func (e *Engine) legMarks(pos *Position, ms *[maxLegs]legMark) {
 					midnight = e.midnightOf(st)
 				}
 				if st-q.Time <= e.staleAfter && q.Time >= midnight { // fresh
-					ms[k] = legMark{bid: q.Bid, ask: q.Ask, mid: mid(q), delta: q.Delta, gamma: q.Gamma}
+					m := &ms[k] // field by field, as Portfolio.mark
+					m.bid, m.ask, m.mid, m.delta, m.gamma, m.model = q.Bid, q.Ask, mid(q), q.Delta, q.Gamma, false
 					continue
 				}
 			}

@@ -123,7 +123,11 @@ func (p *Portfolio) mark(q *feeds.Quote) {
 	if id >= len(p.marks) {
 		p.grow(id + 1)
 	}
-	p.marks[id] = legQuote{Time: q.Time, Bid: q.Bid, Ask: q.Ask, UnderlyingPrice: q.UnderlyingPrice, IV: q.IV, Delta: q.Delta, Gamma: q.Gamma}
+	// Field by field: a composite literal is built on the stack and
+	// copied in 16-byte moves that stall on its 8-byte stores.
+	m := &p.marks[id]
+	m.Time, m.Bid, m.Ask = q.Time, q.Bid, q.Ask
+	m.UnderlyingPrice, m.IV, m.Delta, m.Gamma = q.UnderlyingPrice, q.IV, q.Delta, q.Gamma
 	u := p.underOf[id]
 	if u == 0 {
 		u = p.underlying(q.Contract)
