@@ -154,7 +154,8 @@ func (e *Engine) bounds(pos *Position) (lo, hi float64) {
 	lo, hi = pos.lo, pos.hi
 	s := e.posSpot(pos)
 	var blo, bhi float64 // box of V
-	for _, l := range pos.Legs() {
+	for k := range pos.nlegs {
+		l := &pos.legs[k] // in place: a copied leg costs the hot path
 		up := l.strike
 		if l.call {
 			if !(s > 0) {
@@ -226,8 +227,8 @@ func (e *Engine) legMarks(pos *Position, ms *[maxLegs]legMark) {
 
 // netFrom is netMarks on the legs' marks ms (legMarks).
 func (e *Engine) netFrom(pos *Position, ms *[maxLegs]legMark) (bid, ask, mid float64, models int) {
-	for k, l := range pos.Legs() {
-		m := &ms[k]
+	for k := range pos.nlegs {
+		l, m := &pos.legs[k], &ms[k]
 		if m.model {
 			models++
 		}
@@ -282,8 +283,8 @@ func (e *Engine) greeks(pos *Position) (delta, gamma float64) {
 
 // greeksFrom is greeks on the legs' marks ms (legMarks).
 func greeksFrom(pos *Position, ms *[maxLegs]legMark) (delta, gamma float64) {
-	for k, l := range pos.Legs() {
-		m := &ms[k]
+	for k := range pos.nlegs {
+		l, m := &pos.legs[k], &ms[k]
 		n := float64(l.qty) * pos.Mult
 		delta += n * m.delta
 		gamma += n * m.gamma
