@@ -81,10 +81,10 @@ const (
 // length: a decision leaves once it and every earlier one are final
 // (flushDecisions).
 type attribution struct {
-	open       []*decision // decisions not yet handed on, in decision order
-	byUnder    [][]*shadow // alive shadows by underlying index, in creation order
-	nextExpiry int64       // earliest expiry of an alive shadow
-	stops      *risk.Stops // entry shadows' trailing stops; nil when the layer is off
+	open       []*decision   // decisions not yet handed on, in decision order
+	byUnder    [][]shadowRef // alive shadows by underlying index, in creation order
+	nextExpiry int64         // earliest expiry of an alive shadow
+	stops      *risk.Stops   // entry shadows' trailing stops; nil when the layer is off
 	alive, max int
 }
 
@@ -92,6 +92,15 @@ type decision struct {
 	Decision
 	pos *Position // the real position whose P&L is the actual; nil: actual 0
 	sh  *shadow   // the counterfactual still running; nil once fixed
+}
+
+// shadowRef is an alive shadow as monitorShadows walks it: stepShadow
+// is a no-op while now < idleUntil (a held shadow before its dte_floor),
+// so the walk skips it without loading the shadow. math.MinInt64: not
+// known idle.
+type shadowRef struct {
+	sh        *shadow
+	idleUntil int64
 }
 
 // shadow is a counterfactual position: a copy of a position's terms with
@@ -218,7 +227,7 @@ func (e *Engine) addShadow(pos Position, cash float64, stopped bool) *shadow {
 		y, m, d := utc(pos.Expiry).In(loc).Date()
 		sh.floorAt = time.Date(y, m, d-f, 0, 0, 0, 0, loc).UnixMicro()
 	}
-	a.byUnder[u] = append(a.byUnder[u], sh)
+	a.byUnder[u] = append(a.byUnder[u], shadowRef{sh: sh, idleUntil: math.MinInt64})
 	a.nextExpiry = min(a.nextExpiry, pos.Expiry)
 	a.alive++
 	a.max = max(a.max, a.alive)
@@ -243,9 +252,20 @@ func (e *Engine) monitorShadows(u int32) {
 	}
 	list := a.byUnder[u]
 	kept := list[:0]
-	for _, sh := range list {
-		if !e.stepShadow(sh) {
-			kept = append(kept, sh)
+	for _, r := range list {
+		if e.now < r.idleUntil {
+			kept = append(kept, r)
+			continue
+		}
+		if sh := r.sh; !e.stepShadow(sh) {
+			// Held (no stop, no exit wanted): nothing changes it before
+			// its floor (stopped and wanted change only here, and stopped
+			// only from true to false, in attrEntry).
+			r.idleUntil = math.MinInt64
+			if sh.wanted == "" && !sh.stopped {
+				r.idleUntil = sh.floorAt
+			}
+			kept = append(kept, r)
 		}
 	}
 	clear(list[len(kept):])
@@ -296,9 +316,10 @@ func (e *Engine) settleShadows(t int64) {
 	a.nextExpiry = math.MaxInt64
 	for u, list := range a.byUnder {
 		kept := list[:0]
-		for _, sh := range list {
+		for _, r := range list {
+			sh := r.sh
 			if sh.pos.Expiry >= t {
-				kept = append(kept, sh)
+				kept = append(kept, r)
 				a.nextExpiry = min(a.nextExpiry, sh.pos.Expiry)
 				continue
 			}
