@@ -151,8 +151,15 @@ func (e *Engine) modelLeg(id feeds.ContractID) legMark {
 // vertical, [0, strike] for a put) intersected with the bounds of its
 // legs at the current spot (a call is worth at most the underlying).
 func (e *Engine) bounds(pos *Position) (lo, hi float64) {
+	if pos.noCall { // the spot plays no part: computed once
+		return pos.blo, pos.bhi
+	}
+	return spotBounds(pos, e.posSpot(pos))
+}
+
+// spotBounds is bounds at spot s (unused without a call leg).
+func spotBounds(pos *Position, s float64) (lo, hi float64) {
 	lo, hi = pos.lo, pos.hi
-	s := e.posSpot(pos)
 	var blo, bhi float64 // box of V
 	for k := range pos.nlegs {
 		l := &pos.legs[k] // in place: a copied leg costs the hot path

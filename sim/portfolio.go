@@ -73,6 +73,10 @@ type Position struct {
 	noMarket      bool               // a no_market row was recorded for the wanted exit
 	closedUntil   int64              // closed_market reject: no exit order before this
 	Width         float64            // largest strike distance of two legs of one right and expiry (structureWidth)
+	// noCall: no call leg, so bounds do not depend on the spot and are
+	// blo, bhi (set by newPosition).
+	noCall   bool
+	blo, bhi float64
 }
 
 // Legs returns the position's legs as (contract, signed qty) pairs.
