@@ -81,8 +81,12 @@ const (
 // length: a decision leaves once it and every earlier one are final
 // (flushDecisions).
 type attribution struct {
-	open       []*decision // decisions not yet handed on, in decision order
-	byUnder    [][]*shadow // alive shadows by underlying index, in creation order
+	open    []*decision   // decisions not yet handed on, in decision order
+	byUnder [][]shadowRef // alive shadows by underlying index, in creation order
+	// wake is, by underlying index, a time before which every one of its
+	// shadows is idle (at most their least idleUntil; math.MinInt64 once
+	// one is added).
+	wake       []int64
 	nextExpiry int64       // earliest expiry of an alive shadow
 	stops      *risk.Stops // entry shadows' trailing stops; nil when the layer is off
 	alive, max int
@@ -92,6 +96,15 @@ type decision struct {
 	Decision
 	pos *Position // the real position whose P&L is the actual; nil: actual 0
 	sh  *shadow   // the counterfactual still running; nil once fixed
+}
+
+// shadowRef is an alive shadow as monitorShadows walks it: stepShadow
+// is a no-op while now < idleUntil (a held shadow before its dte_floor),
+// so the walk skips it without loading the shadow. math.MinInt64: not
+// known idle.
+type shadowRef struct {
+	sh        *shadow
+	idleUntil int64
 }
 
 // shadow is a counterfactual position: a copy of a position's terms with
@@ -210,7 +223,9 @@ func (e *Engine) addShadow(pos Position, cash float64, stopped bool) *shadow {
 	u := e.pf.underOf[pos.Legs()[0].id] - 1
 	for int(u) >= len(a.byUnder) {
 		a.byUnder = append(a.byUnder, nil)
+		a.wake = append(a.wake, math.MinInt64)
 	}
+	a.wake[u] = math.MinInt64
 	sh := &shadow{pos: pos, cash: cash, under: u, stopped: stopped, floorAt: math.MaxInt64}
 	if f := e.cfg.Strategy.Exit.DTEFloor; f > 0 {
 		// dte(now) <= f from the local midnight f days before expiry's date.
@@ -218,7 +233,7 @@ func (e *Engine) addShadow(pos Position, cash float64, stopped bool) *shadow {
 		y, m, d := utc(pos.Expiry).In(loc).Date()
 		sh.floorAt = time.Date(y, m, d-f, 0, 0, 0, 0, loc).UnixMicro()
 	}
-	a.byUnder[u] = append(a.byUnder[u], sh)
+	a.byUnder[u] = append(a.byUnder[u], shadowRef{sh: sh, idleUntil: math.MinInt64})
 	a.nextExpiry = min(a.nextExpiry, pos.Expiry)
 	a.alive++
 	a.max = max(a.max, a.alive)
@@ -238,18 +253,36 @@ func (e *Engine) endShadow(sh *shadow, ending string) {
 // shadows, on an instant it quoted (after the real positions').
 func (e *Engine) monitorShadows(u int32) {
 	a := e.attr
-	if a == nil || int(u) >= len(a.byUnder) || len(a.byUnder[u]) == 0 {
-		return
+	if a == nil || int(u) >= len(a.byUnder) || len(a.byUnder[u]) == 0 || e.now < a.wake[u] {
+		return // every shadow idle (see shadowRef)
 	}
 	list := a.byUnder[u]
-	kept := list[:0]
-	for _, sh := range list {
-		if !e.stepShadow(sh) {
-			kept = append(kept, sh)
+	wake := int64(math.MaxInt64)
+	n := 0 // kept so far; list[:n] is the kept list
+	for i := range list {
+		r := &list[i]
+		if e.now >= r.idleUntil {
+			sh := r.sh
+			if e.stepShadow(sh) {
+				continue // ended: dropped
+			}
+			// Held (no stop, no exit wanted): nothing changes it before
+			// its floor (stopped and wanted change only here, and stopped
+			// only from true to false, in attrEntry).
+			r.idleUntil = math.MinInt64
+			if sh.wanted == "" && !sh.stopped {
+				r.idleUntil = sh.floorAt
+			}
 		}
+		wake = min(wake, r.idleUntil)
+		if n != i {
+			list[n] = *r
+		}
+		n++
 	}
-	clear(list[len(kept):])
-	a.byUnder[u] = kept
+	clear(list[n:])
+	a.byUnder[u] = list[:n]
+	a.wake[u] = wake
 }
 
 // stepShadow monitors one shadow like monitor does a real position: the
@@ -296,9 +329,10 @@ func (e *Engine) settleShadows(t int64) {
 	a.nextExpiry = math.MaxInt64
 	for u, list := range a.byUnder {
 		kept := list[:0]
-		for _, sh := range list {
+		for _, r := range list {
+			sh := r.sh
 			if sh.pos.Expiry >= t {
-				kept = append(kept, sh)
+				kept = append(kept, r)
 				a.nextExpiry = min(a.nextExpiry, sh.pos.Expiry)
 				continue
 			}

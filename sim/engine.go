@@ -252,7 +252,13 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 				e.res.FirstQuote = q.Time
 			}
 		}
-		e.applyQuote(q)
+		// q and the quotes after it at the same instant, in one loop: each
+		// would pass the checks above as q did.
+		n := e.pf.markRun(batch.Quotes[i-1:])
+		i += n - 1
+		e.res.Quotes += int64(n)
+		e.lastQuote = q.Time
+		e.res.LastQuote = q.Time
 	}
 	if group >= 0 {
 		if err := e.afterQuotes(); err != nil {
@@ -279,13 +285,6 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 		e.Progress(utc(e.now), e.res.Quotes)
 	}
 	return e.res, nil
-}
-
-func (e *Engine) applyQuote(q *feeds.Quote) {
-	e.res.Quotes++
-	e.lastQuote = q.Time
-	e.res.LastQuote = q.Time
-	e.pf.mark(q)
 }
 
 // runScheduled runs every scheduled event due before the quotes at t (or,

@@ -67,7 +67,25 @@ func (e *Engine) fresh(id feeds.ContractID) bool {
 		return false
 	}
 	st := e.pf.spotAt[e.pf.underOf[id]-1]
-	return st-q.Time <= e.staleAfter && q.Time >= e.day(st).midnight
+	return st-q.Time <= e.staleAfter && q.Time >= e.midnightOf(st)
+}
+
+// freshQuote is contract id's latest quote when it is fresh (see fresh),
+// else nil: the hot path of markLeg and legMarks, one lookup of the quote.
+func (e *Engine) freshQuote(id feeds.ContractID) *legQuote {
+	p := e.pf
+	if int(id) >= len(p.marks) {
+		return nil
+	}
+	q := &p.marks[id]
+	if q.Time == 0 {
+		return nil
+	}
+	st := p.spotAt[p.underOf[id]-1]
+	if st-q.Time <= e.staleAfter && q.Time >= e.midnightOf(st) {
+		return q
+	}
+	return nil
 }
 
 // allFresh reports whether every leg of pos has a fresh quote.
@@ -86,9 +104,15 @@ func (e *Engine) markLeg(id feeds.ContractID) legMark {
 	// A fresh quote is its own mark: read it without the cache (the
 	// cached value would be this very quote's, as nothing but a new quote
 	// changes either).
-	if q := e.pf.quote(id); q.Time != 0 && e.fresh(id) {
+	if q := e.freshQuote(id); q != nil {
 		return legMark{bid: q.Bid, ask: q.Ask, mid: mid(q), delta: q.Delta, gamma: q.Gamma}
 	}
+	return e.modelLeg(id)
+}
+
+// modelLeg is markLeg for a leg without a fresh quote: the model's mark,
+// cached for the instant.
+func (e *Engine) modelLeg(id feeds.ContractID) legMark {
 	if int(id) >= len(e.models) {
 		e.models = append(e.models, make([]modelCache, int(id)+1-len(e.models))...)
 	}
@@ -127,10 +151,18 @@ func (e *Engine) markLeg(id feeds.ContractID) legMark {
 // vertical, [0, strike] for a put) intersected with the bounds of its
 // legs at the current spot (a call is worth at most the underlying).
 func (e *Engine) bounds(pos *Position) (lo, hi float64) {
+	if pos.noCall { // the spot plays no part: computed once
+		return pos.blo, pos.bhi
+	}
+	return spotBounds(pos, e.posSpot(pos))
+}
+
+// spotBounds is bounds at spot s (unused without a call leg).
+func spotBounds(pos *Position, s float64) (lo, hi float64) {
 	lo, hi = pos.lo, pos.hi
-	s := e.posSpot(pos)
 	var blo, bhi float64 // box of V
-	for _, l := range pos.Legs() {
+	for k := range pos.nlegs {
+		l := &pos.legs[k] // in place: a copied leg costs the hot path
 		up := l.strike
 		if l.call {
 			if !(s > 0) {
@@ -176,15 +208,34 @@ func (e *Engine) netMarks(pos *Position) (bid, ask, mid float64, models int) {
 
 // legMarks puts the mark of each of pos's legs in ms, in leg order.
 func (e *Engine) legMarks(pos *Position, ms *[maxLegs]legMark) {
-	for k, l := range pos.Legs() {
-		ms[k] = e.markLeg(l.id)
+	// markLeg inlined: a fresh quote (see fresh; the day of the
+	// underlying's latest quote read off e.day's cache in place) is
+	// written straight into ms.
+	p, dc := e.pf, &e.dayCache
+	for k := range pos.nlegs {
+		id := pos.legs[k].id
+		if int(id) < len(p.marks) {
+			if q := &p.marks[id]; q.Time != 0 {
+				st := p.spotAt[p.underOf[id]-1]
+				midnight := dc.midnight
+				if dc.next == 0 || st < dc.midnight || st >= dc.next {
+					midnight = e.midnightOf(st)
+				}
+				if st-q.Time <= e.staleAfter && q.Time >= midnight { // fresh
+					m := &ms[k] // field by field, as Portfolio.mark
+					m.bid, m.ask, m.mid, m.delta, m.gamma, m.model = q.Bid, q.Ask, mid(q), q.Delta, q.Gamma, false
+					continue
+				}
+			}
+		}
+		ms[k] = e.modelLeg(id)
 	}
 }
 
 // netFrom is netMarks on the legs' marks ms (legMarks).
 func (e *Engine) netFrom(pos *Position, ms *[maxLegs]legMark) (bid, ask, mid float64, models int) {
-	for k, l := range pos.Legs() {
-		m := &ms[k]
+	for k := range pos.nlegs {
+		l, m := &pos.legs[k], &ms[k]
 		if m.model {
 			models++
 		}
@@ -239,8 +290,8 @@ func (e *Engine) greeks(pos *Position) (delta, gamma float64) {
 
 // greeksFrom is greeks on the legs' marks ms (legMarks).
 func greeksFrom(pos *Position, ms *[maxLegs]legMark) (delta, gamma float64) {
-	for k, l := range pos.Legs() {
-		m := &ms[k]
+	for k := range pos.nlegs {
+		l, m := &pos.legs[k], &ms[k]
 		n := float64(l.qty) * pos.Mult
 		delta += n * m.delta
 		gamma += n * m.gamma

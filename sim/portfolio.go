@@ -73,6 +73,10 @@ type Position struct {
 	noMarket      bool               // a no_market row was recorded for the wanted exit
 	closedUntil   int64              // closed_market reject: no exit order before this
 	Width         float64            // largest strike distance of two legs of one right and expiry (structureWidth)
+	// noCall: no call leg, so bounds do not depend on the spot and are
+	// blo, bhi (set by newPosition).
+	noCall   bool
+	blo, bhi float64
 }
 
 // Legs returns the position's legs as (contract, signed qty) pairs.
@@ -123,7 +127,11 @@ func (p *Portfolio) mark(q *feeds.Quote) {
 	if id >= len(p.marks) {
 		p.grow(id + 1)
 	}
-	p.marks[id] = legQuote{Time: q.Time, Bid: q.Bid, Ask: q.Ask, UnderlyingPrice: q.UnderlyingPrice, IV: q.IV, Delta: q.Delta, Gamma: q.Gamma}
+	// Field by field: a composite literal is built on the stack and
+	// copied in 16-byte moves that stall on its 8-byte stores.
+	m := &p.marks[id]
+	m.Time, m.Bid, m.Ask = q.Time, q.Bid, q.Ask
+	m.UnderlyingPrice, m.IV, m.Delta, m.Gamma = q.UnderlyingPrice, q.IV, q.Delta, q.Gamma
 	u := p.underOf[id]
 	if u == 0 {
 		u = p.underlying(q.Contract)

@@ -57,6 +57,14 @@ func (e *Engine) day(t int64) sessDay {
 	return e.dayCache
 }
 
+// midnightOf is day(t).midnight, the cached day read in place.
+func (e *Engine) midnightOf(t int64) int64 {
+	if c := &e.dayCache; c.next != 0 && t >= c.midnight && t < c.next {
+		return c.midnight
+	}
+	return e.day(t).midnight
+}
+
 // dayFor is the local day containing t, without touching the cache (for
 // walks over days).
 func (e *Engine) dayFor(t int64) sessDay {

@@ -487,5 +487,9 @@ func (e *Engine) newPosition(execID, typ string, long bool, qty int64, legs []le
 	pos.Width = structureWidth(pos.Legs())
 	lo, hi := valueBounds(pos.Legs())
 	pos.lo, pos.hi = premiumBounds(long, lo, hi)
+	pos.noCall = !slices.ContainsFunc(pos.Legs(), func(l leg) bool { return l.call })
+	if pos.noCall {
+		pos.blo, pos.bhi = spotBounds(pos, math.NaN())
+	}
 	return pos
 }
