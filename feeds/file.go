@@ -363,11 +363,12 @@ type fileCursor struct {
 	// Parquet fast path: the symbol arrives as a code, an index into ids
 	// (the contract ID, noContract until a row is accepted) and into syms
 	// (see openFast) or, for a native file, into native (nativetable.go).
-	fast   bool
-	ids    []ContractID
-	syms   []symMeta
-	native *nativeTable
-	lazy   map[uint32]*symMeta
+	fast    bool
+	ids     []ContractID
+	syms    []symMeta
+	native  *nativeTable
+	lazy    map[uint32]*symMeta
+	scratch symMeta // acceptCode's, for a code with an ID
 }
 
 func (s *fileSource) Contracts() *Contracts  { return s.contracts }
@@ -404,7 +405,9 @@ func (s *fileSource) Next(ctx context.Context) (*Batch, error) {
 	if n := len(s.batch.Quotes); n > 0 {
 		// The previous batch is handed on: retire what expired long
 		// before it (retire.go).
-		s.retire.step(s.contracts, s.batch.Quotes[n-1].Time)
+		if gone := s.retire.step(s.contracts, s.batch.Quotes[n-1].Time, s.order.seen); len(gone) > 0 {
+			s.forget(gone)
+		}
 	}
 	s.batch.Quotes = s.batch.Quotes[:0]
 	for len(s.batch.Quotes) == 0 {

@@ -1,6 +1,9 @@
 package feeds
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // This file owns a native file's contract table as the reader keeps it: a
 // file of several years lists tens of thousands of contracts, so the table
@@ -68,7 +71,10 @@ func (s *fileSource) nativeSym(t *nativeTable, i int) symMeta {
 		start = t.rows[i-1].symEnd
 	}
 	sm := symMeta{id: noContract}
-	sym := t.symbols[start:r.symEnd]
+	// Its own string: a slice of the table's (the symbol, the root that
+	// ParseOCC cuts from it) would keep every symbol of the file alive in
+	// the tables that keep this contract.
+	sym := strings.Clone(t.symbols[start:r.symEnd])
 	sm.c = Contract{Symbol: sym, Underlying: t.unds[r.und], Expiry: MicrosTime(r.expiry), Strike: r.strike, Multiplier: r.mult, Right: r.right}
 	root := sm.c.Underlying
 	if occ, err := ParseOCC(sym); err == nil {
@@ -87,33 +93,38 @@ func (s *fileSource) nativeSym(t *nativeTable, i int) symMeta {
 	return sm
 }
 
-// symOf is the symMeta of symbol code of the current file: the fast path's
-// list, or for a native file the one built on the code's first slow row
-// (kept while the code has no ID or a bad verdict).
-func (s *fileSource) symOf(cur *fileCursor, code uint32) *symMeta {
+// acceptCode is acceptSlow for a row of symbol code (a row the fast path
+// cannot take: a bad quote, a code without an ID yet, or every row of a
+// file read with computed greeks); it records the code's ID for the fast
+// path.
+func (s *fileSource) acceptCode(cur *fileCursor, code uint32, q *Quote) error {
 	if cur.syms != nil {
-		return &cur.syms[code]
+		sm := &cur.syms[code]
+		err := s.acceptSlow(cur, sm, q)
+		cur.ids[code] = sm.id
+		return err
 	}
+	// A native file: the code's symMeta is built from the compact table
+	// on its first row, and kept (cur.lazy) only while the code has no ID
+	// or a bad verdict; a code with an ID takes its contract from the table.
 	if sm := cur.lazy[code]; sm != nil {
-		return sm
+		err := s.acceptSlow(cur, sm, q)
+		if cur.ids[code] = sm.id; sm.id != noContract && sm.bad.kind == "" {
+			delete(cur.lazy, code)
+		}
+		return err
+	}
+	if id := cur.ids[code]; id != noContract {
+		cur.scratch = symMeta{id: id, c: *s.contracts.Get(id)} // forget keeps ids live
+		return s.acceptSlow(cur, &cur.scratch, q)
 	}
 	sm := s.nativeSym(cur.native, int(code))
-	sm.id = cur.ids[code]
-	if cur.lazy == nil {
-		cur.lazy = map[uint32]*symMeta{}
-	}
-	cur.lazy[code] = &sm
-	return &sm
-}
-
-// acceptCode is acceptSlow for a row of symbol code; it records the code's ID
-// for the fast path.
-func (s *fileSource) acceptCode(cur *fileCursor, code uint32, q *Quote) error {
-	sm := s.symOf(cur, code)
-	err := s.acceptSlow(cur, sm, q)
-	cur.ids[code] = sm.id
-	if cur.syms == nil && sm.id != noContract && sm.bad.kind == "" {
-		delete(cur.lazy, code)
+	err := s.acceptSlow(cur, &sm, q)
+	if cur.ids[code] = sm.id; sm.id == noContract || sm.bad.kind != "" {
+		if cur.lazy == nil {
+			cur.lazy = map[uint32]*symMeta{}
+		}
+		cur.lazy[code] = &sm
 	}
 	return err
 }

@@ -167,4 +167,4 @@ func (c *canonical) copyNew() {
 
 // retireBefore lets the Tee that copied every contract of the canonical
 // table retire it (retire.go): nothing else reads it.
-func (c *canonical) retireBefore(now int64) { c.retire.step(c.contracts, now) }
+func (c *canonical) retireBefore(now int64) { c.retire.step(c.contracts, now, nil) }

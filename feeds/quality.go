@@ -235,6 +235,14 @@ func (o *orderCheck) check(t int64, id ContractID) (badField, bool) {
 	return badField{}, true
 }
 
+// seen is the last time contract id was accepted (noTime if never).
+func (o *orderCheck) seen(id ContractID) int64 {
+	if int(id) < len(o.lastBy) {
+		return o.lastBy[id]
+	}
+	return noTime
+}
+
 // accept records a row that passed.
 func (o *orderCheck) accept(t int64, id ContractID) {
 	o.last, o.started = t, true

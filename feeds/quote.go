@@ -126,14 +126,16 @@ func (t *Contracts) Get(id ContractID) *Contract {
 
 // Retire forgets the contracts that expired before cutoff (UTC µs), a whole chunk of IDs
 // at a time: a chunk goes once it is full and its every contract expired before cutoff
-// (a long-dated contract keeps its chunk). Get returns nil for a retired ID, Lookup no
-// longer finds its symbol, and IDs are never reused. It returns the contracts retired.
-// Pointers that Get returned earlier stay valid.
-func (t *Contracts) Retire(cutoff int64) int {
-	n := 0
+// and, when lastSeen is not nil, was last quoted (lastSeen) before cutoff too (a
+// long-dated contract, or a late quote, keeps its chunk). Get returns nil for a retired
+// ID, Lookup no longer finds its symbol, and IDs are never reused. It returns the first
+// ID of each chunk retired (contractChunk IDs each). Pointers that Get returned earlier
+// stay valid.
+func (t *Contracts) Retire(cutoff int64, lastSeen func(ContractID) int64) []ContractID {
+	var gone []ContractID
 	full := t.n / contractChunk // chunks [0, full) are full
 	for i := t.live; i < full; i++ {
-		if t.chunks[i] == nil || t.maxExpiry[i] >= cutoff {
+		if t.chunks[i] == nil || t.maxExpiry[i] >= cutoff || lastSeen != nil && seenSince(t.chunks[i], lastSeen, cutoff) {
 			continue
 		}
 		for k := range t.chunks[i] {
@@ -143,7 +145,7 @@ func (t *Contracts) Retire(cutoff int64) int {
 		}
 		t.chunks[i] = nil
 		t.dropped += contractChunk
-		n += contractChunk
+		gone = append(gone, ContractID(i*contractChunk))
 	}
 	for t.live < full && t.chunks[t.live] == nil {
 		t.live++
@@ -155,7 +157,17 @@ func (t *Contracts) Retire(cutoff int64) int {
 		maps.Copy(m, t.bySym)
 		t.bySym, t.dropped = m, 0
 	}
-	return n
+	return gone
+}
+
+// seenSince reports whether a contract of chunk was quoted at or after cutoff.
+func seenSince(chunk []Contract, lastSeen func(ContractID) int64, cutoff int64) bool {
+	for k := range chunk {
+		if lastSeen(chunk[k].ID) >= cutoff {
+			return true
+		}
+	}
+	return false
 }
 
 // Retired reports the contracts retired so far.
@@ -203,7 +215,9 @@ type Batch struct {
 // Source streams quotes in non-decreasing time order.
 type Source interface {
 	// Contracts is the source's interning table. It grows as batches are read: every ID in a
-	// batch returned by Next is in it by the time Next returns.
+	// batch returned by Next is in it by the time Next returns. A reading pipeline's source
+	// may later retire contracts that expired, and were last quoted, a week (RetireAfter)
+	// before its latest batch: Get returns nil for them (retire.go).
 	Contracts() *Contracts
 	// Next returns the next non-empty batch, or io.EOF at the end. The batch is reused by the
 	// following call.

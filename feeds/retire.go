@@ -9,9 +9,11 @@ package feeds
 // reader hands to the simulator (a Tee reader's, which the engine reads
 // for the contracts of its positions) is never retired.
 //
-// A quote of a contract after it was retired (more than RetireAfter past
-// its expiry, which a clean feed never has) is still delivered, with its
-// symbol: the source interns the symbol again under a new ID.
+// A file source keeps a contract until a week after both its expiry and its
+// last quote, so a late quote (after expiry, which a clean feed never has)
+// keeps its contract for another week: a repeated late quote is still a
+// duplicate. A quote of a contract after it was retired is still delivered,
+// with its symbol: the source interns the symbol again under a new ID.
 
 // RetireAfter is how long past its expiry (µs) a contract stays in the
 // reading pipeline's tables: a week.
@@ -29,14 +31,41 @@ type retirer struct {
 	next int64 // stream time of the next look; 0 = at the first quote
 }
 
-// step retires from t what expired RetireAfter before now (the time of the
-// latest quote handed on), at most once per retireEvery of stream time. It
-// reports whether it looked.
-func (r *retirer) step(t *Contracts, now int64) bool {
+// step retires from t what expired, and (lastSeen, when not nil) was last
+// quoted, RetireAfter before now (the time of the latest quote handed on),
+// at most once per retireEvery of stream time. It returns Retire's chunks.
+func (r *retirer) step(t *Contracts, now int64, lastSeen func(ContractID) int64) []ContractID {
 	if retireOff || now < r.next {
-		return false
+		return nil
 	}
 	r.next = now + retireEvery
-	t.Retire(now - RetireAfter)
-	return true
+	return t.Retire(now-RetireAfter, lastSeen)
+}
+
+// forget drops what the file source keeps per contract beside its table
+// for the contracts of the retired chunks (each starting at an ID of gone):
+// their raw columns (lastMeta), and the current file's codes that name them,
+// so a later row of such a code interns its symbol again (every ID of a
+// batch is in the table, as Source promises).
+func (s *fileSource) forget(gone []ContractID) {
+	for _, first := range gone {
+		for id := int(first); id < int(first)+contractChunk && id < len(s.lastMeta); id++ {
+			s.lastMeta[id] = rowMeta{}
+		}
+	}
+	cur := s.cur
+	if cur == nil {
+		return
+	}
+	for i, id := range cur.ids {
+		if id != noContract && s.contracts.Get(id) == nil {
+			cur.ids[i] = noContract
+			if cur.syms != nil {
+				cur.syms[i].id = noContract
+			}
+			if sm := cur.lazy[uint32(i)]; sm != nil {
+				sm.id = noContract
+			}
+		}
+	}
 }

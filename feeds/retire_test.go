@@ -32,8 +32,8 @@ func TestContractsRetire(t *testing.T) {
 		tab.Intern(retireContract(3*contractChunk+i, day(0)))
 	}
 	kept := tab.Get(5)
-	if n := tab.Retire(day(15).UnixMicro()); n != contractChunk {
-		t.Fatalf("retire at day 15: %d retired, want %d", n, contractChunk)
+	if gone := tab.Retire(day(15).UnixMicro(), nil); len(gone) != 1 || gone[0] != 0 {
+		t.Fatalf("retire at day 15: chunks %v retired, want [0]", gone)
 	}
 	if tab.Get(5) != nil || tab.Get(contractChunk-1) != nil {
 		t.Fatal("retired contract still returned by Get")
@@ -45,8 +45,8 @@ func TestContractsRetire(t *testing.T) {
 		t.Fatalf("pointer from Get before retiring changed: %+v", kept)
 	}
 	// The long-dated contract keeps chunk 1; the partial chunk stays too.
-	if n := tab.Retire(day(100).UnixMicro()); n != contractChunk {
-		t.Fatalf("retire at day 100: %d retired, want %d (chunk 2 only)", n, contractChunk)
+	if gone := tab.Retire(day(100).UnixMicro(), nil); len(gone) != 1 || gone[0] != 2*contractChunk {
+		t.Fatalf("retire at day 100: chunks %v retired, want [%d] (chunk 2 only)", gone, 2*contractChunk)
 	}
 	if tab.Get(contractChunk) == nil || tab.Get(3*contractChunk) == nil {
 		t.Fatal("a chunk with a live contract, or the last partial chunk, was retired")
@@ -75,7 +75,17 @@ func TestContractsRetire(t *testing.T) {
 	if id := tab2.add(again); id != again.ID {
 		t.Fatalf("add: ID %d, want %d", id, again.ID)
 	}
-	tab2.Retire(day(30).UnixMicro())
+	// A chunk whose contract was quoted within the week stays.
+	seen := func(id ContractID) int64 {
+		if id == 3 {
+			return day(31).UnixMicro()
+		}
+		return noTime
+	}
+	if gone := tab2.Retire(day(30).UnixMicro(), seen); len(gone) != 0 {
+		t.Fatalf("a chunk with a contract quoted after the cutoff was retired")
+	}
+	tab2.Retire(day(30).UnixMicro(), nil)
 	if id, ok := tab2.Lookup(again.Symbol); !ok || id != again.ID {
 		t.Fatalf("after retiring the old chunk, Lookup(%s) = %d %v, want %d", again.Symbol, id, ok, again.ID)
 	}
@@ -162,6 +172,7 @@ func readRetire(t *testing.T, dir string) ([]symQuote, *fileSource, *canonical) 
 func TestRetireKeepsTheStream(t *testing.T) {
 	dir := retireFeed(t)
 	retireOff = true
+	t.Cleanup(func() { retireOff = false })
 	want, _, _ := readRetire(t, dir)
 	retireOff = false
 	got, fs, c := readRetire(t, dir)

@@ -63,6 +63,7 @@ type synthetic struct {
 	c         *compiled
 	seed      uint64
 	contracts *Contracts
+	retire    retirer // expired contracts leave the table (retire.go)
 	batch     Batch
 	closed    bool
 
@@ -116,6 +117,10 @@ func (s *synthetic) Next(ctx context.Context) (*Batch, error) {
 		s.started = true
 		s.day = -1
 		s.ti = 0
+	}
+	if n := len(s.batch.Quotes); n > 0 {
+		// Only listed contracts are quoted: an expired one never comes back.
+		s.retire.step(s.contracts, s.batch.Quotes[n-1].Time, nil)
 	}
 	s.batch.Quotes = s.batch.Quotes[:0]
 	for len(s.batch.Quotes) < synthBatchQuotes {
