@@ -110,6 +110,35 @@ type benchChild struct {
 	// (goLivePeak): what of PeakRSS is Go's data, not DuckDB's or the
 	// binary's.
 	GoLive int64 `json:"go_live_kib,omitempty"`
+	// Binary is the resident size (KiB) of the executable's own mappings
+	// at the end: code, mostly DuckDB's, the same at every feed size.
+	Binary int64 `json:"binary_kib,omitempty"`
+}
+
+// binaryRSS is the resident KiB of this process's mappings of its own
+// executable file (/proc/self/smaps), 0 where that is not readable.
+func binaryRSS() int64 {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return 0
+	}
+	var kib int64
+	mine := false
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			mine = len(f) >= 6 && strings.Join(f[5:], " ") == exe
+		case mine && len(f) == 3 && f[0] == "Rss:":
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			kib += n
+		}
+	}
+	return kib
 }
 
 // liveHeap samples Go's live heap after every garbage collection (a
@@ -335,7 +364,7 @@ func benchFull(c *cobra.Command, feed string, days int, workdir string) error {
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: out.Result.Quotes, Seconds: time.Since(start).Seconds(), SimRSS: simRSS, PeakRSS: maxRSS(), GoLive: live.Stop()})
+	return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: out.Result.Quotes, Seconds: time.Since(start).Seconds(), SimRSS: simRSS, PeakRSS: maxRSS(), GoLive: live.Stop(), Binary: binaryRSS()})
 }
 
 type benchRow struct {
@@ -529,11 +558,11 @@ func printBench(w io.Writer, rows []benchRow, sw *benchSweep, repeat int) error 
 		fmt.Fprintf(w, "median of %d measurements; peak RSS: the highest\n", repeat)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "quotes\tfull s\tfull CPU s\tfull quotes/s\treplay peak RSS MiB\tfull peak RSS MiB\tfull Go live MiB\tscan s\tscan CPU s\tscan quotes/s\tscan peak RSS MiB\tfull/scan\tfull s per 10M\t")
+	fmt.Fprintln(tw, "quotes\tfull s\tfull CPU s\tfull quotes/s\treplay peak RSS MiB\tfull peak RSS MiB\tfull Go live MiB\tfull binary MiB\tscan s\tscan CPU s\tscan quotes/s\tscan peak RSS MiB\tfull/scan\tfull s per 10M\t")
 	for _, r := range rows {
 		fq := float64(r.full.Quotes) / r.full.Seconds
 		sq := float64(r.scan.Quotes) / r.scan.Seconds
-		fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.2fM\t%d\t%d\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%.0f%%\t%.2f\t\n", r.full.Quotes, r.full.Seconds, r.fullCPU, fq/1e6, r.full.SimRSS/1024, r.fullRSS/1024, r.fullLive/1024,
+		fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.2fM\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%.0f%%\t%.2f\t\n", r.full.Quotes, r.full.Seconds, r.fullCPU, fq/1e6, r.full.SimRSS/1024, r.fullRSS/1024, r.fullLive/1024, r.full.Binary/1024,
 			r.scan.Seconds, r.scanCPU, sq/1e6, r.scanRSS/1024, 100*fq/sq, r.full.Seconds/float64(r.full.Quotes)*1e7)
 	}
 	if err := tw.Flush(); err != nil {

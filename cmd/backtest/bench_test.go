@@ -57,6 +57,17 @@ func TestBenchMedianAndPeak(t *testing.T) {
 	}
 }
 
+// binaryRSS counts the test binary's own resident code: some, and less
+// than the whole process.
+func TestBinaryRSS(t *testing.T) {
+	if _, err := os.Stat("/proc/self/smaps"); err != nil {
+		t.Skip("no /proc")
+	}
+	if got, all := binaryRSS(), maxRSS(); got <= 0 || got > all {
+		t.Fatalf("binary RSS %d KiB, process peak %d KiB", got, all)
+	}
+}
+
 // goLivePeak sees a live heap that a collection found and that is gone by
 // the time it reports.
 func TestGoLivePeak(t *testing.T) {
