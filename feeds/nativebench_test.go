@@ -12,14 +12,7 @@ import (
 // built per row).
 func BenchmarkNativeComputeGreeks(b *testing.B) {
 	cfg := smallSynth()
-	cfg.Days = nil
-	d := time.Date(2021, 1, 4, 0, 0, 0, 0, time.UTC)
-	for len(cfg.Days) < 20 {
-		if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday && IsTradingDay(d) {
-			cfg.Days = append(cfg.Days, DayBar{Date: d.Format(time.DateOnly), Open: 300, High: 303, Low: 297, Close: 300, VIX: 20})
-		}
-		d = d.AddDate(0, 0, 1)
-	}
+	cfg.Days = flatSessions(20)
 	cfg.Every = 5 * time.Minute
 	src, err := NewSynthetic(cfg, 3)
 	if err != nil {

@@ -2,9 +2,7 @@ package feeds
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -46,18 +44,7 @@ func TestNativeSymbolsNotPinned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := DecodeAhead(src)
-	for {
-		_, err := r.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	tab := r.Contracts()
-	r.Close()
+	tab := drainPipeline(t, src)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	kept := int64(after.HeapAlloc) - int64(before.HeapAlloc)

@@ -170,17 +170,6 @@ func seenSince(chunk []Contract, lastSeen func(ContractID) int64, cutoff int64) 
 	return false
 }
 
-// Retired reports the contracts retired so far.
-func (t *Contracts) Retired() int {
-	n := 0
-	for _, ch := range t.chunks {
-		if ch == nil {
-			n += contractChunk
-		}
-	}
-	return n
-}
-
 // Lookup returns the ID of an OCC symbol.
 func (t *Contracts) Lookup(occ string) (ContractID, bool) {
 	id, ok := t.bySym[occ]

@@ -16,40 +16,38 @@ import (
 // sessions before its expiry, for 14 weeks; no late quote.
 func retireCSVFeed(t *testing.T) string {
 	t.Helper()
-	start := time.Date(2021, 1, 4, 15, 0, 0, 0, time.UTC)
 	cs := NewContracts()
 	var qs []Quote
-	for w := range 14 {
-		exp := start.AddDate(0, 0, 7*w+4).Add(6 * time.Hour)
-		var ids []ContractID
-		for k := range 300 {
-			strike := float64(50 + k)
-			sym, err := OCCSymbol("SPY", exp, Put, strike)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, cs.Intern(Contract{Symbol: sym, Underlying: "SPY", Expiry: exp, Strike: strike, Right: Put, Multiplier: 100}))
-		}
-		for d := range 5 {
-			tm := start.AddDate(0, 0, 7*w+d)
-			for _, id := range ids {
-				qs = append(qs, Quote{Time: tm.UnixMicro(), Contract: id, Bid: 1, Ask: 1.1, UnderlyingPrice: 100, IV: 0.2, Delta: -0.3, Gamma: 0.01, Vega: 0.1, Theta: -0.01})
-			}
-		}
-	}
+	weeklyChain(cs, 14, occPut, func(_, _, _ int, q Quote) {
+		q.Vega, q.Theta = 0.1, -0.01
+		qs = append(qs, q)
+	})
 	path := filepath.Join(t.TempDir(), "q.csv")
 	writeCustomCSV(t, path, qs, cs)
 	return path
 }
 
-func drainPipeline(t *testing.T, src Source) {
+// flatSessions is n trading sessions from 2021-01-04 at a flat 300.
+func flatSessions(n int) []DayBar {
+	var days []DayBar
+	for d := time.Date(2021, 1, 4, 0, 0, 0, 0, time.UTC); len(days) < n; d = d.AddDate(0, 0, 1) {
+		if IsTradingDay(d) {
+			days = append(days, DayBar{Date: d.Format(time.DateOnly), Open: 300, High: 303, Low: 297, Close: 300, VIX: 20})
+		}
+	}
+	return days
+}
+
+// drainPipeline reads src to the end through DecodeAhead, as a run does,
+// and returns the reader's contract table.
+func drainPipeline(t *testing.T, src Source) *Contracts {
 	t.Helper()
 	r := DecodeAhead(src)
 	defer r.Close()
 	for {
 		_, err := r.Next(context.Background())
 		if errors.Is(err, io.EOF) {
-			return
+			return r.Contracts()
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -70,8 +68,8 @@ func TestRetireReleasesPerIDState(t *testing.T) {
 	c := src.(*canonical)
 	fs := c.src.(*fileSource)
 	drainPipeline(t, src)
-	if fs.contracts.Retired() < 3*contractChunk {
-		t.Fatalf("file source retired %d of %d: the test's premise fails", fs.contracts.Retired(), fs.contracts.Len())
+	if retired(fs.contracts) < 3*contractChunk {
+		t.Fatalf("file source retired %d of %d: the test's premise fails", retired(fs.contracts), fs.contracts.Len())
 	}
 	var meta int
 	for id := range fs.contracts.Len() {
@@ -83,7 +81,7 @@ func TestRetireReleasesPerIDState(t *testing.T) {
 		}
 	}
 	if meta > 0 {
-		t.Errorf("of %d retired source contracts, fileSource.lastMeta still holds %d", fs.contracts.Retired(), meta)
+		t.Errorf("of %d retired source contracts, fileSource.lastMeta still holds %d", retired(fs.contracts), meta)
 	}
 }
 
@@ -91,14 +89,7 @@ func TestRetireReleasesPerIDState(t *testing.T) {
 // contracts that expired a week ago, as the canonical's does.
 func TestSyntheticTableRetired(t *testing.T) {
 	cfg := smallSynth()
-	cfg.Days = nil
-	d := time.Date(2021, 1, 4, 0, 0, 0, 0, time.UTC)
-	for len(cfg.Days) < 120 {
-		if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday && IsTradingDay(d) {
-			cfg.Days = append(cfg.Days, DayBar{Date: d.Format(time.DateOnly), Open: 300, High: 303, Low: 297, Close: 300, VIX: 20})
-		}
-		d = d.AddDate(0, 0, 1)
-	}
+	cfg.Days = flatSessions(120)
 	cfg.Every = 2 * time.Hour
 	cfg.Strikes = StrikeConfig{AroundSpotPct: 10, Step: 1}
 	cfg.Expiries = ExpiryConfig{Weekly: 2, Monthly: -1}
@@ -109,16 +100,14 @@ func TestSyntheticTableRetired(t *testing.T) {
 	c := src.(*canonical)
 	drainPipeline(t, src)
 	syn := c.src.Contracts()
-	t.Logf("synthetic: %d contracts, %d retired; canonical: %d, %d retired", syn.Len(), syn.Retired(), c.contracts.Len(), c.contracts.Retired())
-	if c.contracts.Retired() == 0 {
+	t.Logf("synthetic: %d contracts, %d retired; canonical: %d, %d retired", syn.Len(), retired(syn), c.contracts.Len(), retired(c.contracts))
+	if retired(c.contracts) == 0 {
 		t.Fatalf("premise: the canonical table retired nothing")
 	}
-	if syn.Retired() == 0 {
-		t.Errorf("the synthetic source's table retired none of its %d contracts (the canonical's retired %d)", syn.Len(), c.contracts.Retired())
+	if retired(syn) == 0 {
+		t.Errorf("the synthetic source's table retired none of its %d contracts (the canonical's retired %d)", syn.Len(), retired(c.contracts))
 	}
 }
-
-var _ = fmt.Sprintf
 
 type idQuote struct {
 	q   Quote
@@ -193,36 +182,22 @@ func TestRetireCleanFeedUnchanged(t *testing.T) {
 // differently in an earlier file) while it is alive.
 func retireFeedNoLate(t *testing.T) string {
 	dir := t.TempDir()
-	start := time.Date(2021, 1, 4, 15, 0, 0, 0, time.UTC)
 	cs := NewContracts()
 	var files [3][]Quote
 	var redefined Contract
-	for w := range 15 {
-		exp := start.AddDate(0, 0, 7*w+4).Add(6 * time.Hour)
-		var ids []ContractID
-		for k := range 300 {
-			strike := float64(50 + k)
-			sym, _ := OCCSymbol("SPY", exp, Put, strike)
-			ids = append(ids, cs.Intern(Contract{Symbol: sym, Underlying: "SPY", Expiry: exp, Strike: strike, Right: Put, Multiplier: 100}))
-		}
+	weeklyChain(cs, 15, occPut, func(w, d, k int, q Quote) {
 		f := min(w/6, 2)
-		for d := range 5 {
-			tm := start.AddDate(0, 0, 7*w+d)
-			for k, id := range ids {
-				q := Quote{Time: tm.UnixMicro(), Contract: id, Bid: 1, Ask: 1.1, UnderlyingPrice: 100, IV: 0.2, Delta: -0.3, Gamma: 0.01}
-				if k == 7 && d == 2 {
-					q.Bid = 2 // crossed
-				}
-				files[f] = append(files[f], q)
-				if k == 9 && d == 3 {
-					files[f] = append(files[f], q) // duplicate
-				}
-			}
+		if k == 7 && d == 2 {
+			q.Bid = 2 // crossed
 		}
-		if w == 12 {
-			redefined = *cs.Get(ids[5])
+		files[f] = append(files[f], q)
+		if k == 9 && d == 3 {
+			files[f] = append(files[f], q) // duplicate
 		}
-	}
+		if w == 12 && d == 0 && k == 5 {
+			redefined = *cs.Get(q.Contract)
+		}
+	})
 	// The third file (weeks 12-14) redefines one contract of week 12 with
 	// another multiplier, under a symbol the table already has: give it its
 	// own table entry by a second Contracts for that file.
@@ -264,27 +239,10 @@ func retireFeedNoLate(t *testing.T) string {
 // lastSeen), so the second file's row finds the same ID.
 func TestRetireLateDuplicateAcrossFiles(t *testing.T) {
 	dir := t.TempDir()
-	start := time.Date(2021, 1, 4, 15, 0, 0, 0, time.UTC)
 	cs := NewContracts()
 	var files [2][]Quote
-	var late ContractID
-	for w := range 10 {
-		exp := start.AddDate(0, 0, 7*w+4).Add(6 * time.Hour)
-		var ids []ContractID
-		for k := range 300 {
-			id := cs.Intern(retireContract(k, exp))
-			if w == 0 && k == 0 {
-				late = id
-			}
-			ids = append(ids, id)
-		}
-		for d := range 5 {
-			tm := start.AddDate(0, 0, 7*w+d)
-			for _, id := range ids {
-				files[0] = append(files[0], Quote{Time: tm.UnixMicro(), Contract: id, Bid: 1, Ask: 1.1, UnderlyingPrice: 100, IV: 0.2, Delta: -0.3, Gamma: 0.01})
-			}
-		}
-	}
+	weeklyChain(cs, 10, retireContract, func(_, _, _ int, q Quote) { files[0] = append(files[0], q) })
+	late, _ := cs.Lookup(retireContract(0, weekExpiry(0)).Symbol)
 	tm := files[0][len(files[0])-1].Time
 	lq := Quote{Time: tm, Contract: late, Bid: 0.05, Ask: 0.1, UnderlyingPrice: 100, IV: 0.2, Delta: -0.01, Gamma: 0.001}
 	files[0] = append(files[0], lq)

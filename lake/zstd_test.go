@@ -71,8 +71,8 @@ func TestZstdCodecSameBytes(t *testing.T) {
 	}
 }
 
-// Its encoders are kept and small: encoding a page after a collection
-// allocates far less than the 8 MiB history an arrow-go encoder allocates.
+// Its encoders are kept and small: encoding a page after collections
+// allocates no new 8 MiB history, as arrow-go's pooled encoders do.
 func TestZstdCodecMemory(t *testing.T) {
 	codec, _ := compress.GetCodec(compress.Codecs.Zstd)
 	p := pages()[6]
@@ -85,11 +85,5 @@ func TestZstdCodecMemory(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if got := after.TotalAlloc - before.TotalAlloc; got > 2<<20 {
 		t.Fatalf("an encode after two collections allocated %d bytes, want under 2 MiB", got)
-	}
-	runtime.ReadMemStats(&before)
-	arrowZstd(t, zstd.EncoderLevelFromZstd(DefaultZstdLevel), p)
-	runtime.ReadMemStats(&after)
-	if got := after.TotalAlloc - before.TotalAlloc; got < 4<<20 {
-		t.Logf("arrow-go's encoder allocated only %d bytes (its window changed?)", got)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/optionsrisk/backtest/feeds"
-	"github.com/optionsrisk/backtest/risk"
 )
 
 // The hot paths of the event loop (markRun, legMarks' inlined fresh
@@ -69,7 +68,7 @@ func TestMarkRunIsMarkOnEachQuote(t *testing.T) {
 }
 
 func TestMidnightOfIsDayMidnight(t *testing.T) {
-	e, err := New(Config{Start: at(1, 0, 0, 0), End: at(30, 0, 0, 0)}, &scripted{contracts: feeds.NewContracts()}, newBenchManagerT(t), &MemoryRecorder{}, newTestRand())
+	e, err := New(Config{Start: at(1, 0, 0, 0), End: at(30, 0, 0, 0)}, &scripted{contracts: feeds.NewContracts()}, newBenchManager(t), &MemoryRecorder{}, newTestRand())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +89,7 @@ func TestMidnightOfIsDayMidnight(t *testing.T) {
 
 func TestBoundsOfPutStructuresAreSpotFree(t *testing.T) {
 	cs := feeds.NewContracts()
-	e, err := New(Config{Start: at(1, 0, 0, 0), End: at(30, 0, 0, 0)}, &scripted{contracts: cs}, newBenchManagerT(t), &MemoryRecorder{}, newTestRand())
+	e, err := New(Config{Start: at(1, 0, 0, 0), End: at(30, 0, 0, 0)}, &scripted{contracts: cs}, newBenchManager(t), &MemoryRecorder{}, newTestRand())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,12 +128,4 @@ func TestBoundsOfPutStructuresAreSpotFree(t *testing.T) {
 			}
 		}
 	}
-}
-
-func newBenchManagerT(t *testing.T) *risk.Manager {
-	rm, err := risk.NewManager(risk.Settings{}, &risk.MemorySink{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rm
 }

@@ -184,10 +184,10 @@ func BenchmarkChoose(b *testing.B) {
 	}
 }
 
-func newBenchManager(b *testing.B) *risk.Manager {
+func newBenchManager(tb testing.TB) *risk.Manager {
 	rm, err := risk.NewManager(risk.Settings{}, &risk.MemorySink{})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return rm
 }

@@ -61,17 +61,10 @@ func modelMark(c *feeds.Contract, sigma, spot float64, now int64, rate float64) 
 // fresh reports whether contract id's latest quote is fresh: stamped on the
 // local day of its underlying's latest quote and at most
 // broker.marks.stale_after before it.
-func (e *Engine) fresh(id feeds.ContractID) bool {
-	q := e.pf.quote(id)
-	if q.Time == 0 {
-		return false
-	}
-	st := e.pf.spotAt[e.pf.underOf[id]-1]
-	return st-q.Time <= e.staleAfter && q.Time >= e.midnightOf(st)
-}
+func (e *Engine) fresh(id feeds.ContractID) bool { return e.freshQuote(id) != nil }
 
 // freshQuote is contract id's latest quote when it is fresh (see fresh),
-// else nil: the hot path of markLeg and legMarks, one lookup of the quote.
+// else nil: one lookup of the quote (legMarks inlines it).
 func (e *Engine) freshQuote(id feeds.ContractID) *legQuote {
 	p := e.pf
 	if int(id) >= len(p.marks) {
@@ -122,8 +115,6 @@ func (e *Engine) modelLeg(id feeds.ContractID) legMark {
 	}
 	q := e.pf.quote(id)
 	switch {
-	case e.fresh(id):
-		mc.m = legMark{bid: q.Bid, ask: q.Ask, mid: mid(q), delta: q.Delta, gamma: q.Gamma}
 	case q.Time == 0:
 		mc.m = legMark{model: true} // never quoted: nothing to move (positions never hold one)
 	default:
