@@ -229,6 +229,7 @@ func parseSize(s string) (int64, error) {
 func newBenchCmd() *cobra.Command {
 	var (
 		sizes   []string
+		filePer string
 		dir     string
 		keep    bool
 		child   string
@@ -315,12 +316,21 @@ then times, on the first size's feed, ` + "`backtest run`" + ` against a 16-conf
 			default:
 				return usageError{fmt.Errorf("--child %q", child)}
 			}
-			return benchParent(c, sizes, dir, keep, repeat, sweep)
+			var perFile int64
+			if filePer != "0" {
+				n, err := parseSize(filePer)
+				if err != nil {
+					return usageError{fmt.Errorf("--file-quotes: %w", err)}
+				}
+				perFile = n
+			}
+			return benchParent(c, sizes, dir, keep, repeat, sweep, perFile, filePer)
 		},
 	}
 	c.Flags().StringSliceVar(&sizes, "sizes", []string{"10M", "30M", "100M"}, "feed sizes in quotes (K, M suffixes)")
 	c.Flags().StringVar(&dir, "dir", "", "folder for the feeds (default: a new temporary folder)")
 	c.Flags().BoolVar(&keep, "keep", false, "keep the feeds and run folders")
+	c.Flags().StringVar(&filePer, "file-quotes", "0", "write each feed as a folder of files of whole sessions, each of at least this many quotes (K, M suffixes); 0: one file")
 	c.Flags().IntVar(&repeat, "repeat", 3, "measurements of each kind; the table shows the median")
 	c.Flags().BoolVar(&sweep, "sweep", true, "also measure a 16-configuration sweep against one run on the first size's feed")
 	c.Flags().StringVar(&child, "child", "", "internal: measure one thing (full or scan) and print JSON")
@@ -375,6 +385,7 @@ func benchFull(c *cobra.Command, feed string, days int, workdir string) error {
 
 type benchRow struct {
 	size       int64
+	files      int        // the feed's Parquet files
 	full, scan benchChild // the medians by time of --repeat measurements
 	fullCPU    float64    // user+system seconds of that child
 	scanCPU    float64
@@ -423,7 +434,7 @@ func highestLive(ms []measured) int64 {
 	return m
 }
 
-func benchParent(c *cobra.Command, sizes []string, dir string, keep bool, repeat int, sweep bool) error {
+func benchParent(c *cobra.Command, sizes []string, dir string, keep bool, repeat int, sweep bool, perFile int64, filePer string) error {
 	ctx := c.Context()
 	log := c.ErrOrStderr()
 	if repeat < 1 {
@@ -484,8 +495,14 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool, repeat
 			return usageError{err}
 		}
 		days := max(1, int(math.Round(float64(size)/benchQuotesPerDay)))
-		feed := filepath.Join(dir, fmt.Sprintf("feed-%s.parquet", s))
-		if _, err := os.Stat(feed); err != nil {
+		base := filepath.Join(dir, "feed-"+s)
+		feed, files := base+".parquet", 1
+		if perFile > 0 {
+			feed = filepath.Join(base+"-by"+filePer, "*.parquet")
+			m, _ := filepath.Glob(feed)
+			files = len(m)
+		}
+		if m, _ := filepath.Glob(feed); len(m) == 0 {
 			fmt.Fprintf(log, "bench: writing %s (%d sessions)...\n", feed, days)
 			l, err := scenarios.Parse("bench_scale.yaml", []byte(benchScenario(days, "")), nil)
 			if err != nil {
@@ -495,12 +512,13 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool, repeat
 			if err != nil {
 				return err
 			}
-			n, err := feeds.WriteParquet(ctx, src, feed)
+			var n int64
+			feed, files, n, err = writeBenchFeed(ctx, src, base, perFile, filePer)
 			src.Close()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(log, "bench: %d quotes\n", n)
+			fmt.Fprintf(log, "bench: %d quotes in %d file(s)\n", n, files)
 		}
 		// scan and full alternate, each in a fresh process so peaks do not mix.
 		work := filepath.Join(dir, "runs-"+s)
@@ -521,7 +539,7 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool, repeat
 		}
 		os.RemoveAll(work)
 		ms, mf := median(scans), median(fulls)
-		rows = append(rows, benchRow{size: size, scan: ms.res, scanCPU: ms.cpu, scanRSS: highestRSS(scans),
+		rows = append(rows, benchRow{size: size, files: files, scan: ms.res, scanCPU: ms.cpu, scanRSS: highestRSS(scans),
 			full: mf.res, fullCPU: mf.cpu, fullRSS: highestRSS(fulls), fullLive: highestLive(fulls)})
 		if si == 0 && sweep {
 			yml := filepath.Join(dir, "bench_scale.yaml")
@@ -564,11 +582,11 @@ func printBench(w io.Writer, rows []benchRow, sw *benchSweep, repeat int) error 
 		fmt.Fprintf(w, "median of %d measurements; peak RSS: the highest\n", repeat)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "quotes\tfull s\tfull CPU s\tfull quotes/s\treplay peak RSS MiB\tfull peak RSS MiB\tfull Go live MiB\tfull binary MiB\tscan s\tscan CPU s\tscan quotes/s\tscan peak RSS MiB\tfull/scan\tfull s per 10M\treplay s per 10M\t")
+	fmt.Fprintln(tw, "quotes\tfiles\tfull s\tfull CPU s\tfull quotes/s\treplay peak RSS MiB\tfull peak RSS MiB\tfull Go live MiB\tfull binary MiB\tscan s\tscan CPU s\tscan quotes/s\tscan peak RSS MiB\tfull/scan\tfull s per 10M\treplay s per 10M\t")
 	for _, r := range rows {
 		fq := float64(r.full.Quotes) / r.full.Seconds
 		sq := float64(r.scan.Quotes) / r.scan.Seconds
-		fmt.Fprintf(tw, "%d\t%.1f\t%.1f\t%.2fM\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%.0f%%\t%.2f\t%.2f\t\n", r.full.Quotes, r.full.Seconds, r.fullCPU, fq/1e6, r.full.SimRSS/1024, r.fullRSS/1024, r.fullLive/1024, r.full.Binary/1024,
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%.0f%%\t%.2f\t%.2f\t\n", r.full.Quotes, r.files, r.full.Seconds, r.fullCPU, fq/1e6, r.full.SimRSS/1024, r.fullRSS/1024, r.fullLive/1024, r.full.Binary/1024,
 			r.scan.Seconds, r.scanCPU, sq/1e6, r.scanRSS/1024, 100*fq/sq, r.full.Seconds/float64(r.full.Quotes)*1e7, r.full.Replay/float64(r.full.Quotes)*1e7)
 	}
 	if err := tw.Flush(); err != nil {
