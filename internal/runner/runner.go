@@ -4,7 +4,7 @@
 package runner
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -484,17 +484,69 @@ func WriteReports(ctx context.Context, dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "summary.json"), sum.JSON(), 0o644); err != nil {
 		return fmt.Errorf("runner: %w", err)
 	}
-	var md, html bytes.Buffer
-	if err := reports.WriteRunReports(ctx, &md, &html, r, sum); err != nil {
+	// The pages go straight to files (a long run's HTML is megabytes of
+	// chart points: a buffer of it doubled the reports' peak memory), each
+	// beside its final name, renamed into place once both are complete.
+	md, err := newReportFile(filepath.Join(dir, "report.md"))
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644); err != nil {
+	defer md.abandon()
+	html, err := newReportFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		return err
+	}
+	defer html.abandon()
+	if err := reports.WriteRunReports(ctx, md.w, html.w, r, sum); err != nil {
+		return err
+	}
+	if err := md.commit(); err != nil {
+		return err
+	}
+	return html.commit()
+}
+
+// reportFile is a page being written beside its final name.
+type reportFile struct {
+	final string
+	f     *os.File
+	w     *bufio.Writer
+	done  bool
+}
+
+func newReportFile(final string) (*reportFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("runner: %w", err)
+	}
+	return &reportFile{final: final, f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+}
+
+// commit flushes the page and renames it into place (0644, as before).
+func (p *reportFile) commit() error {
+	err := p.w.Flush()
+	if err == nil {
+		err = p.f.Chmod(0o644)
+	}
+	if cerr := p.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(p.f.Name(), p.final)
+	}
+	if err != nil {
 		return fmt.Errorf("runner: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "report.html"), html.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("runner: %w", err)
-	}
+	p.done = true
 	return nil
+}
+
+// abandon removes a page that was not committed.
+func (p *reportFile) abandon() {
+	if !p.done {
+		p.f.Close()
+		os.Remove(p.f.Name())
+	}
 }
 
 // Staging folders are named RUNID.HOST.PID.RANDOM so that a later run can
