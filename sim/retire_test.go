@@ -20,6 +20,7 @@ type retireRun struct {
 	res                      sim.Result
 	retired, listed, chunks  int
 	mostAlive, sampledRetire int // most contracts not retired at a day's end; days sampled with some retired
+	table                    *feeds.Contracts // the table the engine read
 }
 
 // runRetiring runs cfg over src read through a Tee reader (as the runner
@@ -59,7 +60,7 @@ func runRetiring(t *testing.T, cfg sim.Config, rs risk.Settings, src feeds.Sourc
 	if err != nil {
 		t.Fatal(err)
 	}
-	out.res = res
+	out.res, out.table = res, rd.Contracts()
 	out.retired, out.listed, out.chunks = e.ContractsRetired()
 	out.rows = fmt.Sprintf("%+v\n%+v\n%+v\n%+v", res, rec.Fills, rec.Points, sink.Events)
 	return out
