@@ -19,7 +19,7 @@ type retireRun struct {
 	rows                     string // result, fills, equity, events
 	res                      sim.Result
 	retired, listed, chunks  int
-	mostAlive, sampledRetire int // most contracts not retired at a day's end; days sampled with some retired
+	mostAlive, sampledRetire int              // most contracts not retired at a day's end; days sampled with some retired
 	table                    *feeds.Contracts // the table the engine read
 }
 
