@@ -138,7 +138,7 @@ func TestRetireContractsSameRows(t *testing.T) {
 // exits, broker faults, limits) over a long feed give the same rows with
 // the contract table retired and kept.
 func TestRetireContractsRandom(t *testing.T) {
-	seeds := 4
+	seeds := 3
 	if testing.Short() {
 		seeds = 2
 	}
