@@ -7,7 +7,9 @@ package feeds
 // than RetireAfter before the stream's latest quote, so their memory
 // follows the contracts alive and not the length of the feed. The table a
 // reader hands to the simulator (a Tee reader's, which the engine reads
-// for the contracts of its positions) is never retired.
+// for the contracts of its positions) is retired by the simulator itself
+// (teeReader.RetireContracts, sim/retire.go), which alone knows what it
+// still reads.
 //
 // A file source keeps a contract until a week after both its expiry and its
 // last quote, so a late quote (after expiry, which a clean feed never has)

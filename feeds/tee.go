@@ -162,6 +162,19 @@ type teeReader struct {
 
 func (r *teeReader) Contracts() *Contracts { return r.contracts }
 
+// RetireContracts retires the reader's own contract table
+// (Contracts.Retire with cutoff and lastSeen) and returns the first ID of
+// each chunk retired. The table is its reader's alone: Next fills it with
+// copies of the source's contracts, only ever adding after the last one
+// (a symbol the source interned again arrives under its new ID), so the
+// one consumer of the reader, who alone knows which contracts it still
+// needs, may retire it (the simulator does: sim/retire.go); the source's
+// table and the other readers' are not touched. Call it from the reading
+// goroutine.
+func (r *teeReader) RetireContracts(cutoff int64, lastSeen func(ContractID) int64) []ContractID {
+	return r.contracts.Retire(cutoff, lastSeen)
+}
+
 func (r *teeReader) Quality() QualityCounts { return maps.Clone(r.quality) }
 
 func (r *teeReader) Next(ctx context.Context) (*Batch, error) {

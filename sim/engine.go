@@ -75,9 +75,10 @@ type Engine struct {
 	todayOrd      int64      // …and its date ordinal
 	ordMemo       [16]ordMemo
 	ordNext       int
-	exitAt        int64    // strategy.exit.at, µs after local midnight; -1 without
-	legBuf        []leg    // choose's scratch
-	expo          exposure // exposure's reused value
+	exitAt        int64       // strategy.exit.at, µs after local midnight; -1 without
+	legBuf        []leg       // choose's scratch
+	expo          exposure    // exposure's reused value
+	ret           retireState // forgetting contracts no longer needed (retire.go)
 
 	// Progress, if set, is called every few batches with the simulated time
 	// and the number of quotes applied so far.
@@ -152,6 +153,7 @@ func New(cfg Config, src feeds.Source, rm *risk.Manager, rec Recorder, rng *rand
 	d := cfg.withDefaults()
 	e := &Engine{cfg: d, src: src, rm: rm, rec: rec, rng: rng}
 	e.pf = newPortfolio(src.Contracts(), d.Capital)
+	e.initRetire(src)
 	e.peak = d.Capital
 	e.res.Capital = d.Capital
 	e.res.Signals.NoContractBy = map[string]int64{}
@@ -248,6 +250,9 @@ func (e *Engine) Run(ctx context.Context) (Result, error) {
 			group = q.Time
 			e.now = q.Time
 			e.noteInstant(q.Time)
+			if q.Time >= e.ret.next {
+				e.retireContracts() // once a local day
+			}
 			if e.res.Quotes == 0 {
 				e.res.FirstQuote = q.Time
 			}
@@ -818,7 +823,7 @@ func (e *Engine) expire() error {
 // when the feed had none that morning (said in the reason).
 func (e *Engine) settlementSpot(pos *Position) (float64, string) {
 	spot := e.pf.spot(pos.Symbol)
-	if e.pf.contracts.Get(pos.frontLeg().id).Settlement != feeds.SettleAM {
+	if e.pf.contract(pos.frontLeg().id).Settlement != feeds.SettleAM {
 		return spot, "the closing price"
 	}
 	u := slices.Index(e.pf.unders, pos.Symbol)
@@ -846,7 +851,7 @@ func (e *Engine) settleLeg(pos *Position, l leg, spot float64) float64 {
 	if l.expiry > pos.Expiry {
 		return e.markLeg(l.id).mid
 	}
-	return intrinsic(e.pf.contracts.Get(l.id), spot)
+	return intrinsic(e.pf.contract(l.id), spot)
 }
 
 func (e *Engine) healthCheck() {

@@ -1,5 +1,7 @@
 package sim
 
+import "github.com/optionsrisk/backtest/feeds"
+
 // PositionMark is one open position's net mark per share and its
 // no-arbitrage bounds, for the invariant tests.
 type PositionMark struct {
@@ -81,3 +83,20 @@ func (e *Engine) Retained() Retained {
 
 // AfterInstant calls f after every instant's workflows.
 func (e *Engine) AfterInstant(f func()) { e.afterInstant = f }
+
+// KeepContracts turns off the engine's retiring of its contract table
+// (retire.go), for the tests that compare runs with and without.
+func (e *Engine) KeepContracts() { e.ret.src, e.ret.next = nil, 1<<63-1 }
+
+// ContractsRetired is how many of the contracts listed so far the table
+// the engine reads has retired (Get returns nil), and how many chunks the
+// engine retired.
+func (e *Engine) ContractsRetired() (retired, listed, chunks int) {
+	t := e.pf.contracts
+	for id := range t.Len() {
+		if t.Get(feeds.ContractID(id)) == nil {
+			retired++
+		}
+	}
+	return retired, t.Len(), e.ret.chunks
+}

@@ -118,7 +118,7 @@ func (e *Engine) modelLeg(id feeds.ContractID) legMark {
 	case q.Time == 0:
 		mc.m = legMark{model: true} // never quoted: nothing to move (positions never hold one)
 	default:
-		c := e.pf.contracts.Get(id)
+		c := e.pf.contract(id)
 		spot := e.pf.spots[e.pf.underOf[id]-1]
 		if mc.volOf != q.Time { // the leg's implied vol changes only with its quote
 			mc.volOf, mc.vol = q.Time, e.lastVol(c, q)

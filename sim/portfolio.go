@@ -147,7 +147,7 @@ func (p *Portfolio) mark(q *feeds.Quote) {
 // underlying interns a contract's underlying and indexes the contract
 // (off the hot path: once per contract, on its first quote).
 func (p *Portfolio) underlying(id feeds.ContractID) int32 {
-	c := p.contracts.Get(id)
+	c := p.contract(id)
 	i := slices.Index(p.unders, c.Underlying)
 	if i < 0 {
 		i = len(p.unders)

@@ -194,7 +194,7 @@ func (e *Engine) replayPosition(rows []RecordedFill) *Position {
 	}
 	ls := legs[:len(rows)]
 	for k := range ls {
-		c := e.pf.contracts.Get(ls[k].id)
+		c := e.pf.contract(ls[k].id)
 		ls[k].strike, ls[k].call, ls[k].expiry = c.Strike, c.Right == feeds.Call, c.Expiry.UnixMicro()
 	}
 	return e.newPosition(rows[0].ExecutionID, nameOf(ls), long, units, ls)

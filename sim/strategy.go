@@ -233,7 +233,7 @@ func (e *Engine) legOf(id feeds.ContractID, r *legRule, long bool) leg {
 	if !long {
 		q = -q
 	}
-	c := e.pf.contracts.Get(id)
+	c := e.pf.contract(id)
 	return leg{id: id, ratio: q, expiry: c.Expiry.UnixMicro(), strike: c.Strike, call: c.Right == feeds.Call}
 }
 

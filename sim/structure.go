@@ -469,7 +469,7 @@ func (e *Engine) newPosition(execID, typ string, long bool, qty int64, legs []le
 	e.posSeq++
 	pos := &Position{ExecID: execID, Long: long, Qty: qty, seq: e.posSeq, Structure: typ, nlegs: len(legs)}
 	for k, l := range legs {
-		c := e.pf.contracts.Get(l.id)
+		c := e.pf.contract(l.id)
 		l.qty = int64(l.ratio) * qty
 		l.strike, l.call, l.expiry = c.Strike, c.Right == feeds.Call, c.Expiry.UnixMicro()
 		pos.legs[k] = l

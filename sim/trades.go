@@ -24,7 +24,7 @@ func (e *Engine) trade(pos *Position) Trade {
 		Structure: pos.Structure, Width: pos.Width, MaxLoss: e.maxLoss(pos), Multiplier: pos.Mult,
 	}
 	for _, l := range pos.Legs() {
-		c := e.pf.contracts.Get(l.id)
+		c := e.pf.contract(l.id)
 		right := "put"
 		if c.Right == feeds.Call {
 			right = "call"
