@@ -29,20 +29,48 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // and returns its add action with exact size and stats. The file is
 // fsynced; its directory entry is made durable by Commit.
 func (t *Table) WriteFile(ctx context.Context, recs []arrow.RecordBatch) (Add, error) {
-	schema := t.Schema()
 	for _, r := range recs {
-		if err := sameColumns(schema, r.Schema()); err != nil {
-			return Add{}, fmt.Errorf("lake: append to %s: %w", t.dir, err)
-		}
-		for i, f := range schema.Fields() {
-			if !f.Nullable && r.Column(i).NullN() > 0 {
-				return Add{}, fmt.Errorf("lake: append to %s: column %q is not nullable but has %d nulls", t.dir, f.Name, r.Column(i).NullN())
-			}
+		if err := t.checkBatch(r); err != nil {
+			return Add{}, err
 		}
 	}
+	return t.writeDataFile(ctx, func(yield func(arrow.RecordBatch) error) error {
+		for _, r := range recs {
+			if err := yield(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// checkBatch reports a batch the table cannot take: other columns, or
+// nulls in a non-nullable column.
+func (t *Table) checkBatch(r arrow.RecordBatch) error {
+	schema := t.Schema()
+	if err := sameColumns(schema, r.Schema()); err != nil {
+		return fmt.Errorf("lake: append to %s: %w", t.dir, err)
+	}
+	for i, f := range schema.Fields() {
+		if !f.Nullable && r.Column(i).NullN() > 0 {
+			return fmt.Errorf("lake: append to %s: column %q is not nullable but has %d nulls", t.dir, f.Name, r.Column(i).NullN())
+		}
+	}
+	return nil
+}
+
+// batches hands a data file's batches, in order, to yield (checked by
+// checkBatch); it returns yield's first error or its own.
+type batches func(yield func(arrow.RecordBatch) error) error
+
+// writeDataFile writes the batches of each as one data file: the one path
+// of WriteFile and of the writer's fileBuilder, so their files and adds
+// cannot drift apart.
+func (t *Table) writeDataFile(ctx context.Context, each batches) (Add, error) {
 	if err := ctx.Err(); err != nil {
 		return Add{}, err
 	}
+	schema := t.Schema()
 	name := fmt.Sprintf("part-00000-%s-c000.zstd.parquet", newUUID())
 	full := JoinPath(t.dir, name)
 	f, err := t.opts.fs.CreateExcl(full)
@@ -51,7 +79,7 @@ func (t *Table) WriteFile(ctx context.Context, recs []arrow.RecordBatch) (Add, e
 	}
 	cw := &countingWriter{w: f}
 	stats := newFileStats(schema)
-	err = t.writeParquet(cw, schema, recs, stats)
+	err = t.writeParquet(cw, schema, each, stats)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -72,7 +100,7 @@ func (t *Table) WriteFile(ctx context.Context, recs []arrow.RecordBatch) (Add, e
 	}, nil
 }
 
-func (t *Table) writeParquet(w io.Writer, schema *arrow.Schema, recs []arrow.RecordBatch, stats *fileStats) error {
+func (t *Table) writeParquet(w io.Writer, schema *arrow.Schema, each batches, stats *fileStats) error {
 	popts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithCompressionLevel(t.opts.zstdLevel),
@@ -89,9 +117,9 @@ func (t *Table) writeParquet(w io.Writer, schema *arrow.Schema, recs []arrow.Rec
 	if err != nil {
 		return err
 	}
-	for _, r := range recs {
+	err = each(func(r arrow.RecordBatch) error {
 		if r.NumRows() == 0 {
-			continue
+			return nil
 		}
 		// Written under the table schema so non-nullable columns are
 		// REQUIRED in Parquet whatever the batch's field flags say.
@@ -101,10 +129,14 @@ func (t *Table) writeParquet(w io.Writer, schema *arrow.Schema, recs []arrow.Rec
 			defer rr.Release()
 		}
 		if err := fw.WriteBuffered(rr); err != nil {
-			_ = fw.Close()
 			return err
 		}
 		stats.add(r)
+		return nil
+	})
+	if err != nil {
+		_ = fw.Close()
+		return err
 	}
 	return fw.Close()
 }

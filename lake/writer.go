@@ -107,8 +107,10 @@ type rowMsg[T any] struct {
 	flush chan error // non-nil: flush and commit, then reply
 }
 
+// fileMsg carries a piece of a data file from build to persist.
 type fileMsg struct {
-	rec    arrow.RecordBatch // nil: commit only
+	rec    arrow.RecordBatch // a piece of the open file; nil: none
+	end    bool              // the file ends after rec
 	commit bool
 	reply  chan error
 }
@@ -237,7 +239,10 @@ func (w *Writer[T]) Close() error {
 	return w.Err()
 }
 
-// build runs on its own goroutine: rows to Arrow batches.
+// build runs on its own goroutine: rows to Arrow pieces of at most
+// pieceAlign rows, cut where fileBuilder needs them (aligned from the
+// start of the file's row group), so only one piece is ever held as an
+// Arrow builder.
 func (w *Writer[T]) build(b *array.RecordBuilder, appendRow func(*T), files chan<- fileMsg) {
 	defer close(files)
 	defer b.Release()
@@ -247,27 +252,35 @@ func (w *Writer[T]) build(b *array.RecordBuilder, appendRow func(*T), files chan
 		defer stop()
 		tick = c
 	}
-	n := 0
-	batch := func() arrow.RecordBatch {
-		if n == 0 {
+	group := w.table.opts.rowGroupRows
+	n, p := 0, 0 // rows in the file, in the piece
+	piece := func() arrow.RecordBatch {
+		if p == 0 {
 			return nil
 		}
-		n = 0
+		p = 0
 		return b.NewRecordBatch()
+	}
+	end := func() arrow.RecordBatch {
+		n = 0
+		return piece()
 	}
 	for {
 		select {
 		case m, ok := <-w.rows:
 			if !ok {
-				files <- fileMsg{rec: batch(), commit: true}
+				files <- fileMsg{rec: end(), end: true, commit: true}
 				return
 			}
 			if w.Err() == nil {
 				for i := range m.rows {
 					appendRow(&m.rows[i])
 					n++
+					p++
 					if n >= w.opts.BatchSize {
-						files <- fileMsg{rec: batch()}
+						files <- fileMsg{rec: end(), end: true}
+					} else if int64(n)%group%pieceAlign == 0 {
+						files <- fileMsg{rec: piece()}
 					}
 				}
 			}
@@ -279,15 +292,15 @@ func (w *Writer[T]) build(b *array.RecordBuilder, appendRow func(*T), files chan
 				}
 			}
 			if m.flush != nil {
-				files <- fileMsg{rec: batch(), commit: true, reply: m.flush}
+				files <- fileMsg{rec: end(), end: true, commit: true, reply: m.flush}
 			}
 		case <-tick:
-			files <- fileMsg{rec: batch(), commit: true}
+			files <- fileMsg{rec: end(), end: true, commit: true}
 		}
 	}
 }
 
-// persist runs on its own goroutine: batches to Parquet files and commits.
+// persist runs on its own goroutine: pieces to Parquet files and commits.
 func (w *Writer[T]) persist(files <-chan fileMsg) {
 	defer close(w.done)
 	ctx := context.Background()
@@ -301,19 +314,29 @@ func (w *Writer[T]) persist(files <-chan fileMsg) {
 		}
 		pending = pending[:0]
 	}
+	file, err := w.table.newFileBuilder()
+	if err != nil {
+		w.fail(fmt.Errorf("lake: writer %s: %w", w.table.Dir(), err))
+	}
 	for m := range files {
 		if m.rec != nil {
 			if w.Err() == nil {
-				add, err := w.table.WriteFile(ctx, []arrow.RecordBatch{m.rec})
-				if err != nil {
+				if err := file.Write(m.rec); err != nil {
 					w.fail(fmt.Errorf("lake: writer %s: %w", w.table.Dir(), err))
-				} else {
-					pending = append(pending, add)
 				}
 			}
 			m.rec.Release()
-			if len(pending) >= w.opts.CommitEvery {
-				commit()
+		}
+		if m.end && file != nil {
+			if w.Err() != nil {
+				file.Discard()
+			} else if add, ok, err := file.Close(ctx); err != nil {
+				w.fail(fmt.Errorf("lake: writer %s: %w", w.table.Dir(), err))
+			} else if ok {
+				pending = append(pending, add)
+				if len(pending) >= w.opts.CommitEvery {
+					commit()
+				}
 			}
 		}
 		if m.commit {
