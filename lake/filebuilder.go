@@ -37,21 +37,20 @@ const pieceAlign = 1024
 // spoolLevel is the zstd level of waiting pieces (zstd's fastest).
 const spoolLevel = 1
 
-// fileBuilder is a data file being built: Write pieces, then Close writes
-// the file and returns its add. Pieces must be aligned (see above) for the
-// file to be WriteFile's of the same rows. Not safe for concurrent use.
+// fileBuilder is a data file being built: Write (or Add) pieces, then
+// Close writes the file and returns its add. Pieces must be aligned (see
+// above) for the file to be WriteFile's of the same rows. Not safe for
+// concurrent use.
 type fileBuilder struct {
 	t      *Table
-	codec  compress.Codec
+	pack   *piecePacker
 	pieces []spoolPiece
 	rows   int64
-	held   int64  // compressed bytes held
-	raw    []byte // encoding scratch, reused
-	zbuf   []byte // compression scratch, reused
+	held   int64 // compressed bytes held
 }
 
 // spoolPiece is one batch: compressed flat columns, or the batch itself
-// when a column is not flat (nested, dictionary, sliced).
+// when a column is not flat or is sliced.
 type spoolPiece struct {
 	rows int64
 	raw  int    // uncompressed length of blob
@@ -59,12 +58,62 @@ type spoolPiece struct {
 	rec  arrow.RecordBatch
 }
 
-func (t *Table) newFileBuilder() (*fileBuilder, error) {
+// piecePacker compresses batches into pieces; its scratch buffers are
+// reused, so one packer belongs to one goroutine.
+type piecePacker struct {
+	codec compress.Codec
+	raw   []byte // encoding scratch
+	zbuf  []byte // compression scratch
+}
+
+func newPiecePacker() (*piecePacker, error) {
 	codec, err := compress.GetCodec(compress.Codecs.Zstd)
 	if err != nil {
 		return nil, err
 	}
-	return &fileBuilder{t: t, codec: codec}, nil
+	return &piecePacker{codec: codec}, nil
+}
+
+// pack makes rec a piece (rec checked by checkBatch, not empty). rec is
+// retained only when it cannot be encoded.
+func (pk *piecePacker) pack(rec arrow.RecordBatch) spoolPiece {
+	p := spoolPiece{rows: rec.NumRows()}
+	raw, ok := encodePiece(pk.raw[:0], rec)
+	if !ok {
+		rec.Retain()
+		p.rec = rec
+		return p
+	}
+	pk.raw = raw
+	p.raw = len(raw)
+	// Compressed into scratch and copied: zstd gives its output the
+	// input's capacity, which would hold the piece's full size.
+	pk.zbuf = pk.codec.EncodeLevel(pk.zbuf[:0], raw, spoolLevel)
+	p.blob = slices.Clone(pk.zbuf)
+	return p
+}
+
+// unpack is pack's inverse: a batch of schema the caller releases, and
+// its size in bytes.
+func (pk *piecePacker) unpack(schema *arrow.Schema, p *spoolPiece) (arrow.RecordBatch, int, error) {
+	if p.rec != nil {
+		p.rec.Retain()
+		return p.rec, int(p.rows) * 8 * schema.NumFields(), nil // a guess is enough for grouping
+	}
+	raw, err := pk.codec.(compress.ErrorCodec).DecodeWithError(make([]byte, 0, p.raw), p.blob)
+	if err != nil {
+		return nil, 0, fmt.Errorf("lake: spooled piece: %w", err)
+	}
+	rec, err := decodePiece(schema, p.rows, raw)
+	return rec, len(raw), err
+}
+
+func (t *Table) newFileBuilder() (*fileBuilder, error) {
+	pk, err := newPiecePacker()
+	if err != nil {
+		return nil, err
+	}
+	return &fileBuilder{t: t, pack: pk}, nil
 }
 
 // Rows is the number of rows written so far.
@@ -74,31 +123,34 @@ func (b *fileBuilder) Rows() int64 { return b.rows }
 func (b *fileBuilder) Held() int64 { return b.held }
 
 // Write adds rec's rows to the file. rec is checked as WriteFile checks
-// its batches; it is not retained unless a column is not flat.
+// its batches; it is not retained unless it cannot be encoded.
 func (b *fileBuilder) Write(rec arrow.RecordBatch) error {
 	if err := b.t.checkBatch(rec); err != nil {
 		return err
 	}
-	if rec.NumRows() == 0 {
-		return nil
+	if rec.NumRows() > 0 {
+		b.Add(b.pack.pack(rec))
 	}
-	p := spoolPiece{rows: rec.NumRows()}
-	if raw, ok := encodePiece(b.raw[:0], rec); ok {
-		b.raw = raw
-		p.raw = len(raw)
-		// Compressed into scratch and copied: zstd gives its output the
-		// input's capacity, which would hold the piece's full size.
-		b.zbuf = b.codec.EncodeLevel(b.zbuf[:0], raw, spoolLevel)
-		p.blob = slices.Clone(b.zbuf)
-		b.held += int64(len(p.blob))
-	} else {
-		rec.Retain()
-		p.rec = rec
+	return nil
+}
+
+// Add adds a piece packed (from a checked batch) by any piecePacker; the
+// builder owns it now.
+func (b *fileBuilder) Add(p spoolPiece) {
+	if p.rows == 0 {
+		return
 	}
 	b.pieces = append(b.pieces, p)
 	b.rows += p.rows
-	return nil
+	b.held += int64(len(p.blob))
 }
+
+// closeGroupBytes: Close hands consecutive pieces to the Parquet writer
+// joined up to this size. Each WriteBuffered call costs a clearing of
+// arrow-go's pooled level buffers (of any size up to a page), so 1024-row
+// calls would spend more time clearing than encoding; the join is bounded
+// so that the file's rows are never all in Arrow form at once.
+const closeGroupBytes = 4 << 20
 
 // Close writes the data file (nothing when no row was written: ok is
 // false) and releases the pieces.
@@ -108,34 +160,83 @@ func (b *fileBuilder) Close(ctx context.Context) (add Add, ok bool, err error) {
 		return Add{}, false, nil
 	}
 	schema := b.t.Schema()
+	var group []arrow.RecordBatch
+	release := func() {
+		for _, r := range group {
+			r.Release()
+		}
+		group = group[:0]
+	}
+	defer release()
 	add, err = b.t.writeDataFile(ctx, func(yield func(arrow.RecordBatch) error) error {
-		for i := range b.pieces {
-			p := &b.pieces[i]
-			rec := p.rec
-			if rec == nil {
-				raw, err := b.codec.(compress.ErrorCodec).DecodeWithError(make([]byte, 0, p.raw), p.blob)
+		size := 0
+		flush := func() error {
+			if len(group) == 0 {
+				return nil
+			}
+			rec := group[0]
+			if len(group) > 1 {
+				joined, err := joinBatches(schema, group)
 				if err != nil {
-					return fmt.Errorf("lake: spooled piece: %w", err)
-				}
-				if rec, err = decodePiece(schema, p.rows, raw); err != nil {
 					return err
 				}
-			} else {
-				rec.Retain()
+				release()
+				group = append(group, joined)
+				rec = joined
 			}
-			p.blob = nil // the file has it now
 			err := yield(rec)
-			rec.Release()
+			release()
+			size = 0
+			return err
+		}
+		for i := range b.pieces {
+			p := &b.pieces[i]
+			rec, n, err := b.pack.unpack(schema, p)
 			if err != nil {
 				return err
 			}
+			p.blob = nil // in Arrow form now
+			group = append(group, rec)
+			if size += n; size >= closeGroupBytes {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
 		}
-		return nil
+		return flush()
 	})
 	if err != nil {
 		return Add{}, false, err
 	}
 	return add, true, nil
+}
+
+// joinBatches concatenates consecutive batches of schema into one.
+func joinBatches(schema *arrow.Schema, recs []arrow.RecordBatch) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, schema.NumFields())
+	parts := make([]arrow.Array, len(recs))
+	var rows int64
+	for _, r := range recs {
+		rows += r.NumRows()
+	}
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for i := range cols {
+		for j, r := range recs {
+			parts[j] = r.Column(i)
+		}
+		c, err := array.Concatenate(parts, memory.DefaultAllocator)
+		if err != nil {
+			return nil, fmt.Errorf("lake: join pieces: %w", err)
+		}
+		cols[i] = c
+	}
+	return array.NewRecordBatch(schema, cols, rows), nil
 }
 
 // Discard drops the pieces without writing.

@@ -109,8 +109,8 @@ type rowMsg[T any] struct {
 
 // fileMsg carries a piece of a data file from build to persist.
 type fileMsg struct {
-	rec    arrow.RecordBatch // a piece of the open file; nil: none
-	end    bool              // the file ends after rec
+	piece  spoolPiece // of the open file; no rows: none
+	end    bool       // the file ends after the piece
 	commit bool
 	reply  chan error
 }
@@ -143,7 +143,7 @@ func newWriter[T any](dir string, schema *arrow.Schema, bind func(*array.RecordB
 		free:  make(chan []T, opts.QueueDepth+2),
 		done:  make(chan struct{}),
 	}
-	files := make(chan fileMsg, 1)
+	files := make(chan fileMsg, filesQueue)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, t.Schema())
 	go w.build(b, bind(b), files)
 	go w.persist(files)
@@ -239,13 +239,22 @@ func (w *Writer[T]) Close() error {
 	return w.Err()
 }
 
+// filesQueue: packed pieces that may wait for persist (while it writes a
+// file, build goes on packing the next one's; pieces are compressed, so
+// the queue is cheap).
+const filesQueue = 64
+
 // build runs on its own goroutine: rows to Arrow pieces of at most
 // pieceAlign rows, cut where fileBuilder needs them (aligned from the
-// start of the file's row group), so only one piece is ever held as an
-// Arrow builder.
+// start of the file's row group) and packed (compressed) at once, so only
+// one piece is ever held as an Arrow builder.
 func (w *Writer[T]) build(b *array.RecordBuilder, appendRow func(*T), files chan<- fileMsg) {
 	defer close(files)
 	defer b.Release()
+	pk, err := newPiecePacker()
+	if err != nil {
+		w.fail(fmt.Errorf("lake: writer %s: %w", w.table.Dir(), err))
+	}
 	var tick <-chan time.Time
 	if w.opts.FlushInterval > 0 {
 		c, stop := w.opts.NewTicker(w.opts.FlushInterval)
@@ -254,14 +263,23 @@ func (w *Writer[T]) build(b *array.RecordBuilder, appendRow func(*T), files chan
 	}
 	group := w.table.opts.rowGroupRows
 	n, p := 0, 0 // rows in the file, in the piece
-	piece := func() arrow.RecordBatch {
+	piece := func() spoolPiece {
 		if p == 0 {
-			return nil
+			return spoolPiece{}
 		}
 		p = 0
-		return b.NewRecordBatch()
+		rec := b.NewRecordBatch()
+		defer rec.Release()
+		if w.Err() != nil {
+			return spoolPiece{}
+		}
+		if err := w.table.checkBatch(rec); err != nil {
+			w.fail(fmt.Errorf("lake: writer %s: %w", w.table.Dir(), err))
+			return spoolPiece{}
+		}
+		return pk.pack(rec)
 	}
-	end := func() arrow.RecordBatch {
+	end := func() spoolPiece {
 		n = 0
 		return piece()
 	}
@@ -269,7 +287,7 @@ func (w *Writer[T]) build(b *array.RecordBuilder, appendRow func(*T), files chan
 		select {
 		case m, ok := <-w.rows:
 			if !ok {
-				files <- fileMsg{rec: end(), end: true, commit: true}
+				files <- fileMsg{piece: end(), end: true, commit: true}
 				return
 			}
 			if w.Err() == nil {
@@ -278,9 +296,9 @@ func (w *Writer[T]) build(b *array.RecordBuilder, appendRow func(*T), files chan
 					n++
 					p++
 					if n >= w.opts.BatchSize {
-						files <- fileMsg{rec: end(), end: true}
+						files <- fileMsg{piece: end(), end: true}
 					} else if int64(n)%group%pieceAlign == 0 {
-						files <- fileMsg{rec: piece()}
+						files <- fileMsg{piece: piece()}
 					}
 				}
 			}
@@ -292,10 +310,10 @@ func (w *Writer[T]) build(b *array.RecordBuilder, appendRow func(*T), files chan
 				}
 			}
 			if m.flush != nil {
-				files <- fileMsg{rec: end(), end: true, commit: true, reply: m.flush}
+				files <- fileMsg{piece: end(), end: true, commit: true, reply: m.flush}
 			}
 		case <-tick:
-			files <- fileMsg{rec: end(), end: true, commit: true}
+			files <- fileMsg{piece: end(), end: true, commit: true}
 		}
 	}
 }
@@ -319,13 +337,12 @@ func (w *Writer[T]) persist(files <-chan fileMsg) {
 		w.fail(fmt.Errorf("lake: writer %s: %w", w.table.Dir(), err))
 	}
 	for m := range files {
-		if m.rec != nil {
+		if m.piece.rows > 0 {
 			if w.Err() == nil {
-				if err := file.Write(m.rec); err != nil {
-					w.fail(fmt.Errorf("lake: writer %s: %w", w.table.Dir(), err))
-				}
+				file.Add(m.piece)
+			} else if m.piece.rec != nil {
+				m.piece.rec.Release()
 			}
-			m.rec.Release()
 		}
 		if m.end && file != nil {
 			if w.Err() != nil {
