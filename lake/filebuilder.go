@@ -10,11 +10,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/klauspost/compress/s2"
 )
 
 // This file owns a data file built piece by piece (the row Writer's): the
-// pieces wait zstd-compressed in memory, not as Arrow batches, and Close
+// pieces wait S2-compressed in memory, not as Arrow batches, and Close
 // writes them through writeDataFile, the path of WriteFile, as the file's
 // consecutive batches.
 //
@@ -34,8 +34,11 @@ import (
 // fall on a multiple of it within a row group.
 const pieceAlign = 1024
 
-// spoolLevel is the zstd level of waiting pieces (zstd's fastest).
-const spoolLevel = 1
+// Pieces are compressed with S2 (klauspost/compress, as the zstd codec):
+// measured on a 10 M-quote run's tables in 1024-row pieces, S2 keeps them
+// at 1/4 (risk_events) to 3/4 (equity) of their size, zstd level 1 at 1/5
+// to 2/3, but S2 packs 4x and unpacks 2.5x faster: the pieces cost the
+// writer less time than they save memory.
 
 // fileBuilder is a data file being built: Write (or Add) pieces, then
 // Close writes the file and returns its add. Pieces must be aligned (see
@@ -54,25 +57,18 @@ type fileBuilder struct {
 type spoolPiece struct {
 	rows int64
 	raw  int    // uncompressed length of blob
-	blob []byte // zstd of the encoded columns
+	blob []byte // S2 block of the encoded columns
 	rec  arrow.RecordBatch
 }
 
 // piecePacker compresses batches into pieces; its scratch buffers are
 // reused, so one packer belongs to one goroutine.
 type piecePacker struct {
-	codec compress.Codec
-	raw   []byte // encoding scratch
-	zbuf  []byte // compression scratch
+	raw  []byte // encoding scratch
+	zbuf []byte // compression scratch
 }
 
-func newPiecePacker() (*piecePacker, error) {
-	codec, err := compress.GetCodec(compress.Codecs.Zstd)
-	if err != nil {
-		return nil, err
-	}
-	return &piecePacker{codec: codec}, nil
-}
+func newPiecePacker() *piecePacker { return &piecePacker{} }
 
 // pack makes rec a piece (rec checked by checkBatch, not empty). rec is
 // retained only when it cannot be encoded.
@@ -86,10 +82,12 @@ func (pk *piecePacker) pack(rec arrow.RecordBatch) spoolPiece {
 	}
 	pk.raw = raw
 	p.raw = len(raw)
-	// Compressed into scratch and copied: zstd gives its output the
-	// input's capacity, which would hold the piece's full size.
-	pk.zbuf = pk.codec.EncodeLevel(pk.zbuf[:0], raw, spoolLevel)
-	p.blob = slices.Clone(pk.zbuf)
+	// Compressed into scratch and copied: S2 needs room for the worst
+	// case, which would hold more than the piece's full size.
+	if n := s2.MaxEncodedLen(len(raw)); cap(pk.zbuf) < n {
+		pk.zbuf = make([]byte, n)
+	}
+	p.blob = slices.Clone(s2.Encode(pk.zbuf[:cap(pk.zbuf)], raw))
 	return p
 }
 
@@ -100,7 +98,10 @@ func (pk *piecePacker) unpack(schema *arrow.Schema, p *spoolPiece) (arrow.Record
 		p.rec.Retain()
 		return p.rec, int(p.rows) * 8 * schema.NumFields(), nil // a guess is enough for grouping
 	}
-	raw, err := pk.codec.(compress.ErrorCodec).DecodeWithError(make([]byte, 0, p.raw), p.blob)
+	raw, err := s2.Decode(make([]byte, p.raw), p.blob)
+	if err == nil && len(raw) != p.raw {
+		err = errBadPiece
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("lake: spooled piece: %w", err)
 	}
@@ -108,12 +109,8 @@ func (pk *piecePacker) unpack(schema *arrow.Schema, p *spoolPiece) (arrow.Record
 	return rec, len(raw), err
 }
 
-func (t *Table) newFileBuilder() (*fileBuilder, error) {
-	pk, err := newPiecePacker()
-	if err != nil {
-		return nil, err
-	}
-	return &fileBuilder{t: t, pack: pk}, nil
+func (t *Table) newFileBuilder() *fileBuilder {
+	return &fileBuilder{t: t, pack: newPiecePacker()}
 }
 
 // Rows is the number of rows written so far.

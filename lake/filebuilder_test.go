@@ -340,10 +340,7 @@ func TestFileBuilderPieces(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, step := range []int{1024, 2048, 3072, 8192} {
-		fb, err := tab.newFileBuilder()
-		if err != nil {
-			t.Fatal(err)
-		}
+		fb := tab.newFileBuilder()
 		var arrowBytes int64
 		for at := 0; at < len(rows); at += step {
 			rec := recordOf(schema, rows[at:min(at+step, len(rows))])
@@ -380,10 +377,7 @@ func TestFileBuilderPieces(t *testing.T) {
 
 	// A sliced batch (offset 0 is what the encoding needs) is held as
 	// it is, with the same file.
-	fb, err := tab.newFileBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fb := tab.newFileBuilder()
 	var first int64
 	for at := 0; at < len(rows); at += 4096 {
 		rec := whole.NewSlice(int64(at), int64(min(at+4096, len(rows))))
@@ -412,10 +406,7 @@ func TestFileBuilderChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fb, err := tab.newFileBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fb := tab.newFileBuilder()
 	other := testBatch(0, 3)
 	defer other.Release()
 	if err := fb.Write(other); err == nil || !strings.Contains(err.Error(), "schema mismatch") {

@@ -251,10 +251,7 @@ const filesQueue = 64
 func (w *Writer[T]) build(b *array.RecordBuilder, appendRow func(*T), files chan<- fileMsg) {
 	defer close(files)
 	defer b.Release()
-	pk, err := newPiecePacker()
-	if err != nil {
-		w.fail(fmt.Errorf("lake: writer %s: %w", w.table.Dir(), err))
-	}
+	pk := newPiecePacker()
 	var tick <-chan time.Time
 	if w.opts.FlushInterval > 0 {
 		c, stop := w.opts.NewTicker(w.opts.FlushInterval)
@@ -332,10 +329,7 @@ func (w *Writer[T]) persist(files <-chan fileMsg) {
 		}
 		pending = pending[:0]
 	}
-	file, err := w.table.newFileBuilder()
-	if err != nil {
-		w.fail(fmt.Errorf("lake: writer %s: %w", w.table.Dir(), err))
-	}
+	file := w.table.newFileBuilder()
 	for m := range files {
 		if m.piece.rows > 0 {
 			if w.Err() == nil {
@@ -344,7 +338,7 @@ func (w *Writer[T]) persist(files <-chan fileMsg) {
 				m.piece.rec.Release()
 			}
 		}
-		if m.end && file != nil {
+		if m.end {
 			if w.Err() != nil {
 				file.Discard()
 			} else if add, ok, err := file.Close(ctx); err != nil {
