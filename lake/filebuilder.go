@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -46,7 +47,6 @@ const pieceAlign = 1024
 // concurrent use.
 type fileBuilder struct {
 	t      *Table
-	pack   *piecePacker
 	pieces []spoolPiece
 	rows   int64
 	held   int64 // compressed bytes held
@@ -61,39 +61,38 @@ type spoolPiece struct {
 	rec  arrow.RecordBatch
 }
 
-// piecePacker compresses batches into pieces; its scratch buffers are
-// reused, so one packer belongs to one goroutine.
-type piecePacker struct {
-	raw  []byte // encoding scratch
-	zbuf []byte // compression scratch
-}
-
-func newPiecePacker() *piecePacker { return &piecePacker{} }
+// scratch holds pack's buffers between pieces; a pool, not a writer's
+// field, so that five idle writers do not each keep two piece-sized
+// buffers (the pool is emptied by garbage collections).
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // pack makes rec a piece (rec checked by checkBatch, not empty). rec is
-// retained only when it cannot be encoded.
-func (pk *piecePacker) pack(rec arrow.RecordBatch) spoolPiece {
+// retained only when it cannot be encoded. Safe for concurrent use.
+func pack(rec arrow.RecordBatch) spoolPiece {
 	p := spoolPiece{rows: rec.NumRows()}
-	raw, ok := encodePiece(pk.raw[:0], rec)
+	rawp, zp := scratch.Get().(*[]byte), scratch.Get().(*[]byte)
+	defer scratch.Put(rawp)
+	defer scratch.Put(zp)
+	raw, ok := encodePiece((*rawp)[:0], rec)
 	if !ok {
 		rec.Retain()
 		p.rec = rec
 		return p
 	}
-	pk.raw = raw
+	*rawp = raw
 	p.raw = len(raw)
 	// Compressed into scratch and copied: S2 needs room for the worst
 	// case, which would hold more than the piece's full size.
-	if n := s2.MaxEncodedLen(len(raw)); cap(pk.zbuf) < n {
-		pk.zbuf = make([]byte, n)
+	if n := s2.MaxEncodedLen(len(raw)); cap(*zp) < n {
+		*zp = make([]byte, n)
 	}
-	p.blob = slices.Clone(s2.Encode(pk.zbuf[:cap(pk.zbuf)], raw))
+	p.blob = slices.Clone(s2.Encode((*zp)[:cap(*zp)], raw))
 	return p
 }
 
 // unpack is pack's inverse: a batch of schema the caller releases, and
 // its size in bytes.
-func (pk *piecePacker) unpack(schema *arrow.Schema, p *spoolPiece) (arrow.RecordBatch, int, error) {
+func unpack(schema *arrow.Schema, p *spoolPiece) (arrow.RecordBatch, int, error) {
 	if p.rec != nil {
 		p.rec.Retain()
 		return p.rec, int(p.rows) * 8 * schema.NumFields(), nil // a guess is enough for grouping
@@ -110,7 +109,7 @@ func (pk *piecePacker) unpack(schema *arrow.Schema, p *spoolPiece) (arrow.Record
 }
 
 func (t *Table) newFileBuilder() *fileBuilder {
-	return &fileBuilder{t: t, pack: newPiecePacker()}
+	return &fileBuilder{t: t}
 }
 
 // Rows is the number of rows written so far.
@@ -126,13 +125,12 @@ func (b *fileBuilder) Write(rec arrow.RecordBatch) error {
 		return err
 	}
 	if rec.NumRows() > 0 {
-		b.Add(b.pack.pack(rec))
+		b.Add(pack(rec))
 	}
 	return nil
 }
 
-// Add adds a piece packed (from a checked batch) by any piecePacker; the
-// builder owns it now.
+// Add adds a piece packed from a checked batch; the builder owns it now.
 func (b *fileBuilder) Add(p spoolPiece) {
 	if p.rows == 0 {
 		return
@@ -147,7 +145,7 @@ func (b *fileBuilder) Add(p spoolPiece) {
 // arrow-go's pooled level buffers (of any size up to a page), so 1024-row
 // calls would spend more time clearing than encoding; the join is bounded
 // so that the file's rows are never all in Arrow form at once.
-const closeGroupBytes = 4 << 20
+const closeGroupBytes = 1 << 20
 
 // Close writes the data file (nothing when no row was written: ok is
 // false) and releases the pieces.
@@ -188,7 +186,7 @@ func (b *fileBuilder) Close(ctx context.Context) (add Add, ok bool, err error) {
 		}
 		for i := range b.pieces {
 			p := &b.pieces[i]
-			rec, n, err := b.pack.unpack(schema, p)
+			rec, n, err := unpack(schema, p)
 			if err != nil {
 				return err
 			}

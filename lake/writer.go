@@ -251,7 +251,6 @@ const filesQueue = 64
 func (w *Writer[T]) build(b *array.RecordBuilder, appendRow func(*T), files chan<- fileMsg) {
 	defer close(files)
 	defer b.Release()
-	pk := newPiecePacker()
 	var tick <-chan time.Time
 	if w.opts.FlushInterval > 0 {
 		c, stop := w.opts.NewTicker(w.opts.FlushInterval)
@@ -274,7 +273,7 @@ func (w *Writer[T]) build(b *array.RecordBuilder, appendRow func(*T), files chan
 			w.fail(fmt.Errorf("lake: writer %s: %w", w.table.Dir(), err))
 			return spoolPiece{}
 		}
-		return pk.pack(rec)
+		return pack(rec)
 	}
 	end := func() spoolPiece {
 		n = 0
