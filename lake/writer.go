@@ -24,7 +24,7 @@ type WriterOptions struct {
 	// QueueDepth: chunks of rows that may wait for the writer goroutine
 	// before Write blocks (back-pressure; rows are never dropped). 0 = 8.
 	QueueDepth int
-	// ChunkSize: rows handed to the writer goroutine at once. 0 = 4096, or
+	// ChunkSize: rows handed to the writer goroutine at once. 0 = 1024, or
 	// 1 when FlushInterval is set (so a tick sees every row written).
 	ChunkSize int
 	// FlushInterval: flush and commit whatever is buffered this often
@@ -44,7 +44,12 @@ type WriterOptions struct {
 const (
 	DefaultBatchSize  = 100_000
 	DefaultQueueDepth = 8
-	DefaultChunkSize  = 4096
+	// DefaultChunkSize: a chunk waits in Write's buffer until full, for
+	// as long as the rows take to come (a run's tables get a row every few
+	// hundred quotes), and idle chunks are kept for reuse: 1024 rows keep
+	// that at a quarter of 4096's with the same writer throughput
+	// (BenchmarkEventWriter; 256 was ~10 % slower).
+	DefaultChunkSize = 1024
 )
 
 // Validate reports settings that cannot work.
