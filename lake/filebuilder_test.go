@@ -223,7 +223,7 @@ func TestWriterFilesAreWriteFiles(t *testing.T) {
 	for _, name := range []string{"risk_events", "fills", "trades", "equity", "attribution", "test", "other"} {
 		schema := schemas[name]
 		for ci, c := range cases {
-			if testing.Short() && c.rows > 5000 {
+			if (testing.Short() || raceEnabled) && c.rows > 5000 {
 				continue
 			}
 			t.Run(fmt.Sprintf("%s/%d-rows-%d", name, ci, c.rows), func(t *testing.T) {
