@@ -34,13 +34,8 @@ func (t *Table) WriteFile(ctx context.Context, recs []arrow.RecordBatch) (Add, e
 			return Add{}, err
 		}
 	}
-	return t.writeDataFile(ctx, func(yield func(arrow.RecordBatch) error) error {
-		for _, r := range recs {
-			if err := yield(r); err != nil {
-				return err
-			}
-		}
-		return nil
+	return t.writeDataFile(ctx, func(w io.Writer, stats *fileStats) error {
+		return t.writeParquet(w, t.Schema(), recs, stats)
 	})
 }
 
@@ -59,14 +54,10 @@ func (t *Table) checkBatch(r arrow.RecordBatch) error {
 	return nil
 }
 
-// batches hands a data file's batches, in order, to yield (checked by
-// checkBatch); it returns yield's first error or its own.
-type batches func(yield func(arrow.RecordBatch) error) error
-
-// writeDataFile writes the batches of each as one data file: the one path
-// of WriteFile and of the writer's fileBuilder, so their files and adds
-// cannot drift apart.
-func (t *Table) writeDataFile(ctx context.Context, each batches) (Add, error) {
+// writeDataFile makes one data file whose Parquet bytes write writes (and
+// whose stats it accumulates): the one path of WriteFile and of the
+// writer's fileBuilder for naming, syncing, tidying and the add.
+func (t *Table) writeDataFile(ctx context.Context, write func(io.Writer, *fileStats) error) (Add, error) {
 	if err := ctx.Err(); err != nil {
 		return Add{}, err
 	}
@@ -79,7 +70,7 @@ func (t *Table) writeDataFile(ctx context.Context, each batches) (Add, error) {
 	}
 	cw := &countingWriter{w: f}
 	stats := newFileStats(schema)
-	err = t.writeParquet(cw, schema, each, stats)
+	err = write(cw, stats)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -100,7 +91,9 @@ func (t *Table) writeDataFile(ctx context.Context, each batches) (Add, error) {
 	}, nil
 }
 
-func (t *Table) writeParquet(w io.Writer, schema *arrow.Schema, each batches, stats *fileStats) error {
+// newParquetWriter opens a Parquet writer with the data files'
+// properties: WriteFile's and fileBuilder's files cannot differ in them.
+func (t *Table) newParquetWriter(w io.Writer, schema *arrow.Schema) (*pqarrow.FileWriter, error) {
 	popts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithCompressionLevel(t.opts.zstdLevel),
@@ -112,14 +105,18 @@ func (t *Table) writeParquet(w io.Writer, schema *arrow.Schema, each batches, st
 	// No dictionaries: measured on the risk_events benchmark, plain
 	// encoding + zstd gives smaller files (zstd finds the repetition) and
 	// the dictionary encoder costs an allocation per string value.
-	fw, err := pqarrow.NewFileWriter(schema, w, parquet.NewWriterProperties(popts...),
+	return pqarrow.NewFileWriter(schema, w, parquet.NewWriterProperties(popts...),
 		pqarrow.NewArrowWriterProperties(pqarrow.WithCoerceTimestamps(arrow.Microsecond), pqarrow.WithStoreSchema()))
+}
+
+func (t *Table) writeParquet(w io.Writer, schema *arrow.Schema, recs []arrow.RecordBatch, stats *fileStats) error {
+	fw, err := t.newParquetWriter(w, schema)
 	if err != nil {
 		return err
 	}
-	err = each(func(r arrow.RecordBatch) error {
+	for _, r := range recs {
 		if r.NumRows() == 0 {
-			return nil
+			continue
 		}
 		// Written under the table schema so non-nullable columns are
 		// REQUIRED in Parquet whatever the batch's field flags say.
@@ -129,14 +126,10 @@ func (t *Table) writeParquet(w io.Writer, schema *arrow.Schema, each batches, st
 			defer rr.Release()
 		}
 		if err := fw.WriteBuffered(rr); err != nil {
+			_ = fw.Close()
 			return err
 		}
 		stats.add(r)
-		return nil
-	})
-	if err != nil {
-		_ = fw.Close()
-		return err
 	}
 	return fw.Close()
 }

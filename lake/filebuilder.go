@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -15,21 +17,24 @@ import (
 )
 
 // This file owns a data file built piece by piece (the row Writer's): the
-// pieces wait S2-compressed in memory, not as Arrow batches, and Close
-// writes them through writeDataFile, the path of WriteFile, as the file's
-// consecutive batches.
+// pieces wait in memory column by column, S2-compressed, not as Arrow
+// batches; Close writes the file one column at a time, so that only one
+// column of the file is ever in Arrow and Parquet-page form (WriteFile's
+// buffered row groups hold every column's pages until the file ends).
 //
-// Why the bytes are WriteFile's: pqarrow's WriteBuffered hands each
-// column's values to arrow-go's column writer, which cuts them into
+// Why the bytes are WriteFile's: pqarrow hands each batch's (here: each
+// piece's) column values to arrow-go's column writer, which cuts them into
 // mini-batches of WriteBatchSize (1024) values and checks the page limits
 // after each one (columnWriter.doBatches, writeBatchArrow); pages are cut
-// only there. Batches whose lengths are multiples of pieceAlign, counted
-// from the start of their row group (only a row group's last batch may be
+// only there. Pieces whose lengths are multiples of pieceAlign, counted
+// from the start of their row group (only a row group's last piece may be
 // shorter), give the same mini-batches, hence the same pages, as one batch
-// of all the rows. Row groups are cut by WriteBuffered at the same row
-// counts either way. Statistics (Parquet's and the add's) are min, max and
-// counts: the order of batches does not change them. filebuilder_test.go
-// checks this for every table schema.
+// of all the rows. Row groups are cut at multiples of the table's row
+// group rows, where WriteBuffered cuts them; a column chunk's pages and
+// metadata do not depend on whether its row group was buffered. Statistics
+// (Parquet's and the add's) are min, max and counts: the order of pieces
+// does not change them. filebuilder_test.go checks all this, byte for
+// byte, for every table schema.
 
 // pieceAlign is arrow-go's default WriteBatchSize: a piece boundary must
 // fall on a multiple of it within a row group.
@@ -38,8 +43,7 @@ const pieceAlign = 1024
 // Pieces are compressed with S2 (klauspost/compress, as the zstd codec):
 // measured on a 10 M-quote run's tables in 1024-row pieces, S2 keeps them
 // at 1/4 (risk_events) to 3/4 (equity) of their size, zstd level 1 at 1/5
-// to 2/3, but S2 packs 4x and unpacks 2.5x faster: the pieces cost the
-// writer less time than they save memory.
+// to 2/3, but S2 packs 4x and unpacks 2.5x faster.
 
 // fileBuilder is a data file being built: Write (or Add) pieces, then
 // Close writes the file and returns its add. Pieces must be aligned (see
@@ -52,65 +56,71 @@ type fileBuilder struct {
 	held   int64 // compressed bytes held
 }
 
-// spoolPiece is one batch: compressed flat columns, or the batch itself
-// when a column is not flat or is sliced.
+// spoolPiece is one batch: each column as an S2 block, or the batch
+// itself when a column cannot be encoded (not flat, or sliced).
 type spoolPiece struct {
 	rows int64
-	raw  int    // uncompressed length of blob
-	blob []byte // S2 block of the encoded columns
+	cols []spoolColumn
 	rec  arrow.RecordBatch
 }
 
+type spoolColumn struct {
+	raw  int    // uncompressed length of blob
+	blob []byte // S2 block of the encoded column
+}
+
 // scratch holds pack's buffers between pieces; a pool, not a writer's
-// field, so that five idle writers do not each keep two piece-sized
-// buffers (the pool is emptied by garbage collections).
+// field, so that idle writers do not each keep piece-sized buffers (the
+// pool is emptied by garbage collections).
 var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // pack makes rec a piece (rec checked by checkBatch, not empty). rec is
 // retained only when it cannot be encoded. Safe for concurrent use.
 func pack(rec arrow.RecordBatch) spoolPiece {
 	p := spoolPiece{rows: rec.NumRows()}
+	for _, col := range rec.Columns() {
+		if !encodable(col.Data()) {
+			rec.Retain()
+			p.rec = rec
+			return p
+		}
+	}
 	rawp, zp := scratch.Get().(*[]byte), scratch.Get().(*[]byte)
 	defer scratch.Put(rawp)
 	defer scratch.Put(zp)
-	raw, ok := encodePiece((*rawp)[:0], rec)
-	if !ok {
-		rec.Retain()
-		p.rec = rec
-		return p
+	p.cols = make([]spoolColumn, rec.NumCols())
+	for i, col := range rec.Columns() {
+		raw := encodeColumn((*rawp)[:0], col)
+		*rawp = raw
+		// Compressed into scratch and copied: S2 needs room for the worst
+		// case, which would hold more than the column's full size.
+		if n := s2.MaxEncodedLen(len(raw)); cap(*zp) < n {
+			*zp = make([]byte, n)
+		}
+		p.cols[i] = spoolColumn{raw: len(raw), blob: slices.Clone(s2.Encode((*zp)[:cap(*zp)], raw))}
 	}
-	*rawp = raw
-	p.raw = len(raw)
-	// Compressed into scratch and copied: S2 needs room for the worst
-	// case, which would hold more than the piece's full size.
-	if n := s2.MaxEncodedLen(len(raw)); cap(*zp) < n {
-		*zp = make([]byte, n)
-	}
-	p.blob = slices.Clone(s2.Encode((*zp)[:cap(*zp)], raw))
 	return p
 }
 
-// unpack is pack's inverse: a batch of schema the caller releases, and
-// its size in bytes.
-func unpack(schema *arrow.Schema, p *spoolPiece) (arrow.RecordBatch, int, error) {
+// column is column i of p as an array of typ, which the caller releases.
+func (p *spoolPiece) column(i int, typ arrow.DataType) (arrow.Array, error) {
 	if p.rec != nil {
-		p.rec.Retain()
-		return p.rec, int(p.rows) * 8 * schema.NumFields(), nil // a guess is enough for grouping
+		c := p.rec.Column(i)
+		c.Retain()
+		return c, nil
 	}
-	raw, err := s2.Decode(make([]byte, p.raw), p.blob)
-	if err == nil && len(raw) != p.raw {
+	c := &p.cols[i]
+	raw, err := s2.Decode(make([]byte, c.raw), c.blob)
+	if err == nil && len(raw) != c.raw {
 		err = errBadPiece
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("lake: spooled piece: %w", err)
+		return nil, fmt.Errorf("lake: spooled piece: %w", err)
 	}
-	rec, err := decodePiece(schema, p.rows, raw)
-	return rec, len(raw), err
+	return decodeColumn(typ, p.rows, raw)
 }
 
-func (t *Table) newFileBuilder() *fileBuilder {
-	return &fileBuilder{t: t}
-}
+func (t *Table) newFileBuilder() *fileBuilder { return &fileBuilder{t: t} }
 
 // Rows is the number of rows written so far.
 func (b *fileBuilder) Rows() int64 { return b.rows }
@@ -137,15 +147,10 @@ func (b *fileBuilder) Add(p spoolPiece) {
 	}
 	b.pieces = append(b.pieces, p)
 	b.rows += p.rows
-	b.held += int64(len(p.blob))
+	for _, c := range p.cols {
+		b.held += int64(len(c.blob))
+	}
 }
-
-// closeGroupBytes: Close hands consecutive pieces to the Parquet writer
-// joined up to this size. Each WriteBuffered call costs a clearing of
-// arrow-go's pooled level buffers (of any size up to a page), so 1024-row
-// calls would spend more time clearing than encoding; the join is bounded
-// so that the file's rows are never all in Arrow form at once.
-const closeGroupBytes = 1 << 20
 
 // Close writes the data file (nothing when no row was written: ok is
 // false) and releases the pieces.
@@ -154,84 +159,103 @@ func (b *fileBuilder) Close(ctx context.Context) (add Add, ok bool, err error) {
 	if b.rows == 0 {
 		return Add{}, false, nil
 	}
-	schema := b.t.Schema()
-	var group []arrow.RecordBatch
-	release := func() {
-		for _, r := range group {
-			r.Release()
-		}
-		group = group[:0]
-	}
-	defer release()
-	add, err = b.t.writeDataFile(ctx, func(yield func(arrow.RecordBatch) error) error {
-		size := 0
-		flush := func() error {
-			if len(group) == 0 {
-				return nil
-			}
-			rec := group[0]
-			if len(group) > 1 {
-				joined, err := joinBatches(schema, group)
-				if err != nil {
-					return err
-				}
-				release()
-				group = append(group, joined)
-				rec = joined
-			}
-			err := yield(rec)
-			release()
-			size = 0
-			return err
-		}
-		for i := range b.pieces {
-			p := &b.pieces[i]
-			rec, n, err := unpack(schema, p)
-			if err != nil {
-				return err
-			}
-			p.blob = nil // in Arrow form now
-			group = append(group, rec)
-			if size += n; size >= closeGroupBytes {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		return flush()
-	})
+	add, err = b.t.writeDataFile(ctx, b.writeColumns)
 	if err != nil {
 		return Add{}, false, err
 	}
 	return add, true, nil
 }
 
-// joinBatches concatenates consecutive batches of schema into one.
-func joinBatches(schema *arrow.Schema, recs []arrow.RecordBatch) (arrow.RecordBatch, error) {
-	cols := make([]arrow.Array, schema.NumFields())
-	parts := make([]arrow.Array, len(recs))
-	var rows int64
-	for _, r := range recs {
-		rows += r.NumRows()
+// writeColumns writes the pieces as Parquet, row group by row group and,
+// in each, column by column, accumulating stats.
+func (b *fileBuilder) writeColumns(w io.Writer, stats *fileStats) (err error) {
+	schema := b.t.Schema()
+	fw, err := b.t.newParquetWriter(w, schema)
+	if err != nil {
+		return err
 	}
 	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
+		if cerr := fw.Close(); err == nil {
+			err = cerr
 		}
 	}()
-	for i := range cols {
-		for j, r := range recs {
-			parts[j] = r.Column(i)
+	group := b.t.opts.rowGroupRows
+	first, start := 0, int64(0) // the first piece of the row group, its first row
+	for g0 := int64(0); g0 < b.rows; g0 += group {
+		g1 := min(g0+group, b.rows)
+		for first < len(b.pieces) && start+b.pieces[first].rows <= g0 {
+			start += b.pieces[first].rows
+			first++
 		}
-		c, err := array.Concatenate(parts, memory.DefaultAllocator)
-		if err != nil {
-			return nil, fmt.Errorf("lake: join pieces: %w", err)
+		if err := fw.NewRowGroupChecked(); err != nil {
+			return err
 		}
-		cols[i] = c
+		for i, f := range schema.Fields() {
+			if err := b.writeColumn(fw, stats, i, f, first, start, g0, g1); err != nil {
+				return err
+			}
+		}
 	}
-	return array.NewRecordBatch(schema, cols, rows), nil
+	stats.rows = b.rows
+	return nil
+}
+
+// writeColumn writes rows [g0, g1) of column i, from the pieces from
+// first on (the first starting at row start), and adds them to stats.
+func (b *fileBuilder) writeColumn(fw interface {
+	WriteColumnChunked(*arrow.Chunked, int64, int64) error
+}, stats *fileStats, i int, f arrow.Field, first int, start, g0, g1 int64) error {
+	var parts []arrow.Array
+	defer func() {
+		for _, a := range parts {
+			a.Release()
+		}
+	}()
+	for j, at := first, start; j < len(b.pieces) && at < g1; j++ {
+		a, err := b.pieces[j].column(i, f.Type)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, a)
+		at += b.pieces[j].rows
+	}
+	chunked := arrow.NewChunked(f.Type, parts)
+	defer chunked.Release()
+	if err := fw.WriteColumnChunked(chunked, g0-start, g1-g0); err != nil {
+		return err
+	}
+	// The column's stats, through fileStats on a one-column batch of the
+	// rows written; strings are copied out of the pieces' buffers.
+	one := arrow.NewSchema([]arrow.Field{f}, nil)
+	cs := newFileStats(one)
+	rows := array.NewChunkedSlice(chunked, g0-start, g1-start)
+	defer rows.Release()
+	for _, a := range rows.Chunks() {
+		rec := array.NewRecordBatch(one, []arrow.Array{a}, int64(a.Len()))
+		cs.add(rec)
+		rec.Release()
+	}
+	c := cs.cols[0]
+	c.minS, c.maxS = strings.Clone(c.minS), strings.Clone(c.maxS)
+	stats.cols[i] = mergeColStats(stats.cols[i], c)
+	return nil
+}
+
+// mergeColStats is the stats of two sets of rows of one column.
+func mergeColStats(a, b colStats) colStats {
+	a.nulls += b.nulls
+	a.poisoned = a.poisoned || b.poisoned
+	if !b.seen {
+		return a
+	}
+	if !a.seen {
+		b.nulls, b.poisoned = a.nulls, a.poisoned
+		return b
+	}
+	a.minI, a.maxI = min(a.minI, b.minI), max(a.maxI, b.maxI)
+	a.minF, a.maxF = min(a.minF, b.minF), max(a.maxF, b.maxF)
+	a.minS, a.maxS = min(a.minS, b.minS), max(a.maxS, b.maxS)
+	return a
 }
 
 // Discard drops the pieces without writing.
@@ -246,57 +270,55 @@ func (b *fileBuilder) Discard() {
 	b.rows, b.held = 0, 0
 }
 
-// flatType: a column whose array is its buffers only (no children, no
-// dictionary, no variadic buffers).
-func flatType(dt arrow.DataType) bool {
-	switch dt.ID() {
+// encodable: an array that is its buffers only (a flat type: no children,
+// dictionary or variadic buffers) from its first one (not sliced).
+func encodable(d arrow.ArrayData) bool {
+	if d.Offset() != 0 || len(d.Children()) > 0 {
+		return false
+	}
+	switch dt := d.DataType(); dt.ID() {
 	case arrow.STRING, arrow.BINARY, arrow.LARGE_STRING, arrow.LARGE_BINARY, arrow.BOOL:
 		return true
+	case arrow.DICTIONARY, arrow.EXTENSION:
+		return false
+	default:
+		_, fixed := dt.(arrow.FixedWidthDataType)
+		return fixed
 	}
-	_, fixed := dt.(arrow.FixedWidthDataType)
-	return fixed && dt.ID() != arrow.DICTIONARY && dt.ID() != arrow.EXTENSION
 }
 
-// encodePiece lays rec's columns out as one byte slice: per column its
-// null count and buffers, each buffer 8-byte aligned after an 8-byte
-// length (-1: absent). ok is false when a column is not flat or sliced.
-func encodePiece(raw []byte, rec arrow.RecordBatch) ([]byte, bool) {
-	size := 0
-	for _, col := range rec.Columns() {
-		d := col.Data()
-		if !flatType(d.DataType()) || d.Offset() != 0 || len(d.Children()) > 0 {
-			return nil, false
-		}
-		size += 16
-		for _, buf := range d.Buffers() {
-			size += 8
-			if buf != nil {
-				size += pad8(buf.Len())
-			}
+// encodeColumn lays a out as one byte slice: its null count, its number
+// of buffers and each buffer 8-byte aligned after an 8-byte length (-1:
+// absent).
+func encodeColumn(raw []byte, a arrow.Array) []byte {
+	d := a.Data()
+	size := 16
+	for _, buf := range d.Buffers() {
+		size += 8
+		if buf != nil {
+			size += pad8(buf.Len())
 		}
 	}
 	raw = slices.Grow(raw[:0], size)
-	for _, col := range rec.Columns() {
-		d := col.Data()
-		raw = binary.LittleEndian.AppendUint64(raw, uint64(d.NullN()))
-		raw = binary.LittleEndian.AppendUint64(raw, uint64(len(d.Buffers())))
-		for _, buf := range d.Buffers() {
-			if buf == nil {
-				raw = binary.LittleEndian.AppendUint64(raw, ^uint64(0))
-				continue
-			}
-			raw = binary.LittleEndian.AppendUint64(raw, uint64(buf.Len()))
-			raw = append(raw, buf.Bytes()...)
-			raw = append(raw, zeros[:pad8(buf.Len())-buf.Len()]...)
+	raw = binary.LittleEndian.AppendUint64(raw, uint64(a.NullN())) // counted (Data's may be unknown)
+	raw = binary.LittleEndian.AppendUint64(raw, uint64(len(d.Buffers())))
+	for _, buf := range d.Buffers() {
+		if buf == nil {
+			raw = binary.LittleEndian.AppendUint64(raw, ^uint64(0))
+			continue
 		}
+		raw = binary.LittleEndian.AppendUint64(raw, uint64(buf.Len()))
+		raw = append(raw, buf.Bytes()...)
+		raw = append(raw, zeros[:pad8(buf.Len())-buf.Len()]...)
 	}
-	return raw, true
+	return raw
 }
 
 var errBadPiece = errors.New("lake: spooled piece is corrupt")
 
-// decodePiece is encodePiece's inverse under schema: the arrays share raw.
-func decodePiece(schema *arrow.Schema, rows int64, raw []byte) (arrow.RecordBatch, error) {
+// decodeColumn is encodeColumn's inverse: an array of typ and rows rows
+// sharing raw.
+func decodeColumn(typ arrow.DataType, rows int64, raw []byte) (arrow.Array, error) {
 	next := func() (uint64, bool) {
 		if len(raw) < 8 {
 			return 0, false
@@ -305,43 +327,32 @@ func decodePiece(schema *arrow.Schema, rows int64, raw []byte) (arrow.RecordBatc
 		raw = raw[8:]
 		return v, true
 	}
-	cols := make([]arrow.Array, 0, schema.NumFields())
-	release := func() {
-		for _, c := range cols {
-			c.Release()
-		}
+	nulls, ok1 := next()
+	nbuf, ok2 := next()
+	if !ok1 || !ok2 || nbuf > 8 || nulls > uint64(rows) {
+		return nil, errBadPiece
 	}
-	for _, f := range schema.Fields() {
-		nulls, ok1 := next()
-		nbuf, ok2 := next()
-		if !ok1 || !ok2 || nbuf > 8 {
-			release()
+	bufs := make([]*memory.Buffer, nbuf)
+	for i := range bufs {
+		n, ok := next()
+		if !ok {
 			return nil, errBadPiece
 		}
-		bufs := make([]*memory.Buffer, nbuf)
-		for i := range bufs {
-			n, ok := next()
-			if !ok {
-				release()
-				return nil, errBadPiece
-			}
-			if n == ^uint64(0) {
-				continue
-			}
-			if uint64(len(raw)) < uint64(pad8(int(n))) {
-				release()
-				return nil, errBadPiece
-			}
-			bufs[i] = memory.NewBufferBytes(raw[:n:n])
-			raw = raw[pad8(int(n)):]
+		if n == ^uint64(0) {
+			continue
 		}
-		d := array.NewData(f.Type, int(rows), bufs, nil, int(nulls), 0)
-		cols = append(cols, array.MakeFromData(d))
-		d.Release()
+		if n > uint64(len(raw)) || uint64(len(raw)) < uint64(pad8(int(n))) {
+			return nil, errBadPiece
+		}
+		bufs[i] = memory.NewBufferBytes(raw[:n:n])
+		raw = raw[pad8(int(n)):]
 	}
-	rec := array.NewRecordBatch(schema, cols, rows)
-	release()
-	return rec, nil
+	if len(raw) != 0 {
+		return nil, errBadPiece
+	}
+	d := array.NewData(typ, int(rows), bufs, nil, int(nulls), 0)
+	defer d.Release()
+	return array.MakeFromData(d), nil
 }
 
 func pad8(n int) int { return (n + 7) &^ 7 }

@@ -432,26 +432,48 @@ func TestFileBuilderChecks(t *testing.T) {
 	}
 }
 
-// TestDecodePieceCorrupt: a damaged piece is an error, not a panic.
-func TestDecodePieceCorrupt(t *testing.T) {
-	schema := EquitySchema()
+// TestDecodeColumn: a column comes back as it went in, and a damaged one
+// is an error, not a panic.
+func TestDecodeColumn(t *testing.T) {
+	schema := tableSchemas()["test"]
 	rec := recordOf(schema, randomRows(rand.New(rand.NewPCG(5, 5)), schema, 100))
 	defer rec.Release()
-	raw, ok := encodePiece(nil, rec)
-	if !ok {
-		t.Fatal("equity is flat")
-	}
-	back, err := decodePiece(schema, 100, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !array.RecordApproxEqual(back, rec, array.WithNaNsEqual(true), array.WithAbsTolerance(0)) {
-		t.Fatal("decode(encode(rec)) != rec")
-	}
-	back.Release()
-	for _, n := range []int{0, 7, 16, 100, len(raw) - 1} {
-		if _, err := decodePiece(schema, 100, raw[:n]); err == nil {
-			t.Fatalf("a piece cut at %d bytes decoded", n)
+	for i, f := range schema.Fields() {
+		d := rec.Column(i).Data()
+		if !encodable(d) {
+			t.Fatalf("%s is flat", f.Name)
 		}
+		raw := encodeColumn(nil, rec.Column(i))
+		back, err := decodeColumn(f.Type, 100, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !array.ApproxEqual(back, rec.Column(i), array.WithNaNsEqual(true), array.WithAbsTolerance(0)) {
+			t.Fatalf("%s: decode(encode(column)) differs", f.Name)
+		}
+		back.Release()
+		for _, n := range []int{0, 7, 16, 20, len(raw) - 1} {
+			if _, err := decodeColumn(f.Type, 100, raw[:n]); err == nil {
+				t.Fatalf("%s: a column cut at %d bytes decoded", f.Name, n)
+			}
+		}
+	}
+	sl := rec.NewSlice(1, 5)
+	defer sl.Release()
+	if encodable(sl.Column(0).Data()) {
+		t.Fatal("a sliced column is encodable")
+	}
+	// A slice from row 0 is encodable; its null count is counted.
+	sl0 := rec.NewSlice(0, 50)
+	defer sl0.Release()
+	for i, f := range schema.Fields() {
+		back, err := decodeColumn(f.Type, 50, encodeColumn(nil, sl0.Column(i)))
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		if back.NullN() != sl0.Column(i).NullN() {
+			t.Fatalf("%s: %d nulls, want %d", f.Name, back.NullN(), sl0.Column(i).NullN())
+		}
+		back.Release()
 	}
 }
