@@ -74,6 +74,9 @@ type spoolColumn struct {
 // pool is emptied by garbage collections).
 var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
+// decodeBufs holds writeColumn's buffers between columns, likewise.
+var decodeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // pack makes rec a piece (rec checked by checkBatch, not empty). rec is
 // retained only when it cannot be encoded. Safe for concurrent use.
 func pack(rec arrow.RecordBatch) spoolPiece {
@@ -102,15 +105,16 @@ func pack(rec arrow.RecordBatch) spoolPiece {
 	return p
 }
 
-// column is column i of p as an array of typ, which the caller releases.
-func (p *spoolPiece) column(i int, typ arrow.DataType) (arrow.Array, error) {
+// column is column i of p as an array of typ, which the caller releases,
+// decoded into dst (of at least its raw length) when it was packed.
+func (p *spoolPiece) column(i int, typ arrow.DataType, dst []byte) (arrow.Array, error) {
 	if p.rec != nil {
 		c := p.rec.Column(i)
 		c.Retain()
 		return c, nil
 	}
 	c := &p.cols[i]
-	raw, err := s2.Decode(make([]byte, c.raw), c.blob)
+	raw, err := s2.Decode(dst[:c.raw:c.raw], c.blob)
 	if err == nil && len(raw) != c.raw {
 		err = errBadPiece
 	}
@@ -205,19 +209,37 @@ func (b *fileBuilder) writeColumns(w io.Writer, stats *fileStats) (err error) {
 func (b *fileBuilder) writeColumn(fw interface {
 	WriteColumnChunked(*arrow.Chunked, int64, int64) error
 }, stats *fileStats, i int, f arrow.Field, first int, start, g0, g1 int64) error {
+	last, size := first, 0
+	for at := start; last < len(b.pieces) && at < g1; last++ {
+		if p := &b.pieces[last]; p.rec == nil {
+			size += p.cols[i].raw
+		}
+		at += b.pieces[last].rows
+	}
+	// The pieces' columns are decoded into one buffer, reused: nothing
+	// refers to it once the column is written (arrow-go copies values and
+	// statistics; the add's string stats are copied below).
+	bufp := decodeBufs.Get().(*[]byte)
+	defer decodeBufs.Put(bufp)
+	if cap(*bufp) < size {
+		*bufp = make([]byte, size)
+	}
+	buf := (*bufp)[:cap(*bufp)]
 	var parts []arrow.Array
 	defer func() {
 		for _, a := range parts {
 			a.Release()
 		}
 	}()
-	for j, at := first, start; j < len(b.pieces) && at < g1; j++ {
-		a, err := b.pieces[j].column(i, f.Type)
+	for j := first; j < last; j++ {
+		a, err := b.pieces[j].column(i, f.Type, buf)
 		if err != nil {
 			return err
 		}
 		parts = append(parts, a)
-		at += b.pieces[j].rows
+		if p := &b.pieces[j]; p.rec == nil {
+			buf = buf[p.cols[i].raw:]
+		}
 	}
 	chunked := arrow.NewChunked(f.Type, parts)
 	defer chunked.Release()
