@@ -477,3 +477,38 @@ func TestDecodeColumn(t *testing.T) {
 		back.Release()
 	}
 }
+
+// TestWriterRefusesNulls: a null in a non-nullable column fails the
+// writer as WriteFile refuses it: nothing of the file is committed, and
+// Write, Flush and Close return the failure.
+func TestWriterRefusesNulls(t *testing.T) {
+	schema := EquitySchema()
+	dir := filepath.Join(t.TempDir(), "equity")
+	w, err := NewWriter(dir, schema, appendAny, WriterOptions{BatchSize: 4096, ChunkSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := randomRows(rand.New(rand.NewPCG(9, 9)), schema, 3000)
+	rows[2500][0] = nil // run_id is not nullable
+	for _, r := range rows {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err) // the failure is found at the piece's end
+		}
+	}
+	if err := w.Flush(); err == nil || !strings.Contains(err.Error(), "not nullable") {
+		t.Fatalf("Flush: %v", err)
+	}
+	if err := w.Write(rows[0]); err == nil || !strings.Contains(err.Error(), "not nullable") {
+		t.Fatalf("Write after the failure: %v", err)
+	}
+	if err := w.Close(); err == nil || !strings.Contains(err.Error(), "not nullable") {
+		t.Fatalf("Close: %v", err)
+	}
+	snap, err := Snapshot(dir, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Files) != 0 {
+		t.Fatalf("%d files committed", len(snap.Files))
+	}
+}
