@@ -29,20 +29,39 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // and returns its add action with exact size and stats. The file is
 // fsynced; its directory entry is made durable by Commit.
 func (t *Table) WriteFile(ctx context.Context, recs []arrow.RecordBatch) (Add, error) {
-	schema := t.Schema()
 	for _, r := range recs {
-		if err := sameColumns(schema, r.Schema()); err != nil {
-			return Add{}, fmt.Errorf("lake: append to %s: %w", t.dir, err)
-		}
-		for i, f := range schema.Fields() {
-			if !f.Nullable && r.Column(i).NullN() > 0 {
-				return Add{}, fmt.Errorf("lake: append to %s: column %q is not nullable but has %d nulls", t.dir, f.Name, r.Column(i).NullN())
-			}
+		if err := t.checkBatch(r); err != nil {
+			return Add{}, err
 		}
 	}
+	return t.writeDataFile(ctx, func(w io.Writer, stats *fileStats) error {
+		return t.writeParquet(w, t.Schema(), recs, stats)
+	})
+}
+
+// checkBatch reports a batch the table cannot take: other columns, or
+// nulls in a non-nullable column.
+func (t *Table) checkBatch(r arrow.RecordBatch) error {
+	schema := t.Schema()
+	if err := sameColumns(schema, r.Schema()); err != nil {
+		return fmt.Errorf("lake: append to %s: %w", t.dir, err)
+	}
+	for i, f := range schema.Fields() {
+		if !f.Nullable && r.Column(i).NullN() > 0 {
+			return fmt.Errorf("lake: append to %s: column %q is not nullable but has %d nulls", t.dir, f.Name, r.Column(i).NullN())
+		}
+	}
+	return nil
+}
+
+// writeDataFile makes one data file whose Parquet bytes write writes (and
+// whose stats it accumulates): the one path of WriteFile and of the
+// writer's fileBuilder for naming, syncing, tidying and the add.
+func (t *Table) writeDataFile(ctx context.Context, write func(io.Writer, *fileStats) error) (Add, error) {
 	if err := ctx.Err(); err != nil {
 		return Add{}, err
 	}
+	schema := t.Schema()
 	name := fmt.Sprintf("part-00000-%s-c000.zstd.parquet", newUUID())
 	full := JoinPath(t.dir, name)
 	f, err := t.opts.fs.CreateExcl(full)
@@ -51,7 +70,7 @@ func (t *Table) WriteFile(ctx context.Context, recs []arrow.RecordBatch) (Add, e
 	}
 	cw := &countingWriter{w: f}
 	stats := newFileStats(schema)
-	err = t.writeParquet(cw, schema, recs, stats)
+	err = write(cw, stats)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -72,7 +91,9 @@ func (t *Table) WriteFile(ctx context.Context, recs []arrow.RecordBatch) (Add, e
 	}, nil
 }
 
-func (t *Table) writeParquet(w io.Writer, schema *arrow.Schema, recs []arrow.RecordBatch, stats *fileStats) error {
+// newParquetWriter opens a Parquet writer with the data files'
+// properties: WriteFile's and fileBuilder's files cannot differ in them.
+func (t *Table) newParquetWriter(w io.Writer, schema *arrow.Schema) (*pqarrow.FileWriter, error) {
 	popts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithCompressionLevel(t.opts.zstdLevel),
@@ -84,8 +105,12 @@ func (t *Table) writeParquet(w io.Writer, schema *arrow.Schema, recs []arrow.Rec
 	// No dictionaries: measured on the risk_events benchmark, plain
 	// encoding + zstd gives smaller files (zstd finds the repetition) and
 	// the dictionary encoder costs an allocation per string value.
-	fw, err := pqarrow.NewFileWriter(schema, w, parquet.NewWriterProperties(popts...),
+	return pqarrow.NewFileWriter(schema, w, parquet.NewWriterProperties(popts...),
 		pqarrow.NewArrowWriterProperties(pqarrow.WithCoerceTimestamps(arrow.Microsecond), pqarrow.WithStoreSchema()))
+}
+
+func (t *Table) writeParquet(w io.Writer, schema *arrow.Schema, recs []arrow.RecordBatch, stats *fileStats) error {
+	fw, err := t.newParquetWriter(w, schema)
 	if err != nil {
 		return err
 	}
