@@ -167,9 +167,17 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
+	// src is let go once the replay ended (below): the reports then do not
+	// share the process with the reading pipeline's tables and buffers.
 	src := o.feed
+	o.feed = nil
+	closeSrc := func() {
+		if src != nil {
+			src.Close()
+		}
+	}
 	if src != nil {
-		defer src.Close()
+		defer closeSrc()
 	}
 
 	cleanStale(stagingRoot)
@@ -192,7 +200,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		}
 		src = feeds.DecodeAhead(src) // decoding on its own core, ahead of the engine
 		defer os.RemoveAll(tmp)      // after the source is closed (defers run last first)
-		defer src.Close()
+		defer closeSrc()
 	}
 
 	out := &Outcome{RunID: id, RunDir: final, Events: EventCounts{}}
@@ -205,6 +213,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	out.Result = simRes
 	out.Signals = signalCounts(simRes.Signals)
 	out.Quality = src.Quality()
+	src = nil
 	out.Elapsed = o.Now().Sub(started)
 
 	if err := os.WriteFile(filepath.Join(stage, "scenario.yaml"), resolved, 0o644); err != nil {
