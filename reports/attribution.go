@@ -54,6 +54,7 @@ func (r *Run) loadAttribution(ctx context.Context) error {
 		return fmt.Errorf("reports: %w", err)
 	}
 	r.HasAttribution = true
+	r.Attribution = make([]Attributed, 0, rowsHint(snap))
 	err = r.queryArrow(ctx, `SELECT seq, event_time, component, event_type, coalesce(rule, ''),
 		coalesce(execution_id, ''), coalesce(contract, ''), actual_pnl, counterfactual_pnl, saved,
 		coalesce(counterfactual_end, '') FROM attribution ORDER BY seq, execution_id`,

@@ -125,8 +125,14 @@ func (t *Trade) Closed() bool { return !t.Exit.IsZero() }
 
 // Trades pairs entry and exit fills by execution id, in entry order.
 func Trades(fills []Fill) []Trade {
-	idx := map[string]int{}
-	var out []Trade
+	n := 0 // entries: the trades, allocated once (a long run has tens of thousands)
+	for i := range fills {
+		if f := &fills[i]; f.Intent == "entry" && (f.Status == "filled" || f.Status == "settled") {
+			n++
+		}
+	}
+	idx := make(map[string]int, n)
+	out := make([]Trade, 0, n)
 	for _, f := range fills {
 		filled := f.Status == "filled" || f.Status == "settled"
 		if !filled {

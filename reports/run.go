@@ -221,6 +221,11 @@ func Load(ctx context.Context, dir string) (*Run, error) {
 			rows = -1 // unknown: take the big run's path
 		}
 	}
+	// The equity curve and the fills are loaded into slices of their
+	// tables' row counts (the Delta log's numRecords): appending to a
+	// long run's tens of thousands of rows would copy them over and over.
+	r.Equity = make([]EquityPoint, 0, rowsHint(snaps[2]))
+	r.Fills = make([]Fill, 0, rowsHint(snaps[1]))
 	if r.DB, r.own, err = connect(ctx, rows); err != nil {
 		return nil, err
 	}
@@ -244,6 +249,15 @@ func Load(ctx context.Context, dir string) (*Run, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// rowsHint is the rows of a table snapshot by its log (0 when unknown),
+// a capacity to load them into.
+func rowsHint(snap *lake.TableSnapshot) int {
+	if n, ok := snap.NumRecords(); ok && n > 0 && n <= 1<<26 {
+		return int(n)
+	}
+	return 0
 }
 
 // addColumns records a view's columns from its table's Delta schema.
