@@ -32,11 +32,14 @@ bench:
 # The scale benchmark: 10M, 30M and 100M-quote Parquet feeds (about 4.2 GB in
 # a temporary folder, deleted after), the full stack against DuckDB's bare
 # Arrow scan, each measured three times in a fresh process (median), then one
-# run against a 16-configuration sweep. SIZES=1M,3M for a quick look.
+# run against a 16-configuration sweep. SIZES=1M,3M for a quick look;
+# FILE_QUOTES=10M writes each feed as a folder of files of whole sessions
+# (at least 10 M quotes each) instead of one file.
 SIZES ?= 10M,30M,100M
+FILE_QUOTES ?= 0
 bench-scale: build
 	uptime
-	$(BIN) bench --sizes $(SIZES)
+	$(BIN) bench --sizes $(SIZES) --file-quotes $(FILE_QUOTES)
 
 vet:
 	$(GO) vet $(GOTAGS) $(PKGS)

@@ -245,7 +245,8 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure the full stack against DuckDB's bare decode at several feed sizes",
 		Long: `bench writes one synthetic Parquet feed per size (one-minute quotes of about
 116 contracts, every risk layer on, a short put spread every 30 minutes; the
-size sets the number of sessions: 10M is about 220) into a temporary folder,
+size sets the number of sessions: 10M is about 220) into a temporary folder
+(with --file-quotes, a folder of files per size, read through one glob),
 and measures on each, in fresh child processes, --repeat times (the table
 shows the median):
 
@@ -264,6 +265,7 @@ reports, a fixed cost). With --sweep (the default) it
 then times, on the first size's feed, ` + "`backtest run`" + ` against a 16-configuration
 ` + "`backtest sweep`" + ` of the same scenario. The feeds are deleted at the end unless --keep.`,
 		Example: `  backtest bench                       # 10M, 30M and 100M quotes (needs ~4.2 GB of disk)
+  backtest bench --file-quotes 10M     # each feed a folder of files of whole sessions, >= 10M quotes each
   backtest bench --sizes 1M,2M --keep  # a quick look`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
