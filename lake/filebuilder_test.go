@@ -229,61 +229,7 @@ func TestWriterFilesAreWriteFiles(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d-rows-%d", name, ci, c.rows), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(uint64(ci), uint64(len(name))))
 				rows := randomRows(rng, schema, c.rows)
-				topts := []Option{fixedClock}
-				if c.group > 0 {
-					topts = append(topts, WithRowGroupRows(c.group))
-				}
-				dir := filepath.Join(t.TempDir(), "got")
-				w, err := NewWriter(dir, schema, appendAny, WriterOptions{BatchSize: batch, Table: topts})
-				if err != nil {
-					t.Fatal(err)
-				}
-				// The files WriteFile writes: BatchSize rows, cut at flushes.
-				var segments [][2]int
-				start, fi := 0, 0
-				for i := range rows {
-					if err := w.Write(rows[i]); err != nil {
-						t.Fatal(err)
-					}
-					if i+1-start == batch {
-						segments = append(segments, [2]int{start, i + 1})
-						start = i + 1
-					}
-					for fi < len(c.flushes) && c.flushes[fi] == i+1 {
-						if err := w.Flush(); err != nil {
-							t.Fatal(err)
-						}
-						if start < i+1 {
-							segments = append(segments, [2]int{start, i + 1})
-							start = i + 1
-						}
-						fi++
-					}
-				}
-				if err := w.Close(); err != nil {
-					t.Fatal(err)
-				}
-				if start < len(rows) {
-					segments = append(segments, [2]int{start, len(rows)})
-				}
-				wantDir := filepath.Join(t.TempDir(), "want")
-				ref, err := Create(wantDir, schema, topts...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := addsInOrder(t, dir)
-				if len(got) != len(segments) {
-					t.Fatalf("%d files, want %d (%v)", len(got), len(segments), segments)
-				}
-				for i, seg := range segments {
-					rec := recordOf(schema, rows[seg[0]:seg[1]])
-					want, err := ref.WriteFile(context.Background(), []arrow.RecordBatch{rec})
-					rec.Release()
-					if err != nil {
-						t.Fatal(err)
-					}
-					sameFile(t, dir, got[i], wantDir, want)
-				}
+				writeAndCompare(t, schema, rows, batch, c.group, c.flushes, WriterOptions{}, nil)
 			})
 		}
 	}
