@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/optionsrisk/backtest/feeds"
 )
@@ -57,12 +58,10 @@ func writeBenchFeed(ctx context.Context, src feeds.Source, base string, perFile 
 type partSource struct {
 	feeds.Source
 	limit, n int64
-	day      int64        // the UTC day of the last quote given
+	day      int64        // the UTC day (utcDay) of the last quote given
 	held     *feeds.Batch // read, not yet given: the next part's first
 	eof      bool
 }
-
-const microsPerDay = 86_400_000_000
 
 // done reports whether every batch was given (no part is left to write).
 func (p *partSource) done() bool { return p.eof && p.held == nil }
@@ -87,7 +86,7 @@ func (p *partSource) Next(ctx context.Context) (*feeds.Batch, error) {
 		// A batch may span days: the part ends at the first quote of a
 		// new day, and the rest of the batch starts the next part.
 		k := 0
-		for k < len(qs) && floorDiv(qs[k].Time, microsPerDay) == p.day {
+		for k < len(qs) && utcDay(qs[k].Time) == p.day {
 			k++
 		}
 		switch {
@@ -101,17 +100,12 @@ func (p *partSource) Next(ctx context.Context) (*feeds.Batch, error) {
 		}
 	}
 	p.n += int64(len(qs))
-	p.day = floorDiv(qs[len(qs)-1].Time, microsPerDay)
+	p.day = utcDay(qs[len(qs)-1].Time)
 	return b, nil
 }
 
 // Close leaves src open: the parts share it (the caller closes it).
 func (p *partSource) Close() error { return nil }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
-}
+// utcDay is the start (µs) of the UTC day holding t (µs).
+func utcDay(t int64) int64 { return feeds.MicrosTime(t).Truncate(24 * time.Hour).UnixMicro() }

@@ -37,7 +37,8 @@ func (s *batchSource) Next(context.Context) (*feeds.Batch, error) {
 // part is empty.
 func TestPartSourceCutsAtDays(t *testing.T) {
 	const h = 3_600_000_000
-	day := func(d, hour int64) feeds.Quote { return feeds.Quote{Time: d*microsPerDay + hour*h} }
+	const dayUS = 24 * h
+	day := func(d, hour int64) feeds.Quote { return feeds.Quote{Time: d*dayUS + hour*h} }
 	src := &batchSource{batches: [][]feeds.Quote{
 		{day(0, 14), day(0, 15), day(0, 16)},
 		{day(0, 17), day(1, 14), day(1, 15)}, // spans a day boundary
@@ -76,7 +77,7 @@ func TestPartSourceCutsAtDays(t *testing.T) {
 		if len(part) != want[i] {
 			t.Fatalf("part %d has %d quotes, want %d", i, len(part), want[i])
 		}
-		if i > 0 && floorDiv(part[0].Time, microsPerDay) == floorDiv(parts[i-1][len(parts[i-1])-1].Time, microsPerDay) {
+		if i > 0 && utcDay(part[0].Time) == utcDay(parts[i-1][len(parts[i-1])-1].Time) {
 			t.Fatalf("part %d starts on the day part %d ended", i, i-1)
 		}
 		got = append(got, part...)
