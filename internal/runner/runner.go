@@ -177,7 +177,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 			src.Close()
 		}
 	}
-	if src != nil {
+	if fanned {
 		defer closeSrc()
 	}
 
@@ -215,6 +215,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	out.Signals = signalCounts(simRes.Signals)
 	out.Quality = src.Quality()
 	src = nil
+	out.Elapsed = o.Now().Sub(started)
 	if !fanned {
 		// The replay's memory (its pipeline, engine and garbage) goes back
 		// to the OS before the reports allocate theirs, so their peak does
@@ -223,7 +224,6 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		// whole sweep's heap.
 		debug.FreeOSMemory()
 	}
-	out.Elapsed = o.Now().Sub(started)
 
 	if err := os.WriteFile(filepath.Join(stage, "scenario.yaml"), resolved, 0o644); err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
