@@ -179,6 +179,8 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 	}
 	if fanned {
 		defer closeSrc()
+	} else {
+		defer governMemory()()
 	}
 
 	cleanStale(stagingRoot)

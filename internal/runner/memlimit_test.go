@@ -1,0 +1,111 @@
+package runner
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+// currentLimit is Go's soft memory limit, unchanged.
+func currentLimit() int64 { return debug.SetMemoryLimit(-1) }
+
+// withLimit sets the soft memory limit for the test and restores it after.
+func withLimit(t *testing.T, limit int64) {
+	t.Helper()
+	prev := debug.SetMemoryLimit(limit)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+}
+
+// Runs of a process share the governor: the limit is the floor while any
+// run is governed, and the limit from before the first comes back after
+// the last (a stop called twice counts once).
+func TestGovernMemoryFloorAndRestore(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	const before = 3 << 30
+	withLimit(t, before)
+	// governed: the floor, or 1.5 × live if a collection ran meanwhile
+	// and this test binary's live heap is above the floor's two thirds.
+	governed := func(when string) {
+		t.Helper()
+		if got := currentLimit(); got == before || got < goMemFloor || got > 2*goMemFloor {
+			t.Fatalf("limit %s = %d, want the floor %d", when, got, goMemFloor)
+		}
+	}
+	stop1 := governMemory()
+	governed("while governed")
+	stop2 := governMemory()
+	stop1()
+	stop1()
+	governed("with one run still governed")
+	stop2()
+	if got := currentLimit(); got != before {
+		t.Fatalf("limit after the last run = %d, want %d back", got, before)
+	}
+}
+
+// A GOMEMLIMIT in the environment wins: the governor leaves the limit.
+func TestGovernMemoryEnvironmentWins(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	withLimit(t, 1<<30)
+	stop := governMemory()
+	defer stop()
+	if got := currentLimit(); got != 1<<30 {
+		t.Fatalf("limit = %d, want the environment's %d", got, 1<<30)
+	}
+}
+
+// A live heap above the floor raises the limit to 1.5 × live after a
+// collection: the collector is not made to run without end.
+func TestGovernMemoryFollowsLiveHeap(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	withLimit(t, math.MaxInt64)
+	stop := governMemory()
+	defer stop()
+	const held = 4 * goMemFloor
+	ballast := make([]byte, held)
+	for i := range ballast {
+		ballast[i] = byte(i)
+	}
+	// Finalizers run on their own goroutine after the collection that
+	// found the sentinel: a few collections let the chain catch up.
+	got := currentLimit()
+	for i := 0; i < 50 && got < held*3/2; i++ {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+		got = currentLimit()
+	}
+	runtime.KeepAlive(ballast)
+	if got < held*3/2 {
+		t.Fatalf("limit with %d B live = %d, want at least 1.5 × live", held, got)
+	}
+	if got > held*7/4 {
+		t.Fatalf("limit with %d B live = %d, want about 1.5 × live", held, got)
+	}
+}
+
+// Run governs its replay and reports, and gives the limit back after.
+func TestRunGovernsMemory(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	const before = 5 << 30
+	withLimit(t, before)
+	var during []int64
+	_, err := runOnce(t, Options{OutDir: t.TempDir(), RunID: "mem", Progress: func(time.Time, int64) {
+		during = append(during, currentLimit())
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(during) == 0 {
+		t.Fatal("no progress call")
+	}
+	for _, l := range during {
+		if l == before {
+			t.Fatalf("limit during the replay = %d, the limit from before: not governed", l)
+		}
+	}
+	if got := currentLimit(); got != before {
+		t.Fatalf("limit after the run = %d, want %d back", got, before)
+	}
+}
