@@ -29,6 +29,9 @@ const maxChartPoints = 2000
 // on the underlying; beyond it every k-th marker is drawn.
 const maxMarkers = 2000
 
+// maxEventBars bounds the bars of the risk events chart (eventBars).
+const maxEventBars = 1000
+
 // chartFig sizes: wide and short, scaled to the page width by CSS.
 const (
 	chartW = 10 * vg.Inch
@@ -826,8 +829,22 @@ func (b *stackedBars) Thumbnail(c *draw.Canvas) {
 	c.FillPolygon(b.color, c.ClipPolygonXY(pts))
 }
 
-func eventsPlot(ax timeAxis, counts []hourEvents) (*plot.Plot, error) {
-	p := newPlot(ax, "Risk events per hour", "events")
+// eventStack is one component's bars in the events chart: its counts on
+// top of the components before it.
+type eventStack struct {
+	component string
+	total     int64     // the component's events in all hours
+	base, top []float64 // per bar
+}
+
+// eventBars are the bars of the events chart: one per hour with events,
+// or, past maxEventBars hours, one per group of per consecutive hours with
+// events, drawn as the group's busiest hour (the most events of all
+// components; the first on a tie) and spanning the group. A bar is then
+// under a point wide, so the chart looks as with every hour drawn, while the
+// SVG stays a few hundred kB for any run length. The legend's totals count
+// every hour.
+func eventBars(ax timeAxis, counts []hourEvents) (x0, x1 []float64, stacks []eventStack, per int) {
 	// Components in a fixed order (the design's), any others after, sorted.
 	order := []string{"circuit_breaker", "trailing_stop", "portfolio_limits"}
 	seen := map[string]bool{}
@@ -841,37 +858,69 @@ func eventsPlot(ax timeAxis, counts []hourEvents) (*plot.Plot, error) {
 		}
 	}
 	slices.Sort(extra)
+	var comps []string
+	for _, c := range append(order, extra...) {
+		if seen[c] {
+			comps = append(comps, c)
+		}
+	}
+	col := map[string]int{}
+	for i, c := range comps {
+		col[c] = i
+	}
+	// n[h][c]: the events of component c in the h-th hour with events.
 	var hours []time.Time
+	var n [][]float64
+	totals := make([]int64, len(comps))
 	for _, c := range counts {
 		if len(hours) == 0 || !hours[len(hours)-1].Equal(c.Hour) {
 			hours = append(hours, c.Hour)
+			n = append(n, make([]float64, len(comps)))
 		}
+		n[len(n)-1][col[c.Component]] += float64(c.N)
+		totals[col[c.Component]] += c.N
 	}
-	idx := map[time.Time]int{}
-	for i, h := range hours {
-		idx[h] = i
-	}
-	base := make([]float64, len(hours))
-	x0, x1 := make([]float64, len(hours)), make([]float64, len(hours))
-	for i, h := range hours {
-		x0[i], x1[i] = ax.x(h), ax.x(h.Add(time.Hour))
-	}
-	for i, comp := range append(order, extra...) {
-		if !seen[comp] {
-			continue
-		}
-		top := slices.Clone(base)
-		var total int64
-		for _, c := range counts {
-			if c.Component == comp {
-				top[idx[c.Hour]] += float64(c.N)
-				total += c.N
+	per = max(1, (len(hours)+maxEventBars-1)/maxEventBars)
+	var shown [][]float64 // the counts drawn for each bar
+	for g := 0; g < len(hours); g += per {
+		end := min(g+per, len(hours))
+		busiest, most := g, -1.0
+		for h := g; h < end; h++ {
+			var sum float64
+			for _, v := range n[h] {
+				sum += v
+			}
+			if sum > most {
+				busiest, most = h, sum
 			}
 		}
-		b := &stackedBars{x0: x0, x1: x1, base: slices.Clone(base), top: top, color: chartPalette[i%len(chartPalette)], minPxWidth: vg.Points(1)}
-		p.Add(b)
-		p.Legend.Add(fmt.Sprintf("%s (%d)", comp, total), b)
+		x0 = append(x0, ax.x(hours[g]))
+		x1 = append(x1, ax.x(hours[end-1].Add(time.Hour)))
+		shown = append(shown, n[busiest])
+	}
+	base := make([]float64, len(shown))
+	for i, comp := range comps {
+		top := slices.Clone(base)
+		for b := range shown {
+			top[b] += shown[b][i]
+		}
+		stacks = append(stacks, eventStack{component: comp, total: totals[i], base: base, top: top})
 		base = top
+	}
+	return x0, x1, stacks, per
+}
+
+func eventsPlot(ax timeAxis, counts []hourEvents) (*plot.Plot, error) {
+	x0, x1, stacks, per := eventBars(ax, counts)
+	title := "Risk events per hour"
+	if per > 1 {
+		title = fmt.Sprintf("Risk events per hour (the busiest hour of every %d with events)", per)
+	}
+	p := newPlot(ax, title, "events")
+	for i, st := range stacks {
+		b := &stackedBars{x0: x0, x1: x1, base: st.base, top: st.top, color: chartPalette[i%len(chartPalette)], minPxWidth: vg.Points(1)}
+		p.Add(b)
+		p.Legend.Add(fmt.Sprintf("%s (%d)", st.component, st.total), b)
 	}
 	finishPlot(p, ax)
 	p.Y.Min = 0
