@@ -57,7 +57,7 @@ func (r *Run) loadAttribution(ctx context.Context) error {
 	r.Attribution = make([]Attributed, 0, rowsHint(snap))
 	err = r.queryArrow(ctx, `SELECT seq, event_time, component, event_type, coalesce(rule, ''),
 		coalesce(execution_id, ''), coalesce(contract, ''), actual_pnl, counterfactual_pnl, saved,
-		coalesce(counterfactual_end, '') FROM attribution ORDER BY seq, execution_id`,
+		coalesce(counterfactual_end, '') FROM attribution`,
 		func(rec arrow.RecordBatch) error {
 			c := colReader{rec: rec}
 			for i := range int(rec.NumRows()) {
@@ -72,6 +72,7 @@ func (r *Run) loadAttribution(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reports: attribution: %w", err)
 	}
+	inOrder(r.Attribution, byAttributionSeq)
 	return nil
 }
 

@@ -283,7 +283,7 @@ func (r *Run) loadEquity(ctx context.Context) error {
 		modelMarksCol = "model_marks"
 	}
 	err := r.queryArrow(ctx, `SELECT time, equity, cash, realized_pnl, unrealized_pnl, portfolio_delta,
-		portfolio_gamma, drawdown, open_positions, coalesce(underlying_price, 'NaN'::DOUBLE), `+modelMarksCol+` FROM equity ORDER BY time`,
+		portfolio_gamma, drawdown, open_positions, coalesce(underlying_price, 'NaN'::DOUBLE), `+modelMarksCol+` FROM equity`,
 		func(rec arrow.RecordBatch) error {
 			c := colReader{rec: rec}
 			for i := range int(rec.NumRows()) {
@@ -297,6 +297,7 @@ func (r *Run) loadEquity(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reports: equity: %w", err)
 	}
+	inOrder(r.Equity, byEquityTime)
 	return nil
 }
 
@@ -307,7 +308,7 @@ func (r *Run) loadFills(ctx context.Context) error {
 	}
 	err := r.queryArrow(ctx, `SELECT seq, order_time, fill_time, coalesce(execution_id, ''), coalesce(contract, ''),
 		coalesce(side, ''), coalesce(intent, ''), qty, requested_price, fill_price, slippage, commission,
-		coalesce(status, ''), coalesce(reason, ''), coalesce(multiplier, 100), `+midCol+` FROM fills ORDER BY seq`,
+		coalesce(status, ''), coalesce(reason, ''), coalesce(multiplier, 100), `+midCol+` FROM fills`,
 		func(rec arrow.RecordBatch) error {
 			c := colReader{rec: rec}
 			for i := range int(rec.NumRows()) {
@@ -323,6 +324,7 @@ func (r *Run) loadFills(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reports: fills: %w", err)
 	}
+	inOrder(r.Fills, byFillSeq)
 	return nil
 }
 
