@@ -12,26 +12,39 @@ import (
 // The Go heap of a run is kept near a fixed budget instead of growing with
 // the run's length.
 //
-// With the default GOGC=100 the heap may grow to twice the live heap of the
-// last collection, and the live heap of a long run has short peaks (a Delta
-// data file being encoded, ~10-20 MB for a moment) that a short run may never
-// hit. Go keeps the pages it grew into, so a 100 M-quote run held ~25 MiB
-// more than a 10 M-quote run of the same scenario. The governor sets Go's soft
-// memory limit (debug.SetMemoryLimit) to goMemFloor, so those peaks make the
+// The collector lets the heap grow GOGC % over the live heap of the last
+// collection (50 % for every command but sweep: cmd/backtest's gcPolicy).
+// The live heap of a long run has short peaks (a Delta data file being
+// encoded holds ~10-20 MB for a moment) that a short run may never hit, and
+// Go keeps the pages it grew into: a 100 M-quote run held ~25 MiB more than a
+// 10 M-quote run of the same scenario. The governor sets Go's soft memory
+// limit (debug.SetMemoryLimit) to goMemFloor, so those peaks make the
 // collector run sooner rather than the heap grow. A run whose live heap
-// outgrows the floor is not starved: after each collection the limit becomes
-// at least 1.5 × the live heap (the collector then runs at about GOGC=50).
+// outgrows the floor is not starved: after each collection the limit
+// becomes at least the heap GOGC allows over that live heap, so the limit
+// only ever binds below the floor.
 //
-// A GOMEMLIMIT set in the environment wins: the governor does nothing.
-// Runs of a process share one governor (sweeps run several at once).
+// A GOMEMLIMIT set in the environment, or GOGC=off, wins: the governor does
+// nothing. Runs of a process share one governor (a sweep without a shared
+// decode runs several at once).
 
 // goMemFloor is the Go memory the governor allows before the collector runs
 // early (the runtime's whole footprint: heap, stacks, metadata).
 const goMemFloor = 40 << 20
 
-// goMemLive is the limit for a live heap: 1.5 × live.
-func goMemLive(live uint64) int64 {
-	return int64(min(live+live/2, math.MaxInt64))
+// gcPercent is the collector's current GOGC; negative when off.
+func gcPercent() int64 {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 100
+	}
+	return int64(s[0].Value.Uint64())
+}
+
+// goMemLive is the heap GOGC allows over a live heap: live × (1 + GOGC/100).
+func goMemLive(live uint64, gogc int64) int64 {
+	return int64(min(live/100*uint64(100+gogc), math.MaxInt64))
 }
 
 var governor struct {
@@ -44,7 +57,7 @@ var governor struct {
 // governMemory starts governing the Go heap for one run and returns its
 // stop.
 func governMemory() (stop func()) {
-	if os.Getenv("GOMEMLIMIT") != "" {
+	if os.Getenv("GOMEMLIMIT") != "" || gcPercent() < 0 {
 		return func() {}
 	}
 	governor.mu.Lock()
@@ -81,8 +94,8 @@ func armGovernor(cycle int) {
 		}
 		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		metrics.Read(s)
-		if s[0].Value.Kind() == metrics.KindUint64 {
-			debug.SetMemoryLimit(max(goMemFloor, goMemLive(s[0].Value.Uint64())))
+		if gogc := gcPercent(); gogc >= 0 && s[0].Value.Kind() == metrics.KindUint64 {
+			debug.SetMemoryLimit(max(goMemFloor, goMemLive(s[0].Value.Uint64(), gogc)))
 		}
 		armGovernor(cycle)
 	})

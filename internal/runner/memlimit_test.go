@@ -56,32 +56,47 @@ func TestGovernMemoryEnvironmentWins(t *testing.T) {
 	}
 }
 
-// A live heap above the floor raises the limit to 1.5 × live after a
-// collection: the collector is not made to run without end.
+// A live heap above the floor raises the limit, after a collection, to the
+// heap GOGC allows over it: the collector is not made to run without end.
 func TestGovernMemoryFollowsLiveHeap(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	withLimit(t, math.MaxInt64)
+	for _, gogc := range []int64{50, 100} {
+		prev := debug.SetGCPercent(int(gogc))
+		stop := governMemory()
+		const held = 4 * goMemFloor
+		ballast := make([]byte, held)
+		for i := range ballast {
+			ballast[i] = byte(i)
+		}
+		want := int64(held) * (100 + gogc) / 100
+		// Finalizers run on their own goroutine after the collection that
+		// found the sentinel: a few collections let the chain catch up.
+		got := currentLimit()
+		for i := 0; i < 50 && got < want; i++ {
+			runtime.GC()
+			time.Sleep(time.Millisecond)
+			got = currentLimit()
+		}
+		runtime.KeepAlive(ballast)
+		stop()
+		debug.SetGCPercent(prev)
+		if got < want || got > want+held/4 {
+			t.Fatalf("GOGC=%d, %d B live: limit %d, want about %d", gogc, held, got, want)
+		}
+	}
+}
+
+// GOGC=off: the memory limit is the collector's only trigger, so the
+// governor leaves it alone.
+func TestGovernMemoryGCOff(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	withLimit(t, 2<<30)
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	stop := governMemory()
 	defer stop()
-	const held = 4 * goMemFloor
-	ballast := make([]byte, held)
-	for i := range ballast {
-		ballast[i] = byte(i)
-	}
-	// Finalizers run on their own goroutine after the collection that
-	// found the sentinel: a few collections let the chain catch up.
-	got := currentLimit()
-	for i := 0; i < 50 && got < held*3/2; i++ {
-		runtime.GC()
-		time.Sleep(time.Millisecond)
-		got = currentLimit()
-	}
-	runtime.KeepAlive(ballast)
-	if got < held*3/2 {
-		t.Fatalf("limit with %d B live = %d, want at least 1.5 × live", held, got)
-	}
-	if got > held*7/4 {
-		t.Fatalf("limit with %d B live = %d, want about 1.5 × live", held, got)
+	if got := currentLimit(); got != 2<<30 {
+		t.Fatalf("limit with GOGC=off = %d, want %d left alone", got, 2<<30)
 	}
 }
 
