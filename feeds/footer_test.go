@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
@@ -371,4 +373,49 @@ func TestContractTableEncodings(t *testing.T) {
 	if _, _, _, err := openDrainC(t, damaged, Reject); err == nil || !strings.Contains(err.Error(), NativeContractsKey) {
 		t.Fatalf("damaged table: %v, want an error naming %s", err, NativeContractsKey)
 	}
+}
+
+// WriteParquet cuts row groups of nativeRowGroupRows rows (it adds them to
+// the row group being buffered nativeBatchRows at a time), each declaring
+// its time order, and the file reads back as the same quotes.
+func TestWriteParquetRowGroups(t *testing.T) {
+	cfg := smallSynth()
+	cfg.Every = time.Minute
+	cfg.Strikes.Step = 1
+	gen := must(NewSynthetic(cfg, 11))
+	want, wc := drain(t, gen), gen.Contracts()
+	if len(want) <= nativeRowGroupRows+nativeBatchRows {
+		t.Fatalf("test data: %d quotes, want more than a row group and a batch", len(want))
+	}
+	path := filepath.Join(t.TempDir(), "groups.parquet")
+	n, err := WriteParquet(context.Background(), must(NewSynthetic(cfg, 11)), path)
+	if err != nil || n != int64(len(want)) {
+		t.Fatalf("wrote %d quotes (%v), want %d", n, err, len(want))
+	}
+	r, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	md := r.MetaData()
+	groups := (len(want) + nativeRowGroupRows - 1) / nativeRowGroupRows
+	if md.NumRowGroups() != groups {
+		t.Fatalf("%d row groups, want %d", md.NumRowGroups(), groups)
+	}
+	for i := range groups {
+		rg := md.RowGroup(i)
+		rows := min(nativeRowGroupRows, len(want)-i*nativeRowGroupRows)
+		if rg.NumRows() != int64(rows) {
+			t.Fatalf("row group %d: %d rows, want %d", i, rg.NumRows(), rows)
+		}
+		sc := rg.SortingColumns()
+		if len(sc) != 1 || sc[0].ColumnIdx != 0 || sc[0].Descending {
+			t.Fatalf("row group %d: sorting columns %+v, want time ascending", i, sc)
+		}
+	}
+	_, got, gc, err := openDrainC(t, path, Reject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSameQuotes(t, want, wc, got, gc)
 }

@@ -20,9 +20,17 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// nativeRowGroupRows is the row group size WriteParquet uses: DuckDB reads row groups in
-// parallel, and a row group of this size is a few MB.
-const nativeRowGroupRows = 1 << 17
+// nativeRowGroupRows is the row group size WriteParquet uses. DuckDB keeps a file's whole
+// footer while it reads the file, ~17 KB per row group of the 16 native columns (a file of 1,049
+// row groups of 1,000 rows scanned with 18 MiB more RSS than the same rows in 8): a 100 M-quote
+// file holds 95 row groups of this size (1.6 MiB of footer) instead of 760 of 131,072 rows
+// (13 MiB), and reads no slower. nativeBatchRows is the rows the writer builds in Arrow before
+// adding them to the row group being buffered (its encoded pages stay in memory until the row
+// group is complete: ~30 MB).
+const (
+	nativeRowGroupRows = 1 << 20
+	nativeBatchRows    = 1 << 16
+)
 
 // NativeSchema is the Parquet layout of the "native" preset, the one WriteParquet writes. One
 // row per quote, in non-decreasing time:
@@ -110,7 +118,7 @@ func WriteParquet(ctx context.Context, src Source, path string) (n int64, err er
 			last = b.Quotes[i].Time
 			w.append(&b.Quotes[i], cs.Get(b.Quotes[i].Contract))
 			n++
-			if w.rows == nativeRowGroupRows {
+			if w.rows == nativeBatchRows {
 				if err := w.flush(); err != nil {
 					fw.Close()
 					return n, fmt.Errorf("feeds: write %s: %w", path, err)
@@ -290,5 +298,5 @@ func (w *nativeWriter) flush() error {
 	rec := w.rb.NewRecordBatch()
 	defer rec.Release()
 	w.rows = 0
-	return w.fw.Write(rec)
+	return w.fw.WriteBuffered(rec)
 }
