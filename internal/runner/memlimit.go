@@ -21,8 +21,10 @@ import (
 // limit (debug.SetMemoryLimit) to goMemFloor, so those peaks make the
 // collector run sooner rather than the heap grow. A run whose live heap
 // outgrows the floor is not starved: after each collection the limit
-// becomes at least the heap GOGC allows over that live heap, so the limit
-// only ever binds below the floor.
+// becomes at least the heap GOGC allows over the smaller live heap of that
+// collection and the one before (nextLimit), so a live heap that stays above
+// the floor's share gets GOGC's headroom, and a one-collection peak does not
+// lift the limit.
 //
 // A GOMEMLIMIT set in the environment, or GOGC=off, wins: the governor does
 // nothing. Runs of a process share one governor (a sweep without a shared
@@ -42,16 +44,34 @@ func gcPercent() int64 {
 	return int64(s[0].Value.Uint64())
 }
 
-// goMemLive is the heap GOGC allows over a live heap: live × (1 + GOGC/100).
+// goMemLive is the heap GOGC allows over a live heap: live × (1 + GOGC/100),
+// at most MaxInt64.
 func goMemLive(live uint64, gogc int64) int64 {
-	return int64(min(live/100*uint64(100+gogc), math.MaxInt64))
+	g := uint64(gogc)
+	extra := live/100*g + live%100*g/100
+	if extra > math.MaxInt64-min(live, math.MaxInt64) {
+		return math.MaxInt64
+	}
+	return int64(live + extra)
+}
+
+// nextLimit is the limit after a collection that found live bytes live,
+// the one before it prev (0: none): the floor, or the heap GOGC allows over
+// the smaller of the two.
+func nextLimit(prev, live uint64, gogc int64) int64 {
+	held := live
+	if prev > 0 {
+		held = min(prev, live)
+	}
+	return max(goMemFloor, goMemLive(held, gogc))
 }
 
 var governor struct {
 	mu    sync.Mutex
-	runs  int   // runs governed now
-	prev  int64 // the limit before the first of them
-	cycle int   // bumped at each start: a stale finalizer chain stops
+	runs  int    // runs governed now
+	prev  int64  // the limit before the first of them
+	cycle int    // bumped at each start: a stale finalizer chain stops
+	live  uint64 // the live heap of the collection before the last one
 }
 
 // governMemory starts governing the Go heap for one run and returns its
@@ -66,6 +86,7 @@ func governMemory() (stop func()) {
 	if governor.runs == 1 {
 		governor.prev = debug.SetMemoryLimit(goMemFloor)
 		governor.cycle++
+		governor.live = 0
 		armGovernor(governor.cycle)
 	}
 	var once sync.Once
@@ -82,9 +103,11 @@ func governMemory() (stop func()) {
 	}
 }
 
-// armGovernor re-sets the limit after the next collection, from its live
-// heap, and re-arms itself until its cycle ends. The runtime runs the
-// finalizer of an unreachable object after the collection that found it.
+// armGovernor re-sets the limit after the next collection, from the smaller
+// live heap of that collection and the one before (a peak that one
+// collection saw does not lift the limit; a live heap that stays up does),
+// and re-arms itself until its cycle ends. The runtime runs the finalizer of
+// an unreachable object after the collection that found it.
 func armGovernor(cycle int) {
 	runtime.SetFinalizer(new([16]byte), func(*[16]byte) {
 		governor.mu.Lock()
@@ -95,7 +118,9 @@ func armGovernor(cycle int) {
 		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		metrics.Read(s)
 		if gogc := gcPercent(); gogc >= 0 && s[0].Value.Kind() == metrics.KindUint64 {
-			debug.SetMemoryLimit(max(goMemFloor, goMemLive(s[0].Value.Uint64(), gogc)))
+			live := s[0].Value.Uint64()
+			debug.SetMemoryLimit(nextLimit(governor.live, live, gogc))
+			governor.live = live
 		}
 		armGovernor(cycle)
 	})

@@ -124,3 +124,31 @@ func TestRunGovernsMemory(t *testing.T) {
 		t.Fatalf("limit after the run = %d, want %d back", got, before)
 	}
 }
+
+// The limit after a collection: the floor while the heap GOGC allows is
+// below it; above it, that heap over the smaller of the last two live
+// heaps, so one collection's peak does not lift it.
+func TestNextLimit(t *testing.T) {
+	const mb = 1 << 20
+	for _, c := range []struct {
+		prev, live uint64
+		gogc       int64
+		want       int64
+	}{
+		{prev: 0, live: 10 * mb, gogc: 50, want: goMemFloor},
+		{prev: 20 * mb, live: 20 * mb, gogc: 50, want: goMemFloor},
+		{prev: 0, live: 100 * mb, gogc: 50, want: 150 * mb},
+		{prev: 100 * mb, live: 100 * mb, gogc: 100, want: 200 * mb},
+		{prev: 20 * mb, live: 36 * mb, gogc: 50, want: goMemFloor}, // a peak
+		{prev: 36 * mb, live: 20 * mb, gogc: 50, want: goMemFloor}, // after it
+		{prev: 80 * mb, live: 100 * mb, gogc: 50, want: 120 * mb},  // rising: the lower
+		{prev: 100 * mb, live: 80 * mb, gogc: 50, want: 120 * mb},  // falling: the lower
+		{prev: 200 * mb, live: 10 * mb, gogc: 0, want: goMemFloor}, // GOGC=0
+		{prev: 0, live: 1 << 62, gogc: 100, want: math.MaxInt64},   // no overflow
+	} {
+		got := nextLimit(c.prev, c.live, c.gogc)
+		if got != c.want {
+			t.Errorf("prev %d MiB live %d MiB GOGC %d: %d MiB, want %d MiB", c.prev/mb, c.live/mb, c.gogc, got/mb, c.want/mb)
+		}
+	}
+}
