@@ -76,3 +76,16 @@ func (c *zstdCodec) EncodeLevel(dst, src []byte, level int) []byte {
 	}
 	return c.encoder(l).EncodeAll(src, dst[:0])
 }
+
+// ReleaseEncoders drops the long-lived encoders and their history buffers
+// (~4 MiB on 2 cores); the next data file written creates them again. A run
+// calls it once its writers have closed, so that its reports do not hold
+// them. An encode in flight keeps the encoder it took.
+func ReleaseEncoders() {
+	codec, err := compress.GetCodec(compress.Codecs.Zstd)
+	if c, ok := codec.(*zstdCodec); err == nil && ok {
+		c.mu.Lock()
+		c.encs = nil
+		c.mu.Unlock()
+	}
+}

@@ -87,3 +87,31 @@ func TestZstdCodecMemory(t *testing.T) {
 		t.Fatalf("an encode after two collections allocated %d bytes, want under 2 MiB", got)
 	}
 }
+
+// ReleaseEncoders drops the codec's encoders; the next page makes them
+// again and compresses to the same bytes.
+func TestZstdReleaseEncoders(t *testing.T) {
+	codec, err := compress.GetCodec(compress.Codecs.Zstd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := codec.(*zstdCodec)
+	p := pages()[5]
+	before := codec.EncodeLevel(nil, p, DefaultZstdLevel)
+	c.mu.Lock()
+	held := len(c.encs)
+	c.mu.Unlock()
+	if held == 0 {
+		t.Fatal("no encoder held after an encode")
+	}
+	ReleaseEncoders()
+	c.mu.Lock()
+	held = len(c.encs)
+	c.mu.Unlock()
+	if held != 0 {
+		t.Fatalf("%d encoders held after ReleaseEncoders", held)
+	}
+	if after := codec.EncodeLevel(nil, p, DefaultZstdLevel); !bytes.Equal(after, before) {
+		t.Fatal("a page compressed after ReleaseEncoders differs")
+	}
+}
