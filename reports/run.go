@@ -114,24 +114,27 @@ func topKey(m map[string]int64) (string, int64) {
 	return best, n
 }
 
-// EquityPoint is a row of the equity table.
+// EquityPoint is the part of a row of the equity table that the reports
+// use. A long run's reports hold every row, so the columns no report reads
+// (cash, realized and unrealized P&L, the stored drawdown) are not loaded.
 type EquityPoint struct {
-	Time                                                 time.Time
-	Equity, Cash, Realized, Unrealized, Delta, Gamma, DD float64
-	Open                                                 int64
-	Underlying                                           float64
-	ModelMarks                                           int64 // legs marked by the model, not by a quote
+	Time                 time.Time
+	Equity, Delta, Gamma float64
+	Open                 int64
+	Underlying           float64
+	ModelMarks           int64 // legs marked by the model, not by a quote
 }
 
-// Fill is a row of the fills table.
+// Fill is the part of a row of the fills table that the reports use (not
+// the order time, the requested price or the slippage: see EquityPoint).
 type Fill struct {
 	Seq                   int64
-	OrderTime, FillTime   time.Time // FillTime zero when not filled
+	FillTime              time.Time // zero when not filled
 	ExecutionID, Contract string
 	Side, Intent          string
 	Qty                   int64
-	Requested, Price      float64 // NaN when absent
-	Slippage, Commission  float64
+	Price                 float64 // NaN when absent
+	Commission            float64
 	Status, Reason        string
 	Multiplier            float64
 	Mid                   float64 // net mid at the fill; NaN when unknown
@@ -282,14 +285,14 @@ func (r *Run) loadEquity(ctx context.Context) error {
 	if r.hasColumn(lake.EquityTable, "model_marks") {
 		modelMarksCol = "model_marks"
 	}
-	err := r.queryArrow(ctx, `SELECT time, equity, cash, realized_pnl, unrealized_pnl, portfolio_delta,
-		portfolio_gamma, drawdown, open_positions, coalesce(underlying_price, 'NaN'::DOUBLE), `+modelMarksCol+` FROM equity`,
+	err := r.queryArrow(ctx, `SELECT time, equity, portfolio_delta, portfolio_gamma, open_positions,
+		coalesce(underlying_price, 'NaN'::DOUBLE), `+modelMarksCol+` FROM equity`,
 		func(rec arrow.RecordBatch) error {
 			c := colReader{rec: rec}
 			for i := range int(rec.NumRows()) {
 				r.Equity = append(r.Equity, EquityPoint{
-					Time: c.time(0, i), Equity: c.f64(1, i), Cash: c.f64(2, i), Realized: c.f64(3, i), Unrealized: c.f64(4, i),
-					Delta: c.f64(5, i), Gamma: c.f64(6, i), DD: c.f64(7, i), Open: c.i64(8, i), Underlying: c.f64(9, i), ModelMarks: c.i64(10, i),
+					Time: c.time(0, i), Equity: c.f64(1, i), Delta: c.f64(2, i), Gamma: c.f64(3, i),
+					Open: c.i64(4, i), Underlying: c.f64(5, i), ModelMarks: c.i64(6, i),
 				})
 			}
 			return c.err
@@ -306,17 +309,17 @@ func (r *Run) loadFills(ctx context.Context) error {
 	if r.hasColumn(lake.FillsTable, "mid_price") {
 		midCol = "mid_price"
 	}
-	err := r.queryArrow(ctx, `SELECT seq, order_time, fill_time, coalesce(execution_id, ''), coalesce(contract, ''),
-		coalesce(side, ''), coalesce(intent, ''), qty, requested_price, fill_price, slippage, commission,
+	err := r.queryArrow(ctx, `SELECT seq, fill_time, coalesce(execution_id, ''), coalesce(contract, ''),
+		coalesce(side, ''), coalesce(intent, ''), qty, fill_price, commission,
 		coalesce(status, ''), coalesce(reason, ''), coalesce(multiplier, 100), `+midCol+` FROM fills`,
 		func(rec arrow.RecordBatch) error {
 			c := colReader{rec: rec}
 			for i := range int(rec.NumRows()) {
 				r.Fills = append(r.Fills, Fill{
-					Seq: c.i64(0, i), OrderTime: c.timeOrZero(1, i), FillTime: c.timeOrZero(2, i),
-					ExecutionID: c.str(3, i), Contract: c.str(4, i), Side: c.str(5, i), Intent: c.str(6, i), Qty: c.i64(7, i),
-					Requested: c.f64OrNaN(8, i), Price: c.f64OrNaN(9, i), Slippage: c.f64OrNaN(10, i), Commission: c.f64OrNaN(11, i),
-					Status: c.str(12, i), Reason: c.str(13, i), Multiplier: c.f64(14, i), Mid: c.f64OrNaN(15, i),
+					Seq: c.i64(0, i), FillTime: c.timeOrZero(1, i),
+					ExecutionID: c.str(2, i), Contract: c.str(3, i), Side: c.str(4, i), Intent: c.str(5, i), Qty: c.i64(6, i),
+					Price: c.f64OrNaN(7, i), Commission: c.f64OrNaN(8, i),
+					Status: c.str(9, i), Reason: c.str(10, i), Multiplier: c.f64(11, i), Mid: c.f64OrNaN(12, i),
 				})
 			}
 			return c.err
