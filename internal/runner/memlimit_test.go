@@ -133,6 +133,7 @@ func TestNextLimit(t *testing.T) {
 	for _, c := range []struct {
 		prev, live uint64
 		gogc       int64
+		reporting  bool
 		want       int64
 	}{
 		{prev: 0, live: 10 * mb, gogc: 50, want: goMemFloor},
@@ -145,10 +146,44 @@ func TestNextLimit(t *testing.T) {
 		{prev: 100 * mb, live: 80 * mb, gogc: 50, want: 120 * mb},  // falling: the lower
 		{prev: 200 * mb, live: 10 * mb, gogc: 0, want: goMemFloor}, // GOGC=0
 		{prev: 0, live: 1 << 62, gogc: 100, want: math.MaxInt64},   // no overflow
+		{prev: 0, live: 100 * mb, gogc: 50, reporting: true, want: 125 * mb},
+		{prev: 0, live: 30 * mb, gogc: 50, reporting: true, want: goMemFloor},
+		{prev: 40 * mb, live: 60 * mb, gogc: 100, reporting: true, want: 60 * mb},
 	} {
-		got := nextLimit(c.prev, c.live, c.gogc)
+		got := nextLimit(c.prev, c.live, c.gogc, c.reporting)
 		if got != c.want {
-			t.Errorf("prev %d MiB live %d MiB GOGC %d: %d MiB, want %d MiB", c.prev/mb, c.live/mb, c.gogc, got/mb, c.want/mb)
+			t.Errorf("prev %d MiB live %d MiB GOGC %d reporting %v: %d MiB, want %d MiB", c.prev/mb, c.live/mb, c.gogc, c.reporting, got/mb, c.want/mb)
 		}
+	}
+}
+
+// reportsMemory counts the governed runs writing reports; outside a
+// governed run it does nothing.
+func TestReportsMemory(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	withLimit(t, 3<<30)
+	reporting := func() int {
+		governor.mu.Lock()
+		defer governor.mu.Unlock()
+		return governor.reports
+	}
+	reportsMemory()()
+	if n := reporting(); n != 0 {
+		t.Fatalf("%d reporting outside a governed run, want 0", n)
+	}
+	stop := governMemory()
+	done1, done2 := reportsMemory(), reportsMemory()
+	if n := reporting(); n != 2 {
+		t.Fatalf("%d reporting, want 2", n)
+	}
+	done1()
+	done1()
+	if n := reporting(); n != 1 {
+		t.Fatalf("%d reporting after one is done (twice), want 1", n)
+	}
+	done2()
+	stop()
+	if n := reporting(); n != 0 {
+		t.Fatalf("%d reporting after both, want 0", n)
 	}
 }

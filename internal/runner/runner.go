@@ -226,6 +226,7 @@ func Run(ctx context.Context, o Options) (*Outcome, error) {
 		// whole sweep's heap. The Delta writers' zstd encoders go too
 		// (~4 MiB of history): the reports write no data file.
 		lake.ReleaseEncoders()
+		defer reportsMemory()()
 		debug.FreeOSMemory()
 	}
 
