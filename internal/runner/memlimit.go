@@ -95,16 +95,24 @@ func governMemory() (stop func()) {
 		governor.live = 0
 		armGovernor(governor.cycle)
 	}
+	return lockedOnce(func() {
+		governor.runs--
+		if governor.runs == 0 {
+			debug.SetMemoryLimit(governor.prev)
+			governor.cycle++
+		}
+	})
+}
+
+// lockedOnce is a stop or done function: f under the governor's lock, the
+// first time it is called only.
+func lockedOnce(f func()) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			governor.mu.Lock()
 			defer governor.mu.Unlock()
-			governor.runs--
-			if governor.runs == 0 {
-				debug.SetMemoryLimit(governor.prev)
-				governor.cycle++
-			}
+			f()
 		})
 	}
 }
@@ -123,14 +131,7 @@ func reportsMemory() (done func()) {
 		return func() {}
 	}
 	governor.reports++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			governor.mu.Lock()
-			defer governor.mu.Unlock()
-			governor.reports--
-		})
-	}
+	return lockedOnce(func() { governor.reports-- })
 }
 
 // armGovernor re-sets the limit after the next collection, from the smaller
