@@ -60,7 +60,7 @@ type Contract struct {
 // that expired long ago (Retire): the table's memory follows the contracts alive, not the
 // length of the feed.
 type Contracts struct {
-	// chunks hold the contracts by ID, contractChunk a chunk: growing never
+	// chunks hold the contracts by ID, ContractChunk a chunk: growing never
 	// copies or doubles the table (a long feed lists tens of thousands), and
 	// a pointer from Get stays valid. A retired chunk is nil.
 	chunks [][]Contract
@@ -73,7 +73,11 @@ type Contracts struct {
 	dropped   int // symbols deleted from bySym since it was last rebuilt
 }
 
-const contractChunk = 1024
+// ContractChunk is how many IDs a chunk of the table holds: Retire forgets
+// whole chunks, and a reader that keeps its own tables by ID (the
+// simulator's latest quotes) may free the same chunks when Retire returns
+// them.
+const ContractChunk = 1024
 
 // NewContracts returns an empty table.
 func NewContracts() *Contracts {
@@ -99,8 +103,8 @@ func (t *Contracts) add(c Contract) ContractID {
 	}
 	id := ContractID(t.n)
 	c.ID = id
-	if t.n%contractChunk == 0 {
-		t.chunks = append(t.chunks, make([]Contract, 0, contractChunk))
+	if t.n%ContractChunk == 0 {
+		t.chunks = append(t.chunks, make([]Contract, 0, ContractChunk))
 		t.maxExpiry = append(t.maxExpiry, math.MinInt64)
 	}
 	last := len(t.chunks) - 1
@@ -117,11 +121,11 @@ func (t *Contracts) Get(id ContractID) *Contract {
 	if int(id) >= t.n {
 		return nil
 	}
-	ch := t.chunks[id/contractChunk]
+	ch := t.chunks[id/ContractChunk]
 	if ch == nil {
 		return nil
 	}
-	return &ch[id%contractChunk]
+	return &ch[id%ContractChunk]
 }
 
 // Retire forgets the contracts that expired before cutoff (UTC µs), a whole chunk of IDs
@@ -129,11 +133,11 @@ func (t *Contracts) Get(id ContractID) *Contract {
 // and, when lastSeen is not nil, was last quoted (lastSeen) before cutoff too (a
 // long-dated contract, or a late quote, keeps its chunk). Get returns nil for a retired
 // ID, Lookup no longer finds its symbol, and IDs are never reused. It returns the first
-// ID of each chunk retired (contractChunk IDs each). Pointers that Get returned earlier
+// ID of each chunk retired (ContractChunk IDs each). Pointers that Get returned earlier
 // stay valid.
 func (t *Contracts) Retire(cutoff int64, lastSeen func(ContractID) int64) []ContractID {
 	var gone []ContractID
-	full := t.n / contractChunk // chunks [0, full) are full
+	full := t.n / ContractChunk // chunks [0, full) are full
 	for i := t.live; i < full; i++ {
 		if t.chunks[i] == nil || t.maxExpiry[i] >= cutoff || lastSeen != nil && seenSince(t.chunks[i], lastSeen, cutoff) {
 			continue
@@ -144,15 +148,15 @@ func (t *Contracts) Retire(cutoff int64, lastSeen func(ContractID) int64) []Cont
 			}
 		}
 		t.chunks[i] = nil
-		t.dropped += contractChunk
-		gone = append(gone, ContractID(i*contractChunk))
+		t.dropped += ContractChunk
+		gone = append(gone, ContractID(i*ContractChunk))
 	}
 	for t.live < full && t.chunks[t.live] == nil {
 		t.live++
 	}
 	// A Go map keeps its buckets after deletes: rebuild it once it holds
 	// more deleted room than live symbols.
-	if t.dropped > len(t.bySym) && t.dropped >= contractChunk {
+	if t.dropped > len(t.bySym) && t.dropped >= ContractChunk {
 		m := make(map[string]ContractID, len(t.bySym))
 		maps.Copy(m, t.bySym)
 		t.bySym, t.dropped = m, 0

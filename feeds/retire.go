@@ -51,7 +51,7 @@ func (r *retirer) step(t *Contracts, now int64, lastSeen func(ContractID) int64)
 // batch is in the table, as Source promises).
 func (s *fileSource) forget(gone []ContractID) {
 	for _, first := range gone {
-		for id := int(first); id < int(first)+contractChunk && id < len(s.lastMeta); id++ {
+		for id := int(first); id < int(first)+ContractChunk && id < len(s.lastMeta); id++ {
 			s.lastMeta[id] = rowMeta{}
 		}
 	}

@@ -68,7 +68,7 @@ func TestRetireReleasesPerIDState(t *testing.T) {
 	c := src.(*canonical)
 	fs := c.src.(*fileSource)
 	drainPipeline(t, src)
-	if retired(fs.contracts) < 3*contractChunk {
+	if retired(fs.contracts) < 3*ContractChunk {
 		t.Fatalf("file source retired %d of %d: the test's premise fails", retired(fs.contracts), fs.contracts.Len())
 	}
 	var meta int

@@ -19,7 +19,7 @@ func retired(t *Contracts) int {
 	n := 0
 	for _, ch := range t.chunks {
 		if ch == nil {
-			n += contractChunk
+			n += ContractChunk
 		}
 	}
 	return n
@@ -32,21 +32,21 @@ func TestContractsRetire(t *testing.T) {
 	// Chunk 0 expires on days 0-9, chunk 1 on days 20-29 but for one
 	// contract of day 400, chunk 2 on days 40-49, then 10 contracts of day 0
 	// in the partial last chunk.
-	for i := range 3 * contractChunk {
-		d := 20*(i/contractChunk) + i%10
-		if i == contractChunk+7 {
+	for i := range 3 * ContractChunk {
+		d := 20*(i/ContractChunk) + i%10
+		if i == ContractChunk+7 {
 			d = 400
 		}
 		tab.Intern(retireContract(i, day(d)))
 	}
 	for i := range 10 {
-		tab.Intern(retireContract(3*contractChunk+i, day(0)))
+		tab.Intern(retireContract(3*ContractChunk+i, day(0)))
 	}
 	kept := tab.Get(5)
 	if gone := tab.Retire(day(15).UnixMicro(), nil); len(gone) != 1 || gone[0] != 0 {
 		t.Fatalf("retire at day 15: chunks %v retired, want [0]", gone)
 	}
-	if tab.Get(5) != nil || tab.Get(contractChunk-1) != nil {
+	if tab.Get(5) != nil || tab.Get(ContractChunk-1) != nil {
 		t.Fatal("retired contract still returned by Get")
 	}
 	if _, ok := tab.Lookup(kept.Symbol); ok {
@@ -56,14 +56,14 @@ func TestContractsRetire(t *testing.T) {
 		t.Fatalf("pointer from Get before retiring changed: %+v", kept)
 	}
 	// The long-dated contract keeps chunk 1; the partial chunk stays too.
-	if gone := tab.Retire(day(100).UnixMicro(), nil); len(gone) != 1 || gone[0] != 2*contractChunk {
-		t.Fatalf("retire at day 100: chunks %v retired, want [%d] (chunk 2 only)", gone, 2*contractChunk)
+	if gone := tab.Retire(day(100).UnixMicro(), nil); len(gone) != 1 || gone[0] != 2*ContractChunk {
+		t.Fatalf("retire at day 100: chunks %v retired, want [%d] (chunk 2 only)", gone, 2*ContractChunk)
 	}
-	if tab.Get(contractChunk) == nil || tab.Get(3*contractChunk) == nil {
+	if tab.Get(ContractChunk) == nil || tab.Get(3*ContractChunk) == nil {
 		t.Fatal("a chunk with a live contract, or the last partial chunk, was retired")
 	}
-	if got := retired(tab); got != 2*contractChunk {
-		t.Fatalf("retired = %d, want %d", got, 2*contractChunk)
+	if got := retired(tab); got != 2*ContractChunk {
+		t.Fatalf("retired = %d, want %d", got, 2*ContractChunk)
 	}
 	if len(tab.bySym) != tab.Len()-retired(tab) {
 		t.Fatalf("symbol map holds %d, want the %d live contracts", len(tab.bySym), tab.Len()-retired(tab))
@@ -78,11 +78,11 @@ func TestContractsRetire(t *testing.T) {
 	// add: a Tee reader copying a symbol its source interned again; the
 	// old chunk's retiring must not unmap the new ID.
 	tab2 := NewContracts()
-	for i := range contractChunk {
+	for i := range ContractChunk {
 		tab2.Intern(retireContract(i, day(0)))
 	}
 	again := retireContract(3, day(0))
-	again.ID = ContractID(contractChunk)
+	again.ID = ContractID(ContractChunk)
 	if id := tab2.add(again); id != again.ID {
 		t.Fatalf("add: ID %d, want %d", id, again.ID)
 	}
@@ -216,8 +216,8 @@ func TestRetireKeepsTheStream(t *testing.T) {
 		}
 	}
 	for name, tab := range map[string]*Contracts{"file source": fs.contracts, "canonical": c.contracts} {
-		if retired(tab) < 3*contractChunk {
-			t.Errorf("%s table: %d of %d contracts retired, want at least %d", name, retired(tab), tab.Len(), 3*contractChunk)
+		if retired(tab) < 3*ContractChunk {
+			t.Errorf("%s table: %d of %d contracts retired, want at least %d", name, retired(tab), tab.Len(), 3*ContractChunk)
 		}
 	}
 	if n := len(c.pend); n != 0 {

@@ -70,13 +70,13 @@ func TestTeeReaderRetiresItsOwnTable(t *testing.T) {
 			t.Fatalf("quote %d: %+v from the retiring reader, %+v from the other", k, out[0][k], out[1][k])
 		}
 	}
-	if retired(tab[0]) < 3*contractChunk || retired(tab[1]) != 0 || tab[0].Len() != tab[1].Len() {
+	if retired(tab[0]) < 3*ContractChunk || retired(tab[1]) != 0 || tab[0].Len() != tab[1].Len() {
 		t.Fatalf("retired %d and %d of %d and %d contracts", retired(tab[0]), retired(tab[1]), tab[0].Len(), tab[1].Len())
 	}
 	late := retireContract(0, weekExpiry(0)).Symbol
 	id0, ok0 := tab[0].Lookup(late)
 	id1, ok1 := tab[1].Lookup(late)
-	if !ok0 || !ok1 || id0 != id1 || int(id0) < contractChunk {
+	if !ok0 || !ok1 || id0 != id1 || int(id0) < ContractChunk {
 		t.Fatalf("late-quoted %s: %d %v in the retiring reader, %d %v in the other (want its newest ID)", late, id0, ok0, id1, ok1)
 	}
 	for id := range tab[0].Len() {

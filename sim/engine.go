@@ -56,19 +56,20 @@ type Engine struct {
 	feedDone bool         // the feed has ended; only the period's remaining events run
 	replay   *replayState // nil unless the strategy replays a log
 
-	dayCache      sessDay      // the local day of the latest day() call
-	closePrintDay int64        // local midnight of the latest closing print
-	closePrintAt  int64        // instant of the latest closing print
-	staleAfter    int64        // broker.marks.stale_after, µs
-	models        []modelCache // by ContractID: model marks of this instant
-	waitSig       bool         // an entry signal waits for the day's first quote
-	waitDay       int64        // local midnight of the waiting signal's day
-	plan          structPlan   // the entry's structure
-	cond          *condState   // conditions; nil without any
-	strat         Strategy     // Declarative unless UseStrategy
-	declarative   bool         // strat is the engine's own Declarative
-	mkt           Market       // the Strategy's view of the engine
-	posView       PositionView // reused for Strategy.Exit
+	dayCache      sessDay          // the local day of the latest day() call
+	closePrintDay int64            // local midnight of the latest closing print
+	closePrintAt  int64            // instant of the latest closing print
+	staleAfter    int64            // broker.marks.stale_after, µs
+	models        byID[modelCache] // model marks of this instant
+	modelScratch  modelCache       // modelLeg's entry of a retired contract
+	waitSig       bool             // an entry signal waits for the day's first quote
+	waitDay       int64            // local midnight of the waiting signal's day
+	plan          structPlan       // the entry's structure
+	cond          *condState       // conditions; nil without any
+	strat         Strategy         // Declarative unless UseStrategy
+	declarative   bool             // strat is the engine's own Declarative
+	mkt           Market           // the Strategy's view of the engine
+	posView       PositionView     // reused for Strategy.Exit
 	lastStruct    *StructureConfig
 	lastPlan      structPlan // plan of lastStruct
 	todayMid      int64      // dte's cache: local midnight of today…

@@ -88,6 +88,10 @@ func (e *Engine) AfterInstant(f func()) { e.afterInstant = f }
 // (retire.go), for the tests that compare runs with and without.
 func (e *Engine) KeepContracts() { e.ret.src, e.ret.next = nil, 1<<63-1 }
 
+// TableChunks is how many chunks the engine's own tables by contract ID
+// (the latest quotes, the model marks) hold.
+func (e *Engine) TableChunks() (marks, models int) { return e.pf.marks.held(), e.models.held() }
+
 // ContractsRetired is how many of the contracts listed so far the table
 // the engine reads has retired (Get returns nil), and how many chunks the
 // engine retired.

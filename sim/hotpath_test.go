@@ -15,11 +15,15 @@ import (
 // gives: these tests compare them on seeded random inputs.
 
 // randomRuns is n quotes over contracts of two underlyings, in runs of
-// equal times (instants), some contracts first quoted mid-stream.
+// equal times (instants), some contracts first quoted mid-stream, their
+// IDs spread over three chunks of the tables by ID.
 func randomRuns(seed uint64, cs *feeds.Contracts, n int) []feeds.Quote {
 	r := rand.New(rand.NewPCG(seed, 1))
 	var ids []feeds.ContractID
 	for i := range 40 {
+		for cs.Len() < i*70 { // never quoted
+			cs.Intern(feeds.Contract{Symbol: fmt.Sprintf("X%05d", cs.Len()), Underlying: "X", Expiry: at(20, 16, 0, 0).UTC(), Strike: 1, Right: feeds.Call, Multiplier: 100})
+		}
 		u := []string{"SPY", "QQQ"}[i%2]
 		ids = append(ids, cs.Intern(feeds.Contract{Symbol: fmt.Sprintf("%s%03d", u, i), Underlying: u,
 			Expiry: at(20, 16, 0, 0).UTC(), Strike: float64(90 + i), Right: feeds.Put, Multiplier: 100}))
@@ -42,6 +46,10 @@ func TestMarkRunIsMarkOnEachQuote(t *testing.T) {
 		cs := feeds.NewContracts()
 		qs := randomRuns(seed, cs, 2000)
 		want, got := newPortfolio(cs, 1), newPortfolio(cs, 1)
+		// The second chunk retired: its quotes move their underlying's
+		// spot only.
+		want.marks.free(feeds.ContractChunk)
+		got.marks.free(feeds.ContractChunk)
 		for i := range qs {
 			want.mark(&qs[i])
 		}
@@ -58,7 +66,16 @@ func TestMarkRunIsMarkOnEachQuote(t *testing.T) {
 			t.Fatalf("seed %d: only %d instants: the input does not exercise runs", seed, runs)
 		}
 		// The moved lists differ only by when they are cleared (never here).
-		for _, f := range []string{"marks", "underOf", "unders", "spots", "spotAt", "moved", "movedList", "openSpot", "openDay"} {
+		for id := range cs.Len() {
+			a, b := want.marks.get(feeds.ContractID(id)), got.marks.get(feeds.ContractID(id))
+			if (a == nil) != (b == nil) || a != nil && *a != *b {
+				t.Fatalf("seed %d: contract %d's mark differs: mark %v, markRun %v", seed, id, a, b)
+			}
+		}
+		if want.marks.held() != 2 || got.marks.held() != 2 || !reflect.DeepEqual(want.marks.gone, got.marks.gone) {
+			t.Fatalf("seed %d: the marks hold %d and %d chunks, want 2 (the second retired)", seed, want.marks.held(), got.marks.held())
+		}
+		for _, f := range []string{"underOf", "unders", "spots", "spotAt", "moved", "movedList", "openSpot", "openDay"} {
 			a, b := reflect.ValueOf(want).Elem().FieldByName(f), reflect.ValueOf(got).Elem().FieldByName(f)
 			if !reflect.DeepEqual(fmt.Sprint(a), fmt.Sprint(b)) {
 				t.Fatalf("seed %d: Portfolio.%s differs: mark %v, markRun %v", seed, f, a, b)

@@ -13,19 +13,22 @@ func (p *Portfolio) markRun(qs []feeds.Quote) int {
 	t := qs[0].Time
 	// The tables in locals: stores through m would otherwise make the
 	// compiler reload every slice header for each quote.
-	marks, underOf, spots, spotAt := p.marks, p.underOf, p.spots, p.spotAt
+	marks, underOf, spots, spotAt := p.marks.chunks, p.underOf, p.spots, p.spotAt
 	for k := range qs {
 		q := &qs[k]
 		if q.Time != t {
 			return k
 		}
-		id := int(q.Contract)
-		if id >= len(marks) || underOf[id] == 0 {
-			p.mark(q) // first quote of its contract: grows and interns
-			marks, underOf, spots, spotAt = p.marks, p.underOf, p.spots, p.spotAt
+		id := uint(q.Contract)
+		c := id / feeds.ContractChunk
+		if id >= uint(len(underOf)) || underOf[id] == 0 || c >= uint(len(marks)) || marks[c] == nil {
+			// The first quote of its contract (grows and interns), of its
+			// chunk, or of a retired contract.
+			p.mark(q)
+			marks, underOf, spots, spotAt = p.marks.chunks, p.underOf, p.spots, p.spotAt
 			continue
 		}
-		m := &marks[id] // field by field, as mark
+		m := &marks[c][id%feeds.ContractChunk] // field by field, as mark
 		m.Time, m.Bid, m.Ask = q.Time, q.Bid, q.Ask
 		m.UnderlyingPrice, m.IV, m.Delta, m.Gamma = q.UnderlyingPrice, q.IV, q.Delta, q.Gamma
 		u := underOf[id] - 1

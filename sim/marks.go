@@ -67,11 +67,8 @@ func (e *Engine) fresh(id feeds.ContractID) bool { return e.freshQuote(id) != ni
 // else nil: one lookup of the quote (legMarks inlines it).
 func (e *Engine) freshQuote(id feeds.ContractID) *legQuote {
 	p := e.pf
-	if int(id) >= len(p.marks) {
-		return nil
-	}
-	q := &p.marks[id]
-	if q.Time == 0 {
+	q := p.marks.get(id)
+	if q == nil || q.Time == 0 {
 		return nil
 	}
 	st := p.spotAt[p.underOf[id]-1]
@@ -106,10 +103,11 @@ func (e *Engine) markLeg(id feeds.ContractID) legMark {
 // modelLeg is markLeg for a leg without a fresh quote: the model's mark,
 // cached for the instant.
 func (e *Engine) modelLeg(id feeds.ContractID) legMark {
-	if int(id) >= len(e.models) {
-		e.models = append(e.models, make([]modelCache, int(id)+1-len(e.models))...)
+	mc := e.models.at(id)
+	if mc == nil { // retired: nothing reads it (retire.go), but never fail
+		mc = &e.modelScratch
+		*mc = modelCache{}
 	}
-	mc := &e.models[id]
 	if mc.at == e.now && mc.quotes == e.res.Quotes && e.now != 0 {
 		return mc.m // marked already at this instant, on these quotes
 	}
@@ -205,18 +203,16 @@ func (e *Engine) legMarks(pos *Position, ms *[maxLegs]legMark) {
 	p, dc := e.pf, &e.dayCache
 	for k := range pos.nlegs {
 		id := pos.legs[k].id
-		if int(id) < len(p.marks) {
-			if q := &p.marks[id]; q.Time != 0 {
-				st := p.spotAt[p.underOf[id]-1]
-				midnight := dc.midnight
-				if dc.next == 0 || st < dc.midnight || st >= dc.next {
-					midnight = e.midnightOf(st)
-				}
-				if st-q.Time <= e.staleAfter && q.Time >= midnight { // fresh
-					m := &ms[k] // field by field, as Portfolio.mark
-					m.bid, m.ask, m.mid, m.delta, m.gamma, m.model = q.Bid, q.Ask, mid(q), q.Delta, q.Gamma, false
-					continue
-				}
+		if q := p.marks.get(id); q != nil && q.Time != 0 {
+			st := p.spotAt[p.underOf[id]-1]
+			midnight := dc.midnight
+			if dc.next == 0 || st < dc.midnight || st >= dc.next {
+				midnight = e.midnightOf(st)
+			}
+			if st-q.Time <= e.staleAfter && q.Time >= midnight { // fresh
+				m := &ms[k] // field by field, as Portfolio.mark
+				m.bid, m.ask, m.mid, m.delta, m.gamma, m.model = q.Bid, q.Ask, mid(q), q.Delta, q.Gamma, false
+				continue
 			}
 		}
 		ms[k] = e.modelLeg(id)

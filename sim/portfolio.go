@@ -91,13 +91,13 @@ func (p *Position) RealizedPnL() float64 { return p.cash }
 // depend on map iteration.
 type Portfolio struct {
 	contracts *feeds.Contracts
-	marks     []legQuote // by ContractID; Time 0 = never quoted
-	underOf   []int32    // by ContractID: 1 + index in unders; 0 = not yet quoted
-	unders    []string   // underlyings in the order first quoted
-	spots     []float64  // latest underlying price quoted, by underlying
-	spotAt    []int64    // time of that price, by underlying
-	moved     []bool     // by underlying: quoted in the current instant
-	movedList []int32    // underlyings quoted in the current instant
+	marks     byID[legQuote] // Time 0 = never quoted
+	underOf   []int32        // by ContractID: 1 + index in unders; 0 = not yet quoted
+	unders    []string       // underlyings in the order first quoted
+	spots     []float64      // latest underlying price quoted, by underlying
+	spotAt    []int64        // time of that price, by underlying
+	moved     []bool         // by underlying: quoted in the current instant
+	movedList []int32        // underlyings quoted in the current instant
 	// openSpot is each underlying's first price at or after the session
 	// open of the local day openDay (its midnight, µs): AM-settled options
 	// settle against it.
@@ -124,14 +124,17 @@ func newPortfolio(contracts *feeds.Contracts, capital float64) *Portfolio {
 // position is looked at here.
 func (p *Portfolio) mark(q *feeds.Quote) {
 	id := int(q.Contract)
-	if id >= len(p.marks) {
+	if id >= len(p.underOf) {
 		p.grow(id + 1)
 	}
 	// Field by field: a composite literal is built on the stack and
-	// copied in 16-byte moves that stall on its 8-byte stores.
-	m := &p.marks[id]
-	m.Time, m.Bid, m.Ask = q.Time, q.Bid, q.Ask
-	m.UnderlyingPrice, m.IV, m.Delta, m.Gamma = q.UnderlyingPrice, q.IV, q.Delta, q.Gamma
+	// copied in 16-byte moves that stall on its 8-byte stores. A retired
+	// contract's quote (a late one) is not stored: nothing reads it again
+	// (retire.go), but its underlying's price is news.
+	if m := p.marks.at(q.Contract); m != nil {
+		m.Time, m.Bid, m.Ask = q.Time, q.Bid, q.Ask
+		m.UnderlyingPrice, m.IV, m.Delta, m.Gamma = q.UnderlyingPrice, q.IV, q.Delta, q.Gamma
+	}
 	u := p.underOf[id]
 	if u == 0 {
 		u = p.underlying(q.Contract)
@@ -174,18 +177,23 @@ func (p *Portfolio) spot(underlying string) float64 {
 	return math.NaN()
 }
 
+// grow makes underOf at least n long (4 bytes per ID ever listed: a late
+// quote of a retired contract still needs its underlying).
 func (p *Portfolio) grow(n int) {
-	n = max(n, 2*len(p.marks), 64)
-	p.marks = slices.Grow(p.marks, n-len(p.marks))[:n]
+	n = max(n, 2*len(p.underOf), 64)
 	p.underOf = slices.Grow(p.underOf, n-len(p.underOf))[:n]
 }
 
+// quote is contract id's latest quote (Time 0: never quoted), to read only.
 func (p *Portfolio) quote(id feeds.ContractID) *legQuote {
-	if int(id) >= len(p.marks) {
-		p.grow(int(id) + 1)
+	if q := p.marks.get(id); q != nil {
+		return q
 	}
-	return &p.marks[id]
+	return &noQuote
 }
+
+// noQuote is the quote of a contract never quoted; never written.
+var noQuote legQuote
 
 func mid(q *legQuote) float64 { return (q.Bid + q.Ask) / 2 }
 

@@ -28,7 +28,9 @@ import (
 // contract goes, and a contract whose underlying the engine has not seen
 // yet is kept. So no read ever finds a retired contract, and the rows are
 // those of a run that retires nothing. The engine's own tables by contract
-// ID (the latest quotes, the model marks) stay as they are.
+// ID (the latest quotes, the model marks: byID) free the chunks the table
+// retires; only underOf, 4 bytes an ID, stays (a late quote of a retired
+// contract still moves its underlying's price).
 //
 // Only a table that is the engine's alone is retired: a source that offers
 // RetireContracts (a Tee reader, which every run of the runner reads). A
@@ -76,7 +78,12 @@ func (e *Engine) retireContracts() {
 			}
 		}
 	}
-	r.chunks += len(r.src.RetireContracts(e.now-feeds.RetireAfter, e.lastNeeded))
+	gone := r.src.RetireContracts(e.now-feeds.RetireAfter, e.lastNeeded)
+	for _, first := range gone {
+		e.pf.marks.free(first)
+		e.models.free(first)
+	}
+	r.chunks += len(gone)
 }
 
 // referenced appends to ids the contracts of every position the engine may
@@ -140,7 +147,7 @@ func (e *Engine) lastNeeded(id feeds.ContractID) int64 {
 		}
 	}
 	if int(id) < len(p.underOf) && p.underOf[id] != 0 {
-		return p.marks[id].Time
+		return p.quote(id).Time
 	}
 	u := slices.Index(p.unders, p.contract(id).Underlying)
 	if u < 0 {
@@ -150,7 +157,7 @@ func (e *Engine) lastNeeded(id feeds.ContractID) int64 {
 		p.grow(int(id) + 1)
 	}
 	p.underOf[id] = int32(u + 1)
-	return p.marks[id].Time // 0: never quoted
+	return p.quote(id).Time // 0: never quoted
 }
 
 // contract is the contract with the given ID, which the engine needs: it

@@ -20,6 +20,7 @@ type retireRun struct {
 	res                      sim.Result
 	retired, listed, chunks  int
 	mostAlive, sampledRetire int              // most contracts not retired at a day's end; days sampled with some retired
+	markChunks, modelChunks  int              // chunks the engine's own tables hold at the end
 	table                    *feeds.Contracts // the table the engine read
 }
 
@@ -62,6 +63,7 @@ func runRetiring(t *testing.T, cfg sim.Config, rs risk.Settings, src feeds.Sourc
 	}
 	out.res, out.table = res, rd.Contracts()
 	out.retired, out.listed, out.chunks = e.ContractsRetired()
+	out.markChunks, out.modelChunks = e.TableChunks()
 	out.rows = fmt.Sprintf("%+v\n%+v\n%+v\n%+v", res, rec.Fills, rec.Points, sink.Events)
 	return out
 }
@@ -131,6 +133,15 @@ func TestRetireContractsSameRows(t *testing.T) {
 	// What the table holds follows the chain alive, not the feed's length.
 	if on.mostAlive*2 > on.listed || on.listed-on.retired > on.listed/2 {
 		t.Errorf("the table held up to %d of %d contracts, %d at the end", on.mostAlive, on.listed, on.listed-on.retired)
+	}
+	// So do the engine's own tables by ID: they free the chunks the table
+	// retires, and keep every chunk when it retires nothing.
+	all := (on.listed + 1023) / 1024
+	if off.markChunks != all || off.modelChunks == 0 {
+		t.Fatalf("retiring off: the engine holds %d chunks of quotes (%d of model marks), want all %d", off.markChunks, off.modelChunks, all)
+	}
+	if on.markChunks > all-on.chunks || on.modelChunks > all-on.chunks || on.markChunks*2 > all {
+		t.Errorf("the engine holds %d chunks of quotes and %d of model marks, of %d listed and %d retired", on.markChunks, on.modelChunks, all, on.chunks)
 	}
 }
 
