@@ -12,7 +12,7 @@ import (
 // A contract built from a native file's compact table takes its
 // Symbol as a substring of the table's one string of every symbol
 // (nativeSym), and the tables that keep contracts (the readers', never
-// retired; the canonical's srcSym) hold it for the run: each file that
+// retired; the canonical's srcSym, until the source retires it) hold it: each file that
 // introduces a contract pins its whole symbol string. A folder of many
 // files, each listing the same live chain plus one new contract, then
 // retains files × chain × ~20 bytes, growing with the number of files.

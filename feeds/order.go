@@ -29,10 +29,13 @@ type canonical struct {
 	src       Source
 	contracts *Contracts
 	remap     []ContractID // src ID → canonical ID (noContract = not yet)
-	// srcSym is each src ID's symbol, pend its contract until mapped,
-	// both copied as the batch that interned it arrives: the source may
-	// retire its contracts (retire.go) while their quotes still come.
-	srcSym []string
+	// srcSym is each src ID's symbol (in chunks of ContractChunk IDs), pend
+	// its contract until mapped, both copied as the batch that interned it
+	// arrives: the source may retire its contracts (retire.go) while their
+	// quotes still come. A chunk the source retired is dropped (nil): no
+	// quote names its IDs again (dropRetired).
+	srcSym [][]string
+	swept  retirer // paces dropRetired
 	pend   map[ContractID]Contract
 	known  int     // src IDs below it are copied
 	retire retirer // of contracts, driven by the Tee that copies them
@@ -118,7 +121,7 @@ func (c *canonical) emit(g []Quote) {
 			c.perm = append(c.perm, int32(i))
 		}
 		slices.SortStableFunc(c.perm, func(a, b int32) int {
-			return strings.Compare(c.srcSym[g[a].Contract], c.srcSym[g[b].Contract])
+			return strings.Compare(c.sym(g[a].Contract), c.sym(g[b].Contract))
 		})
 		c.prevPerm, c.perm = c.perm, c.prevPerm
 		perm = c.prevPerm
@@ -153,10 +156,11 @@ func (c *canonical) copyNew() {
 		if k == nil {
 			continue // retired before any quote of it came (not by a file source)
 		}
-		for id >= len(c.srcSym) {
-			c.srcSym = append(c.srcSym, "")
+		ch := id / ContractChunk
+		for ch >= len(c.srcSym) {
+			c.srcSym = append(c.srcSym, make([]string, ContractChunk))
 		}
-		c.srcSym[id] = k.Symbol
+		c.srcSym[ch][id%ContractChunk] = k.Symbol
 		if c.pend == nil {
 			c.pend = make(map[ContractID]Contract)
 		}
@@ -167,4 +171,35 @@ func (c *canonical) copyNew() {
 
 // retireBefore lets the Tee that copied every contract of the canonical
 // table retire it (retire.go): nothing else reads it.
-func (c *canonical) retireBefore(now int64) { c.retire.step(c.contracts, now, nil) }
+func (c *canonical) retireBefore(now int64) {
+	c.retire.step(c.contracts, now, nil)
+	if !retireOff && now >= c.swept.next {
+		c.swept.next = now + retireEvery
+		c.dropRetired()
+	}
+}
+
+// sym is src ID id's symbol.
+func (c *canonical) sym(id ContractID) string { return c.srcSym[id/ContractChunk][id%ContractChunk] }
+
+// dropRetired drops the symbols of the chunks of src IDs the source
+// retired (Contracts.Retire: whole chunks; Get is nil for each of their
+// IDs): the source interns a symbol again under a new ID, so no quote
+// names a retired ID after its batch (a contract is retired a week after
+// its last quote), and the strings would otherwise stay for the run.
+func (c *canonical) dropRetired() {
+	tab := c.src.Contracts()
+	for ch, syms := range c.srcSym {
+		first := ch * ContractChunk
+		if syms == nil || first+ContractChunk > c.known {
+			continue
+		}
+		retired := true
+		for id := first; retired && id < first+ContractChunk; id++ {
+			retired = tab.Get(ContractID(id)) == nil
+		}
+		if retired {
+			c.srcSym[ch] = nil
+		}
+	}
+}

@@ -57,9 +57,9 @@ func drainPipeline(t *testing.T, src Source) *Contracts {
 
 // The file source retires its table and the raw columns it keeps per
 // contract beside it (lastMeta on the generic path, with its own symbol and
-// underlying strings). What stays per contract listed: the order check's
-// last time (8 bytes), the canonical order's map and symbol slot (20 bytes;
-// the symbol string is the readers' too).
+// underlying strings), and the canonical order drops the symbols of the
+// chunks the source retired. What stays per contract listed: the order
+// check's last time (8 bytes), the canonical order's map (4 bytes).
 func TestRetireReleasesPerIDState(t *testing.T) {
 	src, err := OpenFile(context.Background(), FileConfig{Path: retireCSVFeed(t), Columns: customColumns}, Reject, nil)
 	if err != nil {
@@ -82,6 +82,21 @@ func TestRetireReleasesPerIDState(t *testing.T) {
 	}
 	if meta > 0 {
 		t.Errorf("of %d retired source contracts, fileSource.lastMeta still holds %d", retired(fs.contracts), meta)
+	}
+	var syms, held int
+	for ch, chunk := range c.srcSym {
+		if chunk == nil {
+			continue
+		}
+		held++
+		for k, sym := range chunk {
+			if id := ContractID(ch*ContractChunk + k); sym != "" && fs.contracts.Get(id) == nil && int(id) < fs.contracts.Len()/ContractChunk*ContractChunk {
+				syms++
+			}
+		}
+	}
+	if syms > 0 || held > len(c.srcSym)-retired(fs.contracts)/ContractChunk {
+		t.Errorf("the canonical order holds %d chunks of %d, %d symbols of retired source contracts", held, len(c.srcSym), syms)
 	}
 }
 
