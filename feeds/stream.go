@@ -62,16 +62,30 @@ func rawConnection(ctx context.Context, c *sql.Conn) (conn bindings.Connection, 
 // streamReader is an array.RecordReader over a streaming DuckDB result.
 // Not safe for concurrent use (the prefetch goroutine is its only user).
 type streamReader struct {
-	conn    bindings.Connection
-	res     bindings.Result
-	opts    bindings.ArrowOptions
-	schema  *arrow.Schema
-	cur     arrow.RecordBatch
-	err     error
-	done    bool
-	stopCtx func() bool // stops the interrupt-on-cancel hook
-	once    sync.Once
+	conn     bindings.Connection
+	res      bindings.Result
+	opts     bindings.ArrowOptions
+	schema   *arrow.Schema
+	cur      arrow.RecordBatch
+	err      error
+	done     bool
+	stopCtx  func() bool // stops the interrupt-on-cancel hook
+	once     sync.Once
+	unpurged int // rows fetched since DuckDB's allocator was last purged
 }
+
+// purgeEvery is how many rows a stream fetches between purges of DuckDB's
+// allocator. jemalloc (DuckDB's on Linux) keeps the pages DuckDB frees
+// resident for about a second (its decay) before returning them: reading a
+// feed, that is several row groups' decoding buffers, the largest single
+// part of DuckDB's resident memory, and more of it the longer the stream
+// runs. A purge every 2^20 rows (a native file's row group, a few tenths of
+// a second) returns them; making jemalloc return every page at once (decay
+// 0) cost more system time than the whole decode.
+const purgeEvery = 1 << 20
+
+// purgeAllocator is purgeDuckDBMemory (tests count the calls).
+var purgeAllocator = purgeDuckDBMemory
 
 // streamQuery runs query on conn as a streaming result. Cancelling ctx
 // interrupts the query (also one blocked in a sort).
@@ -158,6 +172,10 @@ func (r *streamReader) Next() bool {
 	if bindings.DataChunkGetSize(chunk) == 0 {
 		r.done = true
 		return false
+	}
+	if r.unpurged += int(bindings.DataChunkGetSize(chunk)); r.unpurged >= purgeEvery {
+		r.unpurged = 0
+		purgeAllocator()
 	}
 	rec, ed := bindings.DataChunkToArrowArray(r.opts, r.schema, chunk)
 	if err := errorData(ed); err != nil {
