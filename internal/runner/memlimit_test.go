@@ -18,19 +18,23 @@ func withLimit(t *testing.T, limit int64) {
 	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
 }
 
-// Runs of a process share the governor: the limit is the floor while any
-// run is governed, and the limit from before the first comes back after
-// the last (a stop called twice counts once).
+// Runs of a process share the governor: the limit is the floor and GOGC
+// is off while any run is governed, and the limit and GOGC from before the
+// first come back after the last (a stop called twice counts once).
 func TestGovernMemoryFloorAndRestore(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	const before = 3 << 30
 	withLimit(t, before)
-	// governed: the floor, or 1.5 × live if a collection ran meanwhile
-	// and this test binary's live heap is above the floor's two thirds.
+	defer debug.SetGCPercent(debug.SetGCPercent(70))
+	// governed: the floor, or 1.7 × live if a collection ran meanwhile
+	// and this test binary's live heap is above the floor's share.
 	governed := func(when string) {
 		t.Helper()
 		if got := currentLimit(); got == before || got < goMemFloor || got > 2*goMemFloor {
 			t.Fatalf("limit %s = %d, want the floor %d", when, got, goMemFloor)
+		}
+		if g := gcPercent(); g >= 0 {
+			t.Fatalf("GOGC %s = %d, want off", when, g)
 		}
 	}
 	stop1 := governMemory()
@@ -42,6 +46,9 @@ func TestGovernMemoryFloorAndRestore(t *testing.T) {
 	stop2()
 	if got := currentLimit(); got != before {
 		t.Fatalf("limit after the last run = %d, want %d back", got, before)
+	}
+	if g := gcPercent(); g != 70 {
+		t.Fatalf("GOGC after the last run = %d, want 70 back", g)
 	}
 }
 
@@ -105,9 +112,11 @@ func TestRunGovernsMemory(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	const before = 5 << 30
 	withLimit(t, before)
-	var during []int64
+	gogc := gcPercent()
+	var during, gcDuring []int64
 	_, err := runOnce(t, Options{OutDir: t.TempDir(), RunID: "mem", Progress: func(time.Time, int64) {
 		during = append(during, currentLimit())
+		gcDuring = append(gcDuring, gcPercent())
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -115,13 +124,13 @@ func TestRunGovernsMemory(t *testing.T) {
 	if len(during) == 0 {
 		t.Fatal("no progress call")
 	}
-	for _, l := range during {
-		if l == before {
-			t.Fatalf("limit during the replay = %d, the limit from before: not governed", l)
+	for i, l := range during {
+		if l == before || gcDuring[i] >= 0 {
+			t.Fatalf("limit during the replay = %d and GOGC %d: the limit and GOGC from before, not governed", l, gcDuring[i])
 		}
 	}
-	if got := currentLimit(); got != before {
-		t.Fatalf("limit after the run = %d, want %d back", got, before)
+	if got := currentLimit(); got != before || gcPercent() != gogc {
+		t.Fatalf("limit after the run = %d and GOGC %d, want %d and %d back", got, gcPercent(), before, gogc)
 	}
 }
 
