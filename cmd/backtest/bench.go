@@ -263,7 +263,7 @@ collection left, the resident code of the executable, and the seconds per
 10 M quotes of the whole run and of the replay alone (without starting and the
 reports, a fixed cost). With --sweep (the default) it
 then times, on the first size's feed, ` + "`backtest run`" + ` against a 16-configuration
-` + "`backtest sweep`" + ` of the same scenario. The feeds are deleted at the end unless --keep.`,
+` + "`backtest sweep`" + ` of the same scenario. The feeds and runs are deleted at the end unless --keep.`,
 		Example: `  backtest bench                       # 10M, 30M and 100M quotes (needs ~4.2 GB of disk)
   backtest bench --file-quotes 10M     # each feed a folder of files of whole sessions, >= 10M quotes each
   backtest bench --sizes 1M,2M --keep  # a quick look`,
@@ -331,7 +331,7 @@ then times, on the first size's feed, ` + "`backtest run`" + ` against a 16-conf
 	}
 	c.Flags().StringSliceVar(&sizes, "sizes", []string{"10M", "30M", "100M"}, "feed sizes in quotes (K, M suffixes)")
 	c.Flags().StringVar(&dir, "dir", "", "folder for the feeds (default: a new temporary folder)")
-	c.Flags().BoolVar(&keep, "keep", false, "keep the feeds and run folders")
+	c.Flags().BoolVar(&keep, "keep", false, "keep the feeds and each size's last run folders in --dir (the command prints where)")
 	c.Flags().StringVar(&filePer, "file-quotes", "0", "write each feed as a folder of files of whole sessions, each of at least this many quotes (K, M suffixes); 0: one file")
 	c.Flags().IntVar(&repeat, "repeat", 3, "measurements of each kind; the table shows the median")
 	c.Flags().BoolVar(&sweep, "sweep", true, "also measure a 16-configuration sweep against one run on the first size's feed")
@@ -539,7 +539,9 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool, repeat
 				}
 			}
 		}
-		os.RemoveAll(work)
+		if !keep {
+			os.RemoveAll(work)
+		}
 		ms, mf := median(scans), median(fulls)
 		rows = append(rows, benchRow{size: size, files: files, scan: ms.res, scanCPU: ms.cpu, scanRSS: highestRSS(scans),
 			full: mf.res, fullCPU: mf.cpu, fullRSS: highestRSS(fulls), fullLive: highestLive(fulls)})
@@ -549,15 +551,16 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool, repeat
 				return err
 			}
 			var runs, sweeps []measured
+			runWork, sweepWork := filepath.Join(dir, "run-"+s), filepath.Join(dir, "sweep-"+s)
 			for i := range repeat {
-				os.RemoveAll(work)
-				m, err := child(fmt.Sprintf("run %s (%d/%d)", s, i+1, repeat), "run", yml, "--out", work, "-q")
+				os.RemoveAll(runWork)
+				m, err := child(fmt.Sprintf("run %s (%d/%d)", s, i+1, repeat), "run", yml, "--out", runWork, "-q")
 				if err != nil {
 					return err
 				}
 				runs = append(runs, m)
-				os.RemoveAll(work)
-				args := []string{"sweep", yml, "--out", work, "-q"}
+				os.RemoveAll(sweepWork)
+				args := []string{"sweep", yml, "--out", sweepWork, "-q"}
 				for _, g := range benchGrid {
 					args = append(args, "--grid", g)
 				}
@@ -567,11 +570,17 @@ func benchParent(c *cobra.Command, sizes []string, dir string, keep bool, repeat
 				}
 				sweeps = append(sweeps, m)
 			}
-			os.RemoveAll(work)
+			if !keep {
+				os.RemoveAll(runWork)
+				os.RemoveAll(sweepWork)
+			}
 			mr, ms := median(runs), median(sweeps)
 			sw = &benchSweep{quotes: mf.res.Quotes, run: mr.res.Seconds, sweep: ms.res.Seconds, runCPU: mr.cpu, sweepCPU: ms.cpu,
 				runRSS: highestRSS(runs), sweepRSS: highestRSS(sweeps)}
 		}
+	}
+	if keep {
+		fmt.Fprintf(log, "bench: kept the feeds and each size's last runs (runs-SIZE/full; run-SIZE and sweep-SIZE for the sweep) in %s\n", dir)
 	}
 	return printBench(c.OutOrStdout(), rows, sw, repeat)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -125,5 +126,34 @@ func TestGCPolicy(t *testing.T) {
 		if got := debug.SetGCPercent(100); got != c.want {
 			t.Errorf("%v: GOGC %d, want %d", c.args, got, c.want)
 		}
+	}
+}
+
+// bench --keep keeps the feed and each size's last runs where it says;
+// without it the folder goes.
+func TestBenchKeep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the benchmark's children")
+	}
+	t.Setenv("BACKTEST_AS_CLI", "1") // the children are this test binary
+	dir := filepath.Join(t.TempDir(), "bench")
+	code, out, errOut := cli(t, "bench", "--sizes", "20K", "--repeat", "1", "--keep", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "full/scan") {
+		t.Fatalf("bench --keep: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "kept the feeds") || !strings.Contains(errOut, dir) {
+		t.Errorf("bench --keep does not say where it kept them:\n%s", errOut)
+	}
+	for _, pattern := range []string{"feed-20K.parquet", "runs-20K/full/summary.json", "run-20K/*/summary.json", "sweep-20K/*/summary.json"} {
+		if m, _ := filepath.Glob(filepath.Join(dir, pattern)); len(m) == 0 {
+			t.Errorf("bench --keep: no %s in %s", pattern, dir)
+		}
+	}
+	dir2 := filepath.Join(t.TempDir(), "bench")
+	if code, out, errOut := cli(t, "bench", "--sizes", "20K", "--repeat", "1", "--sweep=false", "--dir", dir2); code != 0 {
+		t.Fatalf("bench: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(dir2); !os.IsNotExist(err) {
+		t.Errorf("bench without --keep left %s (%v)", dir2, err)
 	}
 }
