@@ -97,6 +97,15 @@ report: {equity_every: 15m}
 `, first, last, feed)
 }
 
+// replayPer10M is the replay's seconds per 10 M quotes from its first
+// progress call to its end (the whole replay when there was none).
+func (b benchChild) replayPer10M() float64 {
+	if b.FirstQuotes <= 0 || b.FirstQuotes >= b.Quotes {
+		return b.Replay / float64(b.Quotes) * 1e7
+	}
+	return (b.Replay - b.FirstProgress) / float64(b.Quotes-b.FirstQuotes) * 1e7
+}
+
 // benchChild is what a measuring child process prints.
 type benchChild struct {
 	Quotes  int64   `json:"quotes"`
@@ -104,6 +113,12 @@ type benchChild struct {
 	// Replay is the seconds from the start to the end of the replay (the
 	// last quote through the engine), without writing the reports.
 	Replay float64 `json:"replay_s,omitempty"`
+	// FirstProgress and FirstQuotes are the seconds from the start and
+	// the quotes replayed at the replay's first progress call (its first
+	// batches through the engine): the replay rate is measured from there,
+	// without the run's start.
+	FirstProgress float64 `json:"first_progress_s,omitempty"`
+	FirstQuotes   int64   `json:"first_quotes,omitempty"`
 	// SimRSS is the process's peak RSS (KiB) when the replay ended, before
 	// the reports (summary, Markdown, HTML charts) are written.
 	SimRSS int64 `json:"sim_rss_kib,omitempty"`
@@ -260,8 +275,9 @@ and each child's peak resident memory (Linux VmHWM: Go and DuckDB together,
 the child's own address space only); for the full run also the peak when the
 replay ended, before the reports are written, the largest live Go heap a
 collection left, the resident code of the executable, and the seconds per
-10 M quotes of the whole run and of the replay alone (without starting and the
-reports, a fixed cost). With --sweep (the default) it
+10 M quotes of the whole run and of the replay alone (from its first batches
+through the engine to its last quote: without starting and the reports, fixed
+costs). With --sweep (the default) it
 then times, on the first size's feed, ` + "`backtest run`" + ` against a 16-configuration
 ` + "`backtest sweep`" + ` of the same scenario. The feeds and runs are deleted at the end unless --keep.`,
 		Example: `  backtest bench                       # 10M, 30M and 100M quotes (needs ~4.2 GB of disk)
@@ -359,6 +375,7 @@ func benchFull(c *cobra.Command, feed string, days int, workdir string) error {
 	live := goLivePeak()
 	var simRSS int64
 	var first, replayEnd time.Duration
+	var firstQuotes int64
 	// BACKTEST_HEAPPROFILE=FILE BACKTEST_HEAPAT=N: a heap profile once N quotes are replayed.
 	heapAt, _ := strconv.ParseInt(os.Getenv("BACKTEST_HEAPAT"), 10, 64)
 	if os.Getenv("BACKTEST_HEAPPROFILE") == "" {
@@ -375,14 +392,15 @@ func benchFull(c *cobra.Command, feed string, days int, workdir string) error {
 				}
 			}
 			if first == 0 {
-				first = replayEnd
+				first, firstQuotes = replayEnd, q
 			}
 		}})
 	fmt.Fprintf(c.ErrOrStderr(), "bench: first progress %.2fs, replay end %.2fs, total %.2fs\n", first.Seconds(), replayEnd.Seconds(), time.Since(start).Seconds())
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: out.Result.Quotes, Seconds: time.Since(start).Seconds(), Replay: replayEnd.Seconds(), SimRSS: simRSS, PeakRSS: maxRSS(), GoLive: live.Stop(), Binary: binaryRSS()})
+	return json.NewEncoder(c.OutOrStdout()).Encode(benchChild{Quotes: out.Result.Quotes, Seconds: time.Since(start).Seconds(), Replay: replayEnd.Seconds(),
+		FirstProgress: first.Seconds(), FirstQuotes: firstQuotes, SimRSS: simRSS, PeakRSS: maxRSS(), GoLive: live.Stop(), Binary: binaryRSS()})
 }
 
 type benchRow struct {
@@ -598,7 +616,7 @@ func printBench(w io.Writer, rows []benchRow, sw *benchSweep, repeat int) error 
 		fq := float64(r.full.Quotes) / r.full.Seconds
 		sq := float64(r.scan.Quotes) / r.scan.Seconds
 		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.2fM\t%d\t%.0f%%\t%.2f\t%.2f\t\n", r.full.Quotes, r.files, r.full.Seconds, r.fullCPU, fq/1e6, r.full.SimRSS/1024, r.fullRSS/1024, r.fullLive/1024, r.full.Binary/1024,
-			r.scan.Seconds, r.scanCPU, sq/1e6, r.scanRSS/1024, 100*fq/sq, r.full.Seconds/float64(r.full.Quotes)*1e7, r.full.Replay/float64(r.full.Quotes)*1e7)
+			r.scan.Seconds, r.scanCPU, sq/1e6, r.scanRSS/1024, 100*fq/sq, r.full.Seconds/float64(r.full.Quotes)*1e7, r.full.replayPer10M())
 	}
 	if err := tw.Flush(); err != nil {
 		return err

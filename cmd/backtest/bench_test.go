@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -55,6 +56,23 @@ func TestBenchMedianAndPeak(t *testing.T) {
 	}
 	if h := highestLive(ms); h != 7 {
 		t.Fatalf("highest Go live heap %d", h)
+	}
+}
+
+// The replay's rate is measured from its first progress call: the run's
+// start is not in it; without a usable first call, over the whole replay.
+func TestReplayPer10M(t *testing.T) {
+	for _, c := range []struct {
+		b    benchChild
+		want float64
+	}{
+		{benchChild{Quotes: 10_000_000, Replay: 1.5, FirstProgress: 0.3, FirstQuotes: 2_000_000}, 1.5},
+		{benchChild{Quotes: 20_000_000, Replay: 3}, 1.5},
+		{benchChild{Quotes: 1000, Replay: 1, FirstProgress: 1, FirstQuotes: 1000}, 1e4},
+	} {
+		if got := c.b.replayPer10M(); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("%+v: %v s per 10 M, want %v", c.b, got, c.want)
+		}
 	}
 }
 
