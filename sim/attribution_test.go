@@ -46,7 +46,7 @@ func dipThen(after func(tm time.Time) (float64, float64, float64)) func(time.Tim
 }
 
 func crash(time.Time) (float64, float64, float64)   { return 9.9, 10.1, 90 }
-func recover(time.Time) (float64, float64, float64) { return 2.0, 2.2, 101 }
+func rebound(time.Time) (float64, float64, float64) { return 2.0, 2.2, 101 }
 
 type wantDecision struct {
 	component, event, rule, ending string
@@ -99,7 +99,7 @@ func TestAttributionKnownAnswers(t *testing.T) {
 	}, {
 		// Held, the put expires worthless: the stop cost the give-back.
 		name: "stop on a dip that recovers costs the give-back",
-		path: dipThen(recover), rs: hard,
+		path: dipThen(rebound), rs: hard,
 		want: []wantDecision{{"trailing_stop", "trigger", "stop_loss", EndExpiry, stopped, credit}},
 	}, {
 		// Refused at 10:00; opened then at 1.95 it expires worthless.

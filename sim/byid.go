@@ -11,7 +11,8 @@ import "github.com/optionsrisk/backtest/feeds"
 //
 // A chunk is made when an ID of it is first stored. A freed chunk is never
 // made again: nothing reads a retired contract (retire.go), and a store to
-// one (a late quote) is dropped by the caller (Portfolio.mark).
+// one (a late quote) is dropped by the caller (Portfolio.mark). A read of
+// one is a bug of retiring, and panics (retired) rather than answer zero.
 type byID[T any] struct {
 	chunks []*[feeds.ContractChunk]T
 	gone   []bool // by chunk: freed
@@ -24,6 +25,12 @@ func (t *byID[T]) get(id feeds.ContractID) *T {
 		return nil
 	}
 	return &t.chunks[c][uint(id)%feeds.ContractChunk]
+}
+
+// retired reports whether id's chunk was freed.
+func (t *byID[T]) retired(id feeds.ContractID) bool {
+	c := uint(id) / feeds.ContractChunk
+	return c < uint(len(t.gone)) && t.gone[c]
 }
 
 // at is id's entry, making its chunk when needed; nil when its chunk was

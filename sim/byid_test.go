@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/optionsrisk/backtest/feeds"
@@ -44,4 +46,23 @@ func TestByID(t *testing.T) {
 	if tab.at(2*n) == nil || tab.held() != 3 {
 		t.Fatal("a chunk never stored nor freed is not made")
 	}
+	if !tab.retired(n+9) || !tab.retired(6*n) || tab.retired(0) || tab.retired(2*n) || tab.retired(40*n) {
+		t.Fatal("retired does not tell the freed chunks")
+	}
+}
+
+// Reading a retired contract's quote is a bug of retiring: it panics
+// instead of reading as never quoted; a contract never quoted reads so.
+func TestQuoteOfRetiredPanics(t *testing.T) {
+	p := newPortfolio(feeds.NewContracts(), 1)
+	if q := p.quote(5); q.Time != 0 {
+		t.Fatal("a contract never quoted has a quote")
+	}
+	p.marks.free(0)
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "retired") {
+			t.Fatalf("quote of a retired contract: recovered %v, want a panic naming it retired", r)
+		}
+	}()
+	p.quote(5)
 }

@@ -61,7 +61,6 @@ type Engine struct {
 	closePrintAt  int64            // instant of the latest closing print
 	staleAfter    int64            // broker.marks.stale_after, µs
 	models        byID[modelCache] // model marks of this instant
-	modelScratch  modelCache       // modelLeg's entry of a retired contract
 	waitSig       bool             // an entry signal waits for the day's first quote
 	waitDay       int64            // local midnight of the waiting signal's day
 	plan          structPlan       // the entry's structure

@@ -45,13 +45,23 @@ func TestMarkRunIsMarkOnEachQuote(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3, 4, 5} {
 		cs := feeds.NewContracts()
 		qs := randomRuns(seed, cs, 2000)
-		want, got := newPortfolio(cs, 1), newPortfolio(cs, 1)
+		want, got, keep := newPortfolio(cs, 1), newPortfolio(cs, 1), newPortfolio(cs, 1)
 		// The second chunk retired: its quotes move their underlying's
-		// spot only.
+		// spot only (as in keep, which retires nothing).
 		want.marks.free(feeds.ContractChunk)
 		got.marks.free(feeds.ContractChunk)
 		for i := range qs {
 			want.mark(&qs[i])
+			keep.mark(&qs[i])
+		}
+		for _, f := range []string{"underOf", "unders", "spots", "spotAt", "moved", "movedList"} {
+			a, b := reflect.ValueOf(want).Elem().FieldByName(f), reflect.ValueOf(keep).Elem().FieldByName(f)
+			if !reflect.DeepEqual(fmt.Sprint(a), fmt.Sprint(b)) {
+				t.Fatalf("seed %d: Portfolio.%s differs with a chunk retired: %v, kept %v", seed, f, a, b)
+			}
+		}
+		if keep.marks.held() != 3 {
+			t.Fatalf("seed %d: a portfolio that retires nothing holds %d chunks, want 3", seed, keep.marks.held())
 		}
 		runs := 0
 		for i := 0; i < len(qs); {

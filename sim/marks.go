@@ -67,8 +67,8 @@ func (e *Engine) fresh(id feeds.ContractID) bool { return e.freshQuote(id) != ni
 // else nil: one lookup of the quote (legMarks inlines it).
 func (e *Engine) freshQuote(id feeds.ContractID) *legQuote {
 	p := e.pf
-	q := p.marks.get(id)
-	if q == nil || q.Time == 0 {
+	q := p.quote(id)
+	if q.Time == 0 {
 		return nil
 	}
 	st := p.spotAt[p.underOf[id]-1]
@@ -104,9 +104,8 @@ func (e *Engine) markLeg(id feeds.ContractID) legMark {
 // cached for the instant.
 func (e *Engine) modelLeg(id feeds.ContractID) legMark {
 	mc := e.models.at(id)
-	if mc == nil { // retired: nothing reads it (retire.go), but never fail
-		mc = &e.modelScratch
-		*mc = modelCache{}
+	if mc == nil {
+		retiredInUse(id) // nothing marks a retired contract (retire.go)
 	}
 	if mc.at == e.now && mc.quotes == e.res.Quotes && e.now != 0 {
 		return mc.m // marked already at this instant, on these quotes

@@ -185,9 +185,13 @@ func (p *Portfolio) grow(n int) {
 }
 
 // quote is contract id's latest quote (Time 0: never quoted), to read only.
+// It panics for a retired contract (a bug of retiring).
 func (p *Portfolio) quote(id feeds.ContractID) *legQuote {
 	if q := p.marks.get(id); q != nil {
 		return q
+	}
+	if p.marks.retired(id) {
+		retiredInUse(id)
 	}
 	return &noQuote
 }
