@@ -3,6 +3,7 @@ package feeds
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"runtime"
 	"testing"
 
@@ -37,23 +38,36 @@ func openRaw(t *testing.T) (*sql.Conn, func(string) *streamReader) {
 	}
 }
 
-// A stream purges DuckDB's allocator once every purgeEvery rows it fetches.
+// The streams purge DuckDB's allocator once every purgeEvery rows they
+// fetch together: one long stream, and short streams (a folder of small
+// files) that add up.
 func TestStreamPurgesEveryRowGroup(t *testing.T) {
 	_, stream := openRaw(t)
 	calls := 0
 	purgeAllocator = func() bool { calls++; return true }
 	t.Cleanup(func() { purgeAllocator = purgeDuckDBMemory })
-	r := stream("SELECT range AS x FROM range(2621440)") // 2.5 × purgeEvery
-	defer r.Release()
-	var rows int64
-	for r.Next() {
-		rows += r.RecordBatch().NumRows()
+	unpurged.Store(0)
+	read := func(n int) {
+		t.Helper()
+		r := stream(fmt.Sprintf("SELECT range AS x FROM range(%d)", n))
+		defer r.Release()
+		var rows int64
+		for r.Next() {
+			rows += r.RecordBatch().NumRows()
+		}
+		if r.Err() != nil || rows != int64(n) {
+			t.Fatalf("%d of %d rows fetched: %v", rows, n, r.Err())
+		}
 	}
-	if r.Err() != nil {
-		t.Fatal(r.Err())
+	read(purgeEvery * 5 / 2)
+	if calls != 2 {
+		t.Fatalf("%d purges over 2.5 × purgeEvery rows of one stream, want 2", calls)
 	}
-	if rows != 2621440 || calls != 2 {
-		t.Fatalf("%d rows fetched with %d purges, want 2621440 rows with 2", rows, calls)
+	for range 3 { // 0.5 left over, then 3 × 0.4
+		read(purgeEvery * 2 / 5)
+	}
+	if calls != 3 {
+		t.Fatalf("%d purges after 3 short streams of 0.4 × purgeEvery rows, want 3", calls)
 	}
 }
 

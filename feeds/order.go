@@ -3,6 +3,7 @@ package feeds
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -180,7 +181,13 @@ func (c *canonical) retireBefore(now int64) {
 }
 
 // sym is src ID id's symbol.
-func (c *canonical) sym(id ContractID) string { return c.srcSym[id/ContractChunk][id%ContractChunk] }
+func (c *canonical) sym(id ContractID) string {
+	ch := c.srcSym[id/ContractChunk]
+	if ch == nil {
+		panic(fmt.Sprintf("feeds: source returned a quote for contract %d after retiring it", id))
+	}
+	return ch[id%ContractChunk]
+}
 
 // dropRetired drops the symbols of the chunks of src IDs the source
 // retired (Contracts.Retire: whole chunks; Get is nil for each of their

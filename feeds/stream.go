@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -62,19 +63,23 @@ func rawConnection(ctx context.Context, c *sql.Conn) (conn bindings.Connection, 
 // streamReader is an array.RecordReader over a streaming DuckDB result.
 // Not safe for concurrent use (the prefetch goroutine is its only user).
 type streamReader struct {
-	conn     bindings.Connection
-	res      bindings.Result
-	opts     bindings.ArrowOptions
-	schema   *arrow.Schema
-	cur      arrow.RecordBatch
-	err      error
-	done     bool
-	stopCtx  func() bool // stops the interrupt-on-cancel hook
-	once     sync.Once
-	unpurged int // rows fetched since DuckDB's allocator was last purged
+	conn    bindings.Connection
+	res     bindings.Result
+	opts    bindings.ArrowOptions
+	schema  *arrow.Schema
+	cur     arrow.RecordBatch
+	err     error
+	done    bool
+	stopCtx func() bool // stops the interrupt-on-cancel hook
+	once    sync.Once
 }
 
-// purgeEvery is how many rows a stream fetches between purges of DuckDB's
+// unpurged counts the rows the process's streams fetched since DuckDB's
+// allocator was last purged: a feed of many small files purges as often as
+// one file.
+var unpurged atomic.Int64
+
+// purgeEvery is how many rows the streams fetch between purges of DuckDB's
 // allocator. jemalloc (DuckDB's on Linux) keeps the pages DuckDB frees
 // resident for about a second (its decay) before returning them: reading a
 // feed, that is several row groups' decoding buffers, the largest single
@@ -173,8 +178,8 @@ func (r *streamReader) Next() bool {
 		r.done = true
 		return false
 	}
-	if r.unpurged += int(bindings.DataChunkGetSize(chunk)); r.unpurged >= purgeEvery {
-		r.unpurged = 0
+	if unpurged.Add(int64(bindings.DataChunkGetSize(chunk))) >= purgeEvery {
+		unpurged.Store(0)
 		purgeAllocator()
 	}
 	rec, ed := bindings.DataChunkToArrowArray(r.opts, r.schema, chunk)
