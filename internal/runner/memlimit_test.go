@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"math"
 	"runtime"
 	"runtime/debug"
@@ -194,5 +195,36 @@ func TestReportsMemory(t *testing.T) {
 	stop()
 	if n := reporting(); n != 0 {
 		t.Fatalf("%d reporting after both, want 0", n)
+	}
+}
+
+// A run that fails or panics after the governor started gives the limit
+// and GOGC back all the same.
+func TestRunGovernorRestoredOnFailure(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	const before = 6 << 30
+	withLimit(t, before)
+	defer debug.SetGCPercent(debug.SetGCPercent(60))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := Options{OutDir: t.TempDir(), RunID: "cancelled", Now: time.Now, Scenario: smallScenario(t),
+		Progress: func(time.Time, int64) { cancel() }}
+	if _, err := Run(ctx, o); err == nil {
+		t.Fatal("a cancelled run succeeded")
+	}
+	if got := currentLimit(); got != before || gcPercent() != 60 {
+		t.Fatalf("after a cancelled run: limit %d and GOGC %d, want %d and 60 back", got, gcPercent(), before)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != "injected" {
+				t.Fatalf("recovered %v, want the injected panic", r)
+			}
+		}()
+		o.RunID, o.Progress = "panicked", func(time.Time, int64) { panic("injected") }
+		_, _ = Run(context.Background(), o)
+	}()
+	if got := currentLimit(); got != before || gcPercent() != 60 {
+		t.Fatalf("after a panicking run: limit %d and GOGC %d, want %d and 60 back", got, gcPercent(), before)
 	}
 }
