@@ -372,6 +372,11 @@ func writeNormalized(file, tmpDir string, plan *csvPlan) (err error) {
 		return err
 	}
 	defer closeFn()
+	if tmpDir != "" {
+		if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+			return &FileError{File: file, Msg: "cannot write a normalized copy: " + openMsg(err)}
+		}
+	}
 	out, err := os.CreateTemp(tmpDir, "feeds-*.csv")
 	if err != nil {
 		return &FileError{File: file, Msg: "cannot write a normalized copy: " + openMsg(err)}

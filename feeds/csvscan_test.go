@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -127,5 +128,46 @@ func TestRootsSurviveArrowReuse(t *testing.T) {
 			t.Errorf("%d quotes, skipped %v; want 60000 and none", len(qs), src.Quality())
 		}
 		src.Close()
+	}
+}
+
+// A CSV that needs a normalized copy (here: a bad line) gets it in the
+// source's DuckDB temp folder (a run's staging folder), made if missing,
+// and Close removes it.
+func TestNormalizedCopyInTempDir(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "quotes.csv")
+	data, err := os.ReadFile("testdata/deltaneutral_quirks.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(data, "not,a,row\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spill := filepath.Join(dir, "staging", ".duckdb-tmp") // not made yet
+	src, err := OpenFileWith(context.Background(), FileConfig{Path: path, Preset: PresetDeltaNeutral}, Skip, nil, ReadOptions{TempDir: spill})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := src.Next(context.Background()); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := src.(*canonical).src.(*fileSource)
+	if len(fs.tmps) != 1 || filepath.Dir(fs.tmps[0]) != spill {
+		t.Fatalf("normalized copies %v, want one in %s", fs.tmps, spill)
+	}
+	copyPath := fs.tmps[0]
+	if _, err := os.Stat(copyPath); err != nil {
+		t.Fatalf("the normalized copy is not there while the source is open: %v", err)
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(copyPath); !os.IsNotExist(err) {
+		t.Fatalf("the normalized copy outlived Close: %v", err)
 	}
 }

@@ -42,6 +42,7 @@ type ReadOptions struct {
 type duckState struct {
 	raw       bindings.Connection // the C connection, when streaming is possible
 	streaming bool
+	temp      string // DuckDB's temp_directory; a CSV's normalized copy goes there too
 	tempOwned string // a temp folder this source made (removed by Close)
 }
 
@@ -54,6 +55,7 @@ func (s *fileSource) setupDuckDB(o ReadOptions) error {
 		}
 		temp, s.duck.tempOwned = d, d
 	}
+	s.duck.temp = temp
 	mem := o.MemoryLimit
 	if mem == "" {
 		mem = DefaultMemoryLimit

@@ -551,7 +551,10 @@ func (s *fileSource) scan(file string) (*csvPlan, error) {
 	if p, ok := s.scans[file]; ok {
 		return p, nil
 	}
-	plan, err := scanCSV(file, "")
+	// The normalized copy (a file of good lines, when the file has bad or
+	// mixed line ends) goes where DuckDB spills: inside a run's staging
+	// folder, so a crash leaves it where the next run cleans up.
+	plan, err := scanCSV(file, s.duck.temp)
 	if err != nil {
 		return nil, err
 	}
