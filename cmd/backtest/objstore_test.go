@@ -369,3 +369,14 @@ func TestSweepStatusLocal(t *testing.T) {
 		t.Fatalf("after removal: exit %d\n%s", code, stdout)
 	}
 }
+
+// runs rm and runs gc manage local runs folders only: on an object store
+// they say so (a usage error), not "no such file".
+func TestRunsRmGcRefuseObjectStore(t *testing.T) {
+	for _, args := range [][]string{{"runs", "rm", "a", "--out", "s3://bucket/runs"}, {"runs", "gc", "--out", "s3://bucket/runs"}} {
+		code, stdout, stderr := cli(t, args...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "object store") || !strings.Contains(stderr, "local runs folder") || strings.Contains(stderr, "no such file") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q: want exit 2 saying it manages local runs folders only", args, code, stdout, stderr)
+		}
+	}
+}

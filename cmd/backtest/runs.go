@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/optionsrisk/backtest/internal/runner"
+	"github.com/optionsrisk/backtest/lake"
 )
 
 // reconcile brings the catalog of a runs folder in line with its published
@@ -39,7 +40,8 @@ func newRunsCmd() *cobra.Command {
 published run once: every command that opens a runs folder first adds published runs
 the catalog misses (a crash between publish and catalog). A row whose run folder was
 deleted by hand is hidden from the runs view of query at once; 'runs gc' deletes such
-rows, 'runs rm ID...' deletes run folders and their rows.`,
+rows, 'runs rm ID...' deletes run folders and their rows. Both work on a local runs
+folder only, not on an object store (s3://) yet.`,
 		Example: `  backtest runs rm spy_crash-1a2b3c4d --out runs
   backtest runs gc --out runs`,
 	}
@@ -54,8 +56,8 @@ rows, 'runs rm ID...' deletes run folders and their rows.`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			if _, err := os.Stat(out); err != nil {
-				return fmt.Errorf("%w: runs folder %s: %v", runner.ErrBadInput, out, err)
+			if err := localRunsFolder("runs rm", out); err != nil {
+				return err
 			}
 			removed, err := runner.RemoveRuns(c.Context(), out, args)
 			for _, id := range removed {
@@ -69,8 +71,8 @@ rows, 'runs rm ID...' deletes run folders and their rows.`,
 		Short: "Delete catalog rows of runs whose folder is gone",
 		Args:  exactArgs(0),
 		RunE: func(c *cobra.Command, args []string) error {
-			if _, err := os.Stat(out); err != nil {
-				return fmt.Errorf("%w: runs folder %s: %v", runner.ErrBadInput, out, err)
+			if err := localRunsFolder("runs gc", out); err != nil {
+				return err
 			}
 			if err := reconcile(c.Context(), c.ErrOrStderr(), out); err != nil {
 				return err
@@ -90,4 +92,16 @@ rows, 'runs rm ID...' deletes run folders and their rows.`,
 	}
 	c.AddCommand(rm, gc)
 	return c
+}
+
+// localRunsFolder checks that out is a local runs folder that exists: runs
+// rm and gc do not manage runs on an object store.
+func localRunsFolder(cmd, out string) error {
+	if lake.IsObjectPath(out) {
+		return fmt.Errorf("%w: %s manages a local runs folder; %s is on an object store, where it cannot delete runs or catalog rows yet", runner.ErrBadInput, cmd, out)
+	}
+	if _, err := os.Stat(out); err != nil {
+		return fmt.Errorf("%w: runs folder %s: %v", runner.ErrBadInput, out, err)
+	}
+	return nil
 }
