@@ -1,8 +1,11 @@
 package sim
 
 import (
+	"context"
 	"math"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,8 +82,8 @@ func TestAttributionCalendarFrontExpiry(t *testing.T) {
 	const strike, tick, comm, qty, mult = 100.0, 0.05, 0.5, 2.0, 100.0
 	// The path, per leg (0 front, 1 back): calm, then the spot rallies on
 	// March 5 at 11:00 (the calendar's value collapses: the stop), then it
-	// falls on March 6: 98 at the open, 97 until 15:00, 95 into the close;
-	// on March 7 the back leg alone quotes, at 93.
+	// falls on March 6: 98 at the open, 97 until 15:00, 95 until 15:55,
+	// 94 at the 16:00 expiry; on March 7 the back leg alone quotes, at 93.
 	path := func(k int, tm time.Time) bas {
 		switch {
 		case tm.Before(at(5, 11, 0, 0)):
@@ -91,8 +94,10 @@ func TestAttributionCalendarFrontExpiry(t *testing.T) {
 			return [2]bas{{2.0, 2.1, 98}, {3.8, 4.0, 98}}[k]
 		case tm.Day() == 6 && tm.Before(at(6, 15, 0, 0)):
 			return [2]bas{{3.0, 3.1, 97}, {4.5, 4.7, 97}}[k]
-		case tm.Day() == 6:
+		case tm.Day() == 6 && tm.Before(at(6, 16, 0, 0)):
 			return [2]bas{{5.0, 5.1, 95}, {6.0, 6.2, 95}}[k]
+		case tm.Day() == 6:
+			return [2]bas{{6.0, 6.1, 94}, {6.7, 6.8, 94}}[k] // the expiry's quote
 		}
 		return [2]bas{{0, 0, 93}, {7.0, 7.2, 93}}[k]
 	}
@@ -170,16 +175,18 @@ func TestAttributionCalendarFrontExpiry(t *testing.T) {
 	})
 }
 
-// TestAttributionAMSettledPut: an AM-settled short put (strike 100, expiring
-// March 6) settles against the underlying's first price at or after the
-// session open on its expiry day: 96 at 09:30, not 91 in a pre-open quote
-// at 09:00, nor 98 at the previous close, nor 93 through the rest of the
-// day (the PM price). So held to expiry it settles at 4 in the real
+// TestAttributionAMSettledPut: an AM-settled short put (strike 100, 2
+// contracts, expiring March 6) settles against the underlying's first price
+// at or after the session open on its expiry day: 96 at 09:30, not 91 in a
+// pre-open quote at 09:00, nor 98 at the previous close, nor 93 through the
+// rest of the day (the PM price). Held to expiry it settles so in the real
 // position of a control run and in every shadow that runs to expiry: a
-// stop's (the stop cut it on March 5) and a refused entry's.
+// stop's (the stop cut it on March 5) and a refused entry's. When the feed
+// has no quote on the expiry day at all, real and shadow positions alike
+// settle against the latest price, the previous close.
 func TestAttributionAMSettledPut(t *testing.T) {
 	const strike, tick, comm, qty, mult = 100.0, 0.05, 0.5, 2.0, 100.0
-	preOpen, open := at(6, 9, 0, 0), at(6, 9, 30, 0)
+	preOpen, open, prevClose := at(6, 9, 0, 0), at(6, 9, 30, 0), at(5, 16, 0, 0)
 	path := func(tm time.Time) bas {
 		switch {
 		case tm.Before(at(5, 11, 0, 0)):
@@ -187,75 +194,103 @@ func TestAttributionAMSettledPut(t *testing.T) {
 		case tm.Before(at(5, 15, 0, 0)):
 			return bas{2.9, 3.1, 99} // ask 3.10 ≥ 1.95 × 1.5: the hard stop
 		case tm.Day() == 5:
-			return bas{2.4, 2.6, 98} // the previous close
+			return bas{2.4, 2.6, 98} // into the previous close
 		case tm.Equal(preOpen):
 			return bas{8.9, 9.1, 91}
 		case tm.Equal(open):
-			return bas{3.9, 4.1, 96} // the settlement price
+			return bas{3.9, 4.1, 96} // the AM settlement price
 		}
 		return bas{6.9, 7.1, 93} // the rest of expiry day, 16:00 included
 	}
-	feed := func() *scripted {
+	feed := func(days []int, extra ...time.Time) *scripted {
 		c := put(strike, 6)
 		c.Settlement = feeds.SettleAM
-		return instantFeed([]feeds.Contract{c}, sessionTimes([]int{4, 5, 6}, preOpen), func(_ int, tm time.Time) (feeds.Quote, bool) {
+		return instantFeed([]feeds.Contract{c}, sessionTimes(days, extra...), func(_ int, tm time.Time) (feeds.Quote, bool) {
 			return path(tm).quote(-0.3), true
 		})
 	}
-	cfg := baseConfig()
+	// Premise: the candidate prices all settle differently.
+	seen := map[float64]time.Time{}
+	for _, tm := range []time.Time{open, preOpen, prevClose, at(6, 16, 0, 0)} {
+		v := putIntrinsic(strike, path(tm).spot)
+		if prev, ok := seen[v]; ok {
+			t.Fatalf("premise: the spots at %s and %s settle alike", prev, tm)
+		}
+		seen[v] = tm
+	}
 	// By hand: sold at 10:05 (sent 10:00, 90 s latency) at bid − a tick.
 	entryCash := (path(at(4, 10, 5, 0)).bid-tick)*qty*mult - comm*qty
-	// Settled at intrinsic value against the expiry morning's opening
-	// price, no commission.
-	amSpot := path(open).spot
-	held := entryCash - qty*putIntrinsic(strike, amSpot)*mult
-	// Premise: the other candidate prices settle differently.
-	for _, other := range []time.Time{preOpen, at(5, 16, 0, 0), at(6, 16, 0, 0)} {
-		if putIntrinsic(strike, path(other).spot) == putIntrinsic(strike, amSpot) {
-			t.Fatalf("premise: the spot at %s settles like the opening price", other)
-		}
-	}
 	// Refused at 10:00, the shadow opens on the 10:00 quote at bid − a tick.
 	refusedCash := (path(at(4, 10, 0, 0)).bid-tick)*qty*mult - comm*qty
-	// The stop fires at March 5 11:00; the buy-back fills at 11:05 at ask + tick.
+	// The stop fires on March 5 at 11:00; the buy-back fills at 11:05 at
+	// ask + a tick.
 	stopped := entryCash - (path(at(5, 11, 5, 0)).ask+tick)*qty*mult - comm*qty
+	hard := risk.Settings{TrailingStop: risk.StopSettings{StopLossPct: 50}}
+	refuse := risk.Settings{Limits: risk.LimitsSettings{MaxTotalExposure: 1}}
 
-	for _, tc := range []struct {
-		name       string
-		rs         risk.Settings
-		want       []wantDecision
-		tradePnL   float64
-		tradeCount int
-	}{{
-		name:     "held to expiry (control)",
-		tradePnL: held, tradeCount: 1,
-	}, {
-		name:     "stop cuts it, the shadow settles AM",
-		rs:       risk.Settings{TrailingStop: risk.StopSettings{StopLossPct: 50}},
-		want:     []wantDecision{{"trailing_stop", "trigger", "stop_loss", EndExpiry, stopped, held}},
-		tradePnL: stopped, tradeCount: 1,
-	}, {
-		name: "refused entry's shadow settles AM",
-		rs:   risk.Settings{Limits: risk.LimitsSettings{MaxTotalExposure: 1}},
-		want: []wantDecision{{"portfolio_limits", "rejected", "total_exposure_cap", EndExpiry, 0, refusedCash - qty*putIntrinsic(strike, amSpot)*mult}},
-	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			res, events := runAttr(t, cfg, feed(), tc.rs)
-			if len(res.Trades) != tc.tradeCount {
-				t.Fatalf("trades %+v, want %d", res.Trades, tc.tradeCount)
-			}
-			if tc.tradeCount == 1 && !near(res.Trades[0].PnL, tc.tradePnL) {
-				t.Errorf("trade P&L %v, want %v", res.Trades[0].PnL, tc.tradePnL)
-			}
-			if tc.name == "held to expiry (control)" && res.Trades[0].ExitPremium != putIntrinsic(strike, amSpot) {
-				t.Errorf("exit premium %v, want intrinsic against the opening price %v", res.Trades[0].ExitPremium, putIntrinsic(strike, amSpot))
-			}
-			checkDecisions(t, res, events, tc.want)
-			for _, d := range res.Attribution {
-				if !near(d.Saved, d.Actual-d.Counterfactual) {
-					t.Errorf("saved %v, want actual − counterfactual %v", d.Saved, d.Actual-d.Counterfactual)
+	for _, fc := range []struct {
+		name   string
+		src    func() *scripted
+		settle time.Time // the quote whose underlying price settles the put
+		how    string    // in the settlement row's reason
+	}{
+		{"expiry morning quoted", func() *scripted { return feed([]int{4, 5, 6}, preOpen) }, open, "the opening price (AM settlement)"},
+		{"no quote on expiry day", func() *scripted { return feed([]int{4, 5}) }, prevClose, "the latest price (AM settlement"},
+	} {
+		// Settled at intrinsic value, no commission.
+		settle := putIntrinsic(strike, path(fc.settle).spot)
+		held := entryCash - qty*settle*mult
+		for _, tc := range []struct {
+			name   string
+			rs     risk.Settings
+			want   []wantDecision
+			trades []float64 // the trades' P&L
+		}{
+			{name: "held to expiry (control)", trades: []float64{held}},
+			{name: "stop cuts it, its shadow held to expiry", rs: hard, trades: []float64{stopped},
+				want: []wantDecision{{"trailing_stop", "trigger", "stop_loss", EndExpiry, stopped, held}}},
+			{name: "refused entry, its shadow held to expiry", rs: refuse,
+				want: []wantDecision{{"portfolio_limits", "rejected", "total_exposure_cap", EndExpiry, 0, refusedCash - qty*settle*mult}}},
+		} {
+			t.Run(fc.name+"/"+tc.name, func(t *testing.T) {
+				res, rec, events := runAttrRec(t, baseConfig(), fc.src(), tc.rs)
+				if len(res.Trades) != len(tc.trades) {
+					t.Fatalf("trades %+v, want %d", res.Trades, len(tc.trades))
 				}
-			}
-		})
+				for i, want := range tc.trades {
+					if !near(res.Trades[i].PnL, want) {
+						t.Errorf("trade %d P&L %v, want %v", i, res.Trades[i].PnL, want)
+					}
+				}
+				if tc.want == nil { // the control run: its settlement row
+					last := rec.Fills[len(rec.Fills)-1]
+					if res.Trades[0].ExitPremium != settle || last.Status != StatusSettled || !strings.Contains(last.Reason, fc.how) {
+						t.Errorf("exit premium %v, settlement row %s %q; want %v against %s", res.Trades[0].ExitPremium, last.Status, last.Reason, settle, fc.how)
+					}
+				}
+				checkDecisions(t, res, events, tc.want)
+			})
+		}
 	}
+}
+
+// runAttrRec is runAttr keeping the recorder's rows.
+func runAttrRec(t *testing.T, cfg Config, src *scripted, rs risk.Settings) (Result, *MemoryRecorder, []risk.Event) {
+	t.Helper()
+	sink := &risk.MemorySink{}
+	rm, err := risk.NewManager(rs, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &MemoryRecorder{}
+	e, err := New(cfg, src, rm, rec, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.EventSeq = func() int64 { return int64(len(sink.Events)) }
+	res, err := e.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, rec, sink.Events
 }
