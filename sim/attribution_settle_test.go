@@ -161,9 +161,14 @@ func TestAttributionCalendarFrontExpiry(t *testing.T) {
 		}
 	})
 	t.Run("control run settles the same way", func(t *testing.T) {
-		res, _ := runAttr(t, cfg, feed(), risk.Settings{})
+		res, rec, _ := runAttrRec(t, cfg, feed(), risk.Settings{})
 		if len(res.Trades) != 1 || res.Trades[0].ExitReason != "expiry" {
 			t.Fatalf("premise: trades %+v, want one calendar held to expiry", res.Trades)
+		}
+		last := rec.Fills[len(rec.Fills)-1]
+		if last.Status != StatusSettled || last.FillTime != expiry.UnixMicro() ||
+			!strings.Contains(last.Reason, "later legs at their mark") || !strings.Contains(last.Reason, "the closing price") {
+			t.Errorf("settlement row %s at %s %q, want settled at %s, later legs at their mark", last.Status, utc(last.FillTime), last.Reason, expiry.UTC())
 		}
 		if got := res.Trades[0].PnL; !near(got, counterfactual) {
 			t.Errorf("held calendar's P&L %v, want %v (front at intrinsic against %v, back at its mid %v)",
