@@ -1,10 +1,8 @@
 package sim
 
 import (
-	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -14,21 +12,8 @@ import (
 // runAttr runs a scripted feed with attribution and event seqs.
 func runAttr(t *testing.T, cfg Config, src *scripted, rs risk.Settings) (Result, []risk.Event) {
 	t.Helper()
-	sink := &risk.MemorySink{}
-	rm, err := risk.NewManager(rs, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := New(cfg, src, rm, &MemoryRecorder{}, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.EventSeq = func() int64 { return int64(len(sink.Events)) }
-	res, err := e.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, sink.Events
+	res, _, events := runAttrRec(t, cfg, src, rs)
+	return res, events
 }
 
 // Price paths of the one short put (strike 100, sold at 1.95 on March 4 at

@@ -13,26 +13,7 @@ import (
 // chainFeed quotes contracts every 5 minutes 09:30–16:00 on the March 2024
 // days given; quote says, for contract k at t, whether it quotes and how.
 func chainFeed(cs []feeds.Contract, days []int, quote func(k int, t time.Time) (feeds.Quote, bool)) *scripted {
-	tab := feeds.NewContracts()
-	ids := make([]feeds.ContractID, len(cs))
-	for k, c := range cs {
-		ids[k] = tab.Intern(c)
-	}
-	var qs []feeds.Quote
-	for _, d := range days {
-		for tm := at(d, 9, 30, 0); !tm.After(at(d, 16, 0, 0)); tm = tm.Add(5 * time.Minute) {
-			for k, id := range ids {
-				if tm.After(cs[k].Expiry) {
-					continue
-				}
-				if q, ok := quote(k, tm); ok {
-					q.Time, q.Contract = tm.UnixMicro(), id
-					qs = append(qs, q)
-				}
-			}
-		}
-	}
-	return &scripted{contracts: tab, batches: [][]feeds.Quote{qs}}
+	return instantFeed(cs, sessionTimes(days), quote)
 }
 
 func put(strike float64, expDay int) feeds.Contract {
