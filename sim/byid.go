@@ -36,11 +36,7 @@ func (t *byID[T]) retired(id feeds.ContractID) bool {
 // at is id's entry, making its chunk when needed; nil when its chunk was
 // freed.
 func (t *byID[T]) at(id feeds.ContractID) *T {
-	c := uint(id) / feeds.ContractChunk
-	for c >= uint(len(t.chunks)) {
-		t.chunks = append(t.chunks, nil)
-		t.gone = append(t.gone, false)
-	}
+	c := t.reach(id)
 	if t.chunks[c] == nil {
 		if t.gone[c] {
 			return nil
@@ -53,12 +49,18 @@ func (t *byID[T]) at(id feeds.ContractID) *T {
 // free drops the chunk whose first ID is first (as Contracts.Retire
 // returns it).
 func (t *byID[T]) free(first feeds.ContractID) {
-	c := uint(first) / feeds.ContractChunk
+	c := t.reach(first)
+	t.chunks[c], t.gone[c] = nil, true
+}
+
+// reach is id's chunk index, the table grown (by empty chunks) to hold it.
+func (t *byID[T]) reach(id feeds.ContractID) uint {
+	c := uint(id) / feeds.ContractChunk
 	for c >= uint(len(t.chunks)) {
 		t.chunks = append(t.chunks, nil)
 		t.gone = append(t.gone, false)
 	}
-	t.chunks[c], t.gone[c] = nil, true
+	return c
 }
 
 // held is how many chunks the table holds.
