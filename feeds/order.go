@@ -36,7 +36,6 @@ type canonical struct {
 	// quotes still come. A chunk the source retired is dropped (nil): no
 	// quote names its IDs again (dropRetired).
 	srcSym [][]string
-	swept  retirer // paces dropRetired
 	pend   map[ContractID]Contract
 	known  int     // src IDs below it are copied
 	retire retirer // of contracts, driven by the Tee that copies them
@@ -171,11 +170,11 @@ func (c *canonical) copyNew() {
 }
 
 // retireBefore lets the Tee that copied every contract of the canonical
-// table retire it (retire.go): nothing else reads it.
+// table retire it (retire.go): nothing else reads it. The symbols of the
+// source's retired chunks go at the same looks.
 func (c *canonical) retireBefore(now int64) {
-	c.retire.step(c.contracts, now, nil)
-	if !retireOff && now >= c.swept.next {
-		c.swept.next = now + retireEvery
+	if c.retire.due(now) {
+		c.contracts.Retire(now-RetireAfter, nil)
 		c.dropRetired()
 	}
 }
@@ -190,22 +189,16 @@ func (c *canonical) sym(id ContractID) string {
 }
 
 // dropRetired drops the symbols of the chunks of src IDs the source
-// retired (Contracts.Retire: whole chunks; Get is nil for each of their
-// IDs): the source interns a symbol again under a new ID, so no quote
-// names a retired ID after its batch (a contract is retired a week after
-// its last quote), and the strings would otherwise stay for the run.
+// retired (Contracts.Retire retires whole chunks: Get is nil for the first
+// ID of a full chunk only when the chunk went): the source interns a symbol
+// again under a new ID, so no quote names a retired ID after its batch (a
+// contract is retired a week after its last quote), and the strings would
+// otherwise stay for the run.
 func (c *canonical) dropRetired() {
 	tab := c.src.Contracts()
 	for ch, syms := range c.srcSym {
 		first := ch * ContractChunk
-		if syms == nil || first+ContractChunk > c.known {
-			continue
-		}
-		retired := true
-		for id := first; retired && id < first+ContractChunk; id++ {
-			retired = tab.Get(ContractID(id)) == nil
-		}
-		if retired {
+		if syms != nil && first+ContractChunk <= c.known && tab.Get(ContractID(first)) == nil {
 			c.srcSym[ch] = nil
 		}
 	}

@@ -37,11 +37,19 @@ type retirer struct {
 // quoted, RetireAfter before now (the time of the latest quote handed on),
 // at most once per retireEvery of stream time. It returns Retire's chunks.
 func (r *retirer) step(t *Contracts, now int64, lastSeen func(ContractID) int64) []ContractID {
-	if retireOff || now < r.next {
+	if !r.due(now) {
 		return nil
 	}
-	r.next = now + retireEvery
 	return t.Retire(now-RetireAfter, lastSeen)
+}
+
+// due reports whether a look is due at now, and if so sets the next one.
+func (r *retirer) due(now int64) bool {
+	if retireOff || now < r.next {
+		return false
+	}
+	r.next = now + retireEvery
+	return true
 }
 
 // forget drops what the file source keeps per contract beside its table
